@@ -1,0 +1,6 @@
+"""Local runs: the embedded defaults of SPEC 11, debug on."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)

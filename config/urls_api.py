@@ -1,0 +1,3 @@
+"""The REST API under /api/ (SPEC 9). Filled in by the API work (issue #4)."""
+
+urlpatterns: list = []

@@ -1,0 +1,50 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.appsettings import SPECS, get_spec
+from core.errors import ApplicationError
+
+
+class AppSetting(models.Model):
+    """One value of an application setting (SPEC 5): global when ``store`` is empty, else a store override.
+
+    Written only through ``core.services.app_setting_set``/``app_setting_unset`` (admin and the
+    ``appsetting`` command use them), which validate the value against its spec.
+    """
+
+    key = models.CharField(_("key"), max_length=64, choices=[(key, key) for key in SPECS])
+    store = models.ForeignKey(
+        "orders.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="setting_overrides",
+        help_text=_("Empty for the global value."),
+    )
+    value = models.JSONField(_("value"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("application setting")
+        verbose_name_plural = _("application settings")
+        ordering = ["key", "store__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(store__isnull=True), name="appsetting_one_global_per_key"
+            ),
+            models.UniqueConstraint(
+                fields=["key", "store"], condition=models.Q(store__isnull=False), name="appsetting_one_per_store"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.store.code if self.store_id else _("global")
+        return f"{self.key} ({scope}) = {self.value}"
+
+    def clean(self) -> None:
+        try:
+            self.value = get_spec(self.key).parse(self.value)
+        except ApplicationError as error:
+            raise ValidationError({"value": error.message}) from None

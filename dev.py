@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The two commands of the README, on a fresh machine with only Python installed.
+
+    python3 dev.py start   # venv, requirements, migrate, demo data, then web + worker + beat
+    python3 dev.py test    # venv, requirements, then the whole test suite (extra args go to pytest)
+
+Only the standard library is used here, since nothing else exists before the venv does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+REQUIREMENTS = ROOT / "requirements-dev.txt"
+STAMP = VENV / ".requirements.sha256"
+
+
+def run(*args: str | Path, env: dict | None = None) -> None:
+    subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=True)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        print("Creating the virtual environment in .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256(
+        b"".join(path.read_bytes() for path in (ROOT / "requirements.txt", REQUIREMENTS))
+    ).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != wanted:
+        print("Installing requirements ...", flush=True)
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", REQUIREMENTS)
+        STAMP.write_text(wanted)
+
+
+def django_env(**extra: str) -> dict:
+    env = {**os.environ, **extra}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def start(argv: list[str]) -> None:
+    ensure_venv()
+    env = django_env()
+    (ROOT / "var").mkdir(exist_ok=True)
+    run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    run(PYTHON, "manage.py", "setup_schedules", env=env)
+    run(PYTHON, "manage.py", "seed_demo", env=env)
+    print(
+        "\nClick & Collect is starting on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)\n"
+        "Demo logins (password demo12345): admin (administrator), ayse (employee, IST01),\n"
+        "mehmet (employee, ANK01), zeynep (manager, IST01 and ANK01), oms (order system API).\n"
+        "Customer messages are written to var/outbox/. Stop everything with Ctrl-C.\n",
+        flush=True,
+    )
+    honcho = shutil.which("honcho", path=str(BIN)) or str(BIN / "honcho")
+    os.chdir(ROOT)
+    os.execve(honcho, [honcho, "-f", "Procfile.dev", "start", *argv], env)
+
+
+def test(argv: list[str]) -> None:
+    ensure_venv()
+    env = django_env(DJANGO_SETTINGS_MODULE="config.settings.test")
+    result = subprocess.run([str(PYTHON), "-m", "pytest", *argv], cwd=ROOT, env=env)
+    sys.exit(result.returncode)
+
+
+def main() -> None:
+    commands = {"start": start, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

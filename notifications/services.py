@@ -1,0 +1,187 @@
+"""Writing the outbox (SPEC 7, 8): customer messages and webhook deliveries.
+
+Called by the package services inside their transaction, so a message exists exactly when the change
+that causes it commits. Sending happens in Celery tasks queued on commit (``notifications.tasks``);
+the periodic relay picks up whatever a lost task left ``pending``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from core.appsettings import CHANNELS, get_setting
+from notifications.crypto import encrypt
+from notifications.models import (
+    CODE_MASK,
+    Message,
+    MessageChannel,
+    MessageEvent,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
+
+if TYPE_CHECKING:
+    from orders.models import Customer, Package
+
+logger = logging.getLogger(__name__)
+
+CODE_EVENTS = {MessageEvent.READY_FOR_PICKUP, MessageEvent.CODE_RESENT}
+
+
+def message_recipient(*, customer: Customer, channel: str) -> str:
+    return {
+        MessageChannel.SMS: customer.phone,
+        MessageChannel.EMAIL: customer.email,
+        MessageChannel.PUSH: customer.push_token,
+    }[channel]
+
+
+def message_context(*, package: Package) -> dict[str, Any]:
+    """What the templates may use, JSON-serialisable and without the code."""
+    store = package.store
+    deadline = ""
+    if package.ready_expires_at:
+        local = timezone.localtime(package.ready_expires_at, ZoneInfo(store.timezone))
+        deadline = local.strftime("%d.%m.%Y %H:%M")
+    return {
+        "customer_name": package.order.customer.name,
+        "order_number": package.order.order_number,
+        "store_name": store.name,
+        "store_code": store.code,
+        "deadline": deadline,
+        "package_id": str(package.pk),
+    }
+
+
+def message_render(*, event: str, channel: str, language: str, context: dict[str, Any], code: str | None) -> tuple[str, str]:
+    """(subject, body) from ``notifications/<language>/<event>.<channel>.txt``; subject only for e-mail."""
+    data = {**context, "code": code or ""}
+    body = render_to_string(f"notifications/{language}/{event}.{channel}.txt", data).strip()
+    subject = ""
+    if channel == MessageChannel.EMAIL:
+        subject = render_to_string(f"notifications/{language}/{event}.subject.txt", data).strip()
+    return subject, body
+
+
+def message_enqueue(message_id: Any) -> None:
+    """Queue the send task; when the broker is unreachable the row stays pending for the relay."""
+    from notifications import tasks
+
+    try:
+        tasks.message_send.delay(str(message_id))
+    except Exception:  # noqa: BLE001 - any broker failure: the relay sends it later
+        logger.warning("could not queue message %s; the relay will send it", message_id, exc_info=True)
+
+
+def messages_queue_for_package(*, package: Package, event: str, code: str | None = None) -> list[Message]:
+    """Write one pending message per channel for ``event`` to the package's customer.
+
+    Code-carrying events go to the store's CODE_CHANNELS; the others to every channel the customer
+    can be reached on. The code is stored only encrypted, and the stored body shows it masked.
+    """
+    customer = package.order.customer
+    channels = get_setting("CODE_CHANNELS", package.store_id) if event in CODE_EVENTS else list(CHANNELS)
+    context = message_context(package=package)
+    language = customer.language if customer.language in ("en", "tr") else "en"
+    secret = encrypt(code) if code else None
+    created = []
+    for channel in channels:
+        recipient = message_recipient(customer=customer, channel=channel)
+        if not recipient:
+            continue
+        subject, body = message_render(
+            event=event, channel=channel, language=language, context=context, code=CODE_MASK if code else None
+        )
+        created.append(
+            Message(
+                package=package,
+                customer=customer,
+                channel=channel,
+                recipient=recipient,
+                event=event,
+                language=language,
+                subject=subject,
+                body=body,
+                context=context,
+                secret_encrypted=secret,
+            )
+        )
+    Message.objects.bulk_create(created)
+    if event in CODE_EVENTS and not created:
+        logger.warning("no channel reaches the customer of package %s for %s", package.pk, event)
+    for message in created:
+        transaction.on_commit(lambda message_id=message.pk: message_enqueue(message_id))
+    return created
+
+
+def webhook_payload(*, event_type: str, package: Package, previous_status: str = "", code: str | None = None) -> dict:
+    order = package.order
+    data: dict[str, Any] = {
+        "packageId": str(package.pk),
+        "orderId": str(order.pk),
+        "orderNumber": order.order_number,
+        "store": {"code": package.store.code, "name": package.store.name},
+        "status": package.status,
+        "previousStatus": previous_status,
+        "deliveryType": package.delivery_type,
+        "deliveryFromStore": package.delivery_from_store,
+        "readyAt": package.ready_at.isoformat() if package.ready_at else None,
+        "readyExpiresAt": package.ready_expires_at.isoformat() if package.ready_expires_at else None,
+        "deliveredAt": package.delivered_at.isoformat() if package.delivered_at else None,
+        "cancelledAt": package.cancelled_at.isoformat() if package.cancelled_at else None,
+        "cancellationReason": package.cancellation_reason,
+    }
+    if event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
+        customer = order.customer
+        data["customer"] = {
+            "name": customer.name,
+            "phone": customer.phone,
+            "email": customer.email,
+            "language": customer.language,
+        }
+        # The one place the code travels (SPEC 4); stored masked, filled in at send time.
+        data["otp"] = CODE_MASK if code else None
+    return {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+
+
+def webhook_enqueue(delivery_id: Any) -> None:
+    from notifications import tasks
+
+    try:
+        tasks.webhook_deliver.delay(str(delivery_id))
+    except Exception:  # noqa: BLE001
+        logger.warning("could not queue webhook delivery %s; the relay will send it", delivery_id, exc_info=True)
+
+
+def webhooks_emit(
+    *, event_type: str, package: Package, previous_status: str = "", code: str | None = None
+) -> list[WebhookDelivery]:
+    """Write one pending delivery per active endpoint that subscribes to ``event_type``."""
+    endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(is_active=True) if endpoint.wants(event_type)]
+    if not endpoints:
+        return []
+    payload = webhook_payload(event_type=event_type, package=package, previous_status=previous_status, code=code)
+    secret = encrypt(code) if code and event_type == WebhookEventType.PACKAGE_READY_WHISPERER else None
+    deliveries = [
+        WebhookDelivery(
+            endpoint=endpoint,
+            webhook_id=f"msg_{uuid.uuid4().hex}",
+            event_type=event_type,
+            package=package,
+            payload=payload,
+            secret_encrypted=secret,
+        )
+        for endpoint in endpoints
+    ]
+    WebhookDelivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        transaction.on_commit(lambda delivery_id=delivery.pk: webhook_enqueue(delivery_id))
+    return deliveries

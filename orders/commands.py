@@ -1,0 +1,94 @@
+"""The package commands as data (SPEC 3.2): the API, the staff pages and the admin all read this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import PackageStatus, StaffRole
+
+S = PackageStatus
+
+COMPLETE_PACKAGING = "COMPLETE_PACKAGING_WITHOUT_SHIPMENT"
+READY_FOR_PICKUP = "READY_FOR_PICKUP"
+DELIVER = "SELF_SERVICE_PACKAGE_DELIVERY_COMMAND"
+RESEND_CODE = "RESEND_PICKUP_CODE"
+CANCEL = "CANCEL_PACKAGE"
+
+_ROLE_RANK = {StaffRole.EMPLOYEE: 1, StaffRole.MANAGER: 2}
+
+
+@dataclass(frozen=True)
+class Command:
+    code: str
+    name: Promise
+    button: Promise  # the staff pages' button label
+    sources: tuple[str, ...]
+    target: str | None  # None: the state stays
+    role: str
+    needs_otp: bool = False  # only ever offered while pickup codes are on for the store
+
+    def role_allows(self, role: str | None) -> bool:
+        return role is not None and _ROLE_RANK[role] >= _ROLE_RANK[self.role]
+
+    def allows(self, *, status: str, role: str | None) -> bool:
+        return status in self.sources and self.role_allows(role)
+
+
+COMMANDS: dict[str, Command] = {
+    command.code: command
+    for command in (
+        Command(
+            COMPLETE_PACKAGING,
+            _("Complete Packaging Without Shipment"),
+            _("Complete Packaging"),
+            (S.WAITING,),
+            S.PACKED_ALL_ITEMS,
+            StaffRole.EMPLOYEE,
+        ),
+        Command(
+            READY_FOR_PICKUP,
+            _("Ready For Customer Pickup"),
+            _("Ready for Pickup"),
+            (S.PACKED_ALL_ITEMS,),
+            S.READY_FOR_CUSTOMER_PICKUP,
+            StaffRole.EMPLOYEE,
+        ),
+        Command(
+            DELIVER,
+            _("Self Service Package Delivery"),
+            _("Delivered"),
+            (S.READY_FOR_CUSTOMER_PICKUP,),
+            S.DELIVERED,
+            StaffRole.EMPLOYEE,
+        ),
+        Command(
+            RESEND_CODE,
+            _("Resend Pickup Code"),
+            _("Resend Code"),
+            (S.READY_FOR_CUSTOMER_PICKUP,),
+            None,
+            StaffRole.EMPLOYEE,
+            needs_otp=True,
+        ),
+        Command(
+            CANCEL,
+            _("Cancel Package"),
+            _("Cancel"),
+            (S.WAITING, S.PACKED_ALL_ITEMS, S.READY_FOR_CUSTOMER_PICKUP),
+            S.CANCELLED,
+            StaffRole.MANAGER,
+        ),
+    )
+}
+
+
+def available_commands(*, status: str, role: str | None, otp_enabled: bool) -> list[str]:
+    """Codes of the commands this role may run on a package in ``status``, in table order."""
+    return [
+        command.code
+        for command in COMMANDS.values()
+        if command.allows(status=status, role=role) and (otp_enabled or not command.needs_otp)
+    ]

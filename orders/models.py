@@ -1,0 +1,296 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Store(models.Model):
+    """A stock location where customers pick up packages."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(_("code"), max_length=16, unique=True, help_text=_("For example IST01."))
+    name = models.CharField(_("name"), max_length=120)
+    timezone = models.CharField(_("timezone"), max_length=64, default="Europe/Istanbul")
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StaffRole(models.TextChoices):
+    EMPLOYEE = "employee", _("Employee")
+    MANAGER = "manager", _("Manager")
+
+
+class StaffMembership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices, default=StaffRole.EMPLOYEE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "store"], name="membership_one_per_user_store")]
+        ordering = ["store__code", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.store.code} ({self.get_role_display()})"
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    TURKISH = "tr", _("Turkish")
+
+
+class TrustTier(models.TextChoices):
+    GOOD = "good", _("Good")
+    WATCH = "watch", _("Watch")
+    RESTRICTED = "restricted", _("Restricted")
+
+
+class Customer(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    phone = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    push_token = models.CharField(_("push token"), max_length=255, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.TURKISH)
+    trust_tier = models.CharField(_("trust tier"), max_length=16, choices=TrustTier.choices, default=TrustTier.GOOD)
+    restricted_until = models.DateTimeField(_("restricted until"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def email_masked(self) -> str:
+        return mask_email(self.email)
+
+
+def mask_phone(phone: str) -> str:
+    """+905321234567 -> +90*******67: enough for staff to recognise, not to copy."""
+    if len(phone) <= 5:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
+
+
+def mask_email(email: str) -> str:
+    if not email or "@" not in email:
+        return ""
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+class NoShowStrike(models.Model):
+    """One no-show penalty: at most one per package (SPEC 6)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="no_show_strikes"
+    )
+    package = models.OneToOneField(
+        "orders.Package", verbose_name=_("package"), on_delete=models.CASCADE, related_name="no_show_strike"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    forgiven_at = models.DateTimeField(_("forgiven at"), null=True, blank=True)
+    forgiven_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("forgiven by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    forgiven_reason = models.CharField(_("forgiveness reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("no-show strike")
+        verbose_name_plural = _("no-show strikes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.created_at:%Y-%m-%d}"
+
+
+class DeliveryType(models.TextChoices):
+    IN_STORE = "in_store", _("In_store")
+
+
+class OrderStatus(models.TextChoices):
+    PROCESSING = "processing", _("Processing")
+    READY = "ready", _("Ready")
+    PICKED_UP = "picked_up", _("Picked up")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_number = models.CharField(_("order number"), max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
+    store = models.ForeignKey(Store, verbose_name=_("pickup store"), on_delete=models.PROTECT, related_name="orders")
+    delivery_type = models.CharField(
+        _("delivery type"), max_length=16, choices=DeliveryType.choices, default=DeliveryType.IN_STORE
+    )
+    # Derived from the packages (SPEC 3.3) by orders.services.order_refresh_status; stored for filtering.
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PROCESSING)
+    # Fingerprint of the intake body: the same orderNumber with another body is a conflict (SPEC 9.2).
+    intake_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+
+class PackageStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    PACKED_ALL_ITEMS = "packed_all_items", _("Packed All Items")
+    READY_FOR_CUSTOMER_PICKUP = "ready_for_customer_pickup", _("Ready for Customer Pickup")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Package(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="packages")
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="packages")
+    status = models.CharField(
+        _("status"), max_length=32, choices=PackageStatus.choices, default=PackageStatus.WAITING, db_index=True
+    )
+    ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
+    ready_expires_at = models.DateTimeField(_("ready expires at"), null=True, blank=True, db_index=True)
+    reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("package")
+        verbose_name_plural = _("packages")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["store", "status", "-created_at"], name="package_store_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.order.order_number} / {str(self.id)[:8]}"
+
+    # Every package this product handles is Click & Collect (SPEC 2).
+    delivery_type = DeliveryType.IN_STORE
+    delivery_from_store = True
+
+
+class PackageItem(models.Model):
+    package = models.ForeignKey(Package, verbose_name=_("package"), on_delete=models.CASCADE, related_name="items")
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=255)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+
+    class Meta:
+        verbose_name = _("package item")
+        verbose_name_plural = _("package items")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    ADMIN = "admin", _("Admin")
+    SYSTEM = "system", _("System")
+
+
+class AuditKind(models.TextChoices):
+    TRANSITION = "transition", _("Transition")
+    VERIFICATION = "verification", _("Verification")
+    CODE_ISSUED = "code_issued", _("Code issued")
+    CODE_RESENT = "code_resent", _("Code resent")
+    STRIKE_FORGIVEN = "strike_forgiven", _("No-show strike forgiven")
+
+
+class AuditOutcome(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    FAILURE = "failure", _("Failure")
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class AuditRecord(models.Model):
+    """Append-only history (SPEC 3.4). The application never edits or deletes a row; the code is never here."""
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=AuditKind.choices)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=AuditOutcome.choices)
+    # Stable error code of a refusal (otp_invalid, otp_locked, ...), empty on success.
+    error_code = models.CharField(_("error"), max_length=32, blank=True)
+    command = models.CharField(_("command"), max_length=64, blank=True)
+    from_status = models.CharField(_("from"), max_length=32, blank=True)
+    to_status = models.CharField(_("to"), max_length=32, blank=True)
+    manual = models.BooleanField(_("manual confirmation"), default=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_records",
+        help_text=_("Empty for the system."),
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    package = models.ForeignKey(
+        Package, verbose_name=_("package"), null=True, blank=True, on_delete=models.PROTECT, related_name="audit"
+    )
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("audit record")
+        verbose_name_plural = _("audit records")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The per-user failed-verification window (SPEC 4) counts these.
+            models.Index(fields=["actor", "kind", "outcome", "created_at"], name="audit_actor_failures_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.outcome}"
+
+    @property
+    def actor_display(self) -> str:
+        return self.actor.get_username() if self.actor_id else "system"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise AppendOnlyError("audit records are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit records are never deleted")

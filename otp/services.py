@@ -1,0 +1,178 @@
+"""Pickup codes (SPEC 4): issue, hash, check, count wrong entries, consume, invalidate.
+
+These functions are building blocks of the package commands in ``orders.services``; they expect
+to run inside the caller's transaction with the package row already locked, which is what makes
+"exactly one of many simultaneous verifications succeeds" hold. The code itself is returned only by
+``pickup_code_issue``, to be handed to the outbox encrypted; nothing here logs or stores it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import ApplicationError
+from otp import conf
+from otp.models import PickupCode
+
+if TYPE_CHECKING:
+    from orders.models import Package
+
+# ASCII digits only: ``\d`` and ``int()`` also accept other scripts' digits ("١٢٣٤٥٦").
+_CODE_RE = re.compile(r"[0-9]{%d}" % conf.CODE_DIGITS)
+
+
+def code_generate() -> str:
+    return f"{secrets.randbelow(10**conf.CODE_DIGITS):0{conf.CODE_DIGITS}d}"
+
+
+def code_hash(*, package_id: Any, code: str) -> str:
+    """HMAC-SHA256 under OTP_HASH_KEY, bound to the package so a hash means nothing elsewhere."""
+    key = settings.OTP_HASH_KEY.encode()
+    return hmac.new(key, f"{package_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def code_check_format(value: Any) -> str:
+    """Return ``value`` if it is a string of exactly six ASCII digits, else raise ``validation_error``.
+
+    A malformed code is not an attempt: callers check the format before touching any counter.
+    """
+    if not isinstance(value, str) or not _CODE_RE.fullmatch(value):
+        raise ApplicationError(
+            "validation_error",
+            _("The pickup code must be exactly 6 digits (0-9)."),
+            {"fields": {"otp": [str(_("Enter the 6-digit code."))]}},
+        )
+    return value
+
+
+def pickup_code_current(*, package: Package) -> PickupCode | None:
+    """The package's code that is neither used nor invalidated (it may be expired or locked)."""
+    return PickupCode.objects.filter(package=package, used_at__isnull=True, invalidated_at__isnull=True).first()
+
+
+def pickup_code_refusal(*, code: PickupCode | None, now) -> ApplicationError | None:
+    """Why ``code`` cannot be used at all now, whatever value is entered; None when it is live."""
+    if code is None:
+        return ApplicationError("otp_not_issued")
+    if code.is_locked:
+        return ApplicationError("otp_locked", details={"attemptsRemaining": 0})
+    if code.is_expired(now):
+        return ApplicationError("otp_expired")
+    return None
+
+
+def pickup_code_matches(*, code: PickupCode, value: str) -> bool:
+    """Constant-time comparison of the entered value's hash with the stored one."""
+    return hmac.compare_digest(code_hash(package_id=code.package_id, code=value), code.code_hash)
+
+
+def pickup_code_register_wrong_entry(*, code: PickupCode) -> int:
+    """Count one wrong entry atomically in the database; return the attempts remaining.
+
+    The guarded ``F() + 1`` update never counts past ``max_attempts``, whatever runs in parallel.
+    """
+    PickupCode.objects.filter(pk=code.pk, attempts__lt=F("max_attempts")).update(attempts=F("attempts") + 1)
+    code.refresh_from_db(fields=["attempts"])
+    return code.attempts_remaining
+
+
+def pickup_code_consume(*, code: PickupCode, now) -> bool:
+    """Mark the code used (compare-and-set); True for the one caller that consumed it."""
+    return bool(
+        PickupCode.objects.filter(pk=code.pk, used_at__isnull=True, invalidated_at__isnull=True).update(used_at=now)
+    )
+
+
+def pickup_code_invalidate(*, package: Package, reason: str, now=None) -> int:
+    """Invalidate every current code of the package (replaced, cancelled, no_show, delivered)."""
+    return PickupCode.objects.filter(package=package, used_at__isnull=True, invalidated_at__isnull=True).update(
+        invalidated_at=now or timezone.now(), invalidated_reason=reason
+    )
+
+
+def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, now) -> None:
+    """Enforce the resend cooldown and the 24-hour quota; raise ``throttled`` with ``retryAfter``."""
+    window_start = now - timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
+    recent = list(
+        PickupCode.objects.filter(package=package, created_at__gt=window_start)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if recent:
+        cooldown_ends = recent[-1] + timedelta(seconds=store_settings.OTP_RESEND_COOLDOWN_SECONDS)
+        if now < cooldown_ends:
+            retry_after = max(1, int((cooldown_ends - now).total_seconds() + 0.999))
+            raise ApplicationError(
+                "throttled",
+                _("A new code can be sent in %(seconds)s seconds.") % {"seconds": retry_after},
+                {"retryAfter": retry_after, "reason": "resend_cooldown"},
+            )
+    if len(recent) >= store_settings.OTP_MAX_CODES_PER_PACKAGE:
+        frees_at = recent[-store_settings.OTP_MAX_CODES_PER_PACKAGE] + timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
+        retry_after = max(1, int((frees_at - now).total_seconds() + 0.999))
+        raise ApplicationError(
+            "throttled",
+            _("No more codes can be sent for this package today."),
+            {"retryAfter": retry_after, "reason": "code_quota"},
+        )
+
+
+def pickup_code_issue(*, package: Package, store_settings: Any, now) -> tuple[PickupCode, str]:
+    """Replace any current code with a new one; return the row and the plaintext code.
+
+    The caller holds the package lock and has checked ``pickup_code_check_issue_allowed`` where
+    a limit applies. The plaintext goes only into the encrypted outbox.
+    """
+    pickup_code_invalidate(package=package, reason="replaced", now=now)
+    value = code_generate()
+    code = PickupCode.objects.create(
+        package=package,
+        code_hash=code_hash(package_id=package.pk, code=value),
+        created_at=now,
+        expires_at=now + timedelta(seconds=store_settings.OTP_TTL_SECONDS),
+        max_attempts=store_settings.OTP_MAX_ATTEMPTS,
+    )
+    return code, value
+
+
+def failed_verifications_recent(*, actor: Any, now) -> list:
+    """Times of the actor's failed verifications within the spray window, oldest first."""
+    from orders.models import AuditKind, AuditOutcome, AuditRecord
+
+    since = now - timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
+    return list(
+        AuditRecord.objects.filter(
+            actor=actor, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.FAILURE, created_at__gt=since
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: conf.SPRAY_MAX_FAILURES]
+    )
+
+
+def verification_check_spray_limit(*, actor: Any, now) -> None:
+    """Refuse (``throttled``) a user with more than SPRAY_MAX_FAILURES failures in the window.
+
+    Counted from the audit table, so it holds across processes and survives a cache flush.
+    """
+    if actor is None:
+        return
+    failures = failed_verifications_recent(actor=actor, now=now)
+    if len(failures) >= conf.SPRAY_MAX_FAILURES:
+        oldest_counted = failures[-1]
+        frees_at = oldest_counted + timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
+        retry_after = max(1, int((frees_at - now).total_seconds() + 0.999))
+        raise ApplicationError(
+            "throttled",
+            _("Too many wrong pickup codes. Try again in %(seconds)s seconds.") % {"seconds": retry_after},
+            {"retryAfter": retry_after, "reason": "failed_verifications"},
+        )
