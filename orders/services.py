@@ -266,7 +266,10 @@ def _check_verification_input(*, otp_value: Any, manual: Any) -> None:
         raise ApplicationError("validation_error", _("manualConfirm must be true or false."))
     if otp_value is not None:
         otp.code_check_format(otp_value)
-    elif not manual:
+
+
+def _require_code_or_manual(*, otp_value: str | None, manual: bool) -> None:
+    if otp_value is None and not manual:
         raise ApplicationError(
             "validation_error",
             _("Enter the pickup code, or confirm that the customer showed it."),
@@ -391,6 +394,7 @@ def package_deliver(
         if not conf.IS_OTP_ENABLED:
             _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=False)
             return DeliveryOutcome(packages=[package], code_required=False, manual=False)
+        _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
             _check_manual_allowed(conf=conf)
         otp.verification_check_spray_limit(actor=actor, now=now)
@@ -444,6 +448,7 @@ def order_verify(
                 _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=False)
             order_refresh_status(order=order)
             return DeliveryOutcome(packages=without_codes, code_required=False, manual=False)
+        _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
             for package in with_codes:
                 _check_manual_allowed(conf=StoreSettings(package.store_id))

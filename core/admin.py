@@ -1,0 +1,61 @@
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from core.appsettings import SPECS, get_spec, invalidate_cache
+from core.errors import ApplicationError
+from core.models import AppSetting
+from core.services import app_setting_set
+
+
+class AppSettingForm(forms.ModelForm):
+    value = forms.CharField(
+        label=_("value"), help_text=_("true/false, a whole number, or channels such as sms,email,push.")
+    )
+
+    class Meta:
+        model = AppSetting
+        fields = ["key", "store", "value"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["value"] = get_spec(self.instance.key).render(self.instance.value)
+
+    def clean(self):
+        cleaned = super().clean()
+        key = cleaned.get("key")
+        if key and "value" in cleaned:
+            try:
+                cleaned["value"] = get_spec(key).parse(cleaned["value"])
+            except ApplicationError as error:
+                self.add_error("value", error.message)
+        return cleaned
+
+
+@admin.register(AppSetting)
+class AppSettingAdmin(admin.ModelAdmin):
+    form = AppSettingForm
+    list_display = ["key", "scope", "value", "default", "updated_at"]
+    list_filter = ["key", "store"]
+    search_fields = ["key", "store__code"]
+
+    @admin.display(description=_("scope"))
+    def scope(self, obj):
+        return obj.store.code if obj.store_id else _("global")
+
+    @admin.display(description=_("default"))
+    def default(self, obj):
+        return SPECS[obj.key].render(SPECS[obj.key].default)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["key", "store"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, which validates and clears this process's cache at once.
+        saved = app_setting_set(key=obj.key, value=obj.value, store=obj.store)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        invalidate_cache()

@@ -1,0 +1,58 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from core.appsettings import SPECS, get_setting, get_spec
+from core.errors import ApplicationError
+from core.models import AppSetting
+from core.services import app_setting_set, app_setting_unset
+from orders.models import Store
+
+
+class Command(BaseCommand):
+    help = (
+        "Application settings (SPEC 5): list | get KEY | set KEY VALUE | unset KEY, globally or with --store CODE. "
+        "A change is in force in every process within a few seconds."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["list", "get", "set", "unset"])
+        parser.add_argument("key", nargs="?")
+        parser.add_argument("value", nargs="?")
+        parser.add_argument("--store", help="store code for a per-store override")
+
+    def handle(self, *args, action, key, value, store, **options):
+        store_obj = None
+        if store:
+            store_obj = Store.objects.filter(code=store).first()
+            if store_obj is None:
+                raise CommandError(f"No store has the code {store!r}.")
+        try:
+            if action == "list":
+                return self._list(store_obj)
+            if not key:
+                raise CommandError(f"'{action}' needs a KEY. Known keys: {', '.join(SPECS)}")
+            spec = get_spec(key)
+            if action == "get":
+                self.stdout.write(spec.render(get_setting(spec.key, store_obj)))
+            elif action == "set":
+                if value is None:
+                    raise CommandError("'set' needs a VALUE.")
+                setting = app_setting_set(key=spec.key, value=value, store=store_obj)
+                self.stdout.write(f"{spec.key} = {spec.render(setting.value)} ({store or 'global'})")
+            else:
+                removed = app_setting_unset(key=spec.key, store=store_obj)
+                self.stdout.write(
+                    f"{spec.key}: {'removed' if removed else 'nothing to remove'} ({store or 'global'}); "
+                    f"now {spec.render(get_setting(spec.key, store_obj))}"
+                )
+        except ApplicationError as error:
+            raise CommandError(str(error.message)) from None
+
+    def _list(self, store):
+        overridden = {
+            row.key for row in AppSetting.objects.filter(store=store)
+        }
+        for key, spec in SPECS.items():
+            source = ("store" if store else "global") if key in overridden else "default"
+            if store and key not in overridden and AppSetting.objects.filter(key=key, store=None).exists():
+                source = "global"
+            self.stdout.write(f"{key:32} {spec.render(get_setting(key, store)):24} ({source})")

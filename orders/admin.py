@@ -1,0 +1,224 @@
+"""Django admin for stores, staff, customers, orders, packages and the audit trail (SPEC 1).
+
+Admin actions run the same services as the API and the staff pages (channel ``admin``). Audit
+records are read-only; no page shows a pickup code or its hash.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import ApplicationError
+from orders import services
+from orders.models import (
+    AuditRecord,
+    Channel,
+    Customer,
+    NoShowStrike,
+    Order,
+    Package,
+    PackageItem,
+    PackageStatus,
+    StaffMembership,
+    Store,
+)
+
+
+class ReadOnlyAdminMixin:
+    """For append-only history: visible, never added, changed or deleted through admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = StaffMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "timezone", "is_active", "ready_count"]
+    list_filter = ["is_active", "timezone"]
+    search_fields = ["code", "name"]
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_ready=Count("packages", filter=Q(packages__status=PackageStatus.READY_FOR_CUSTOMER_PICKUP)))
+        )
+
+    @admin.display(description=_("ready for pickup"), ordering="_ready")
+    def ready_count(self, obj):
+        return obj._ready
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "store", "role", "created_at"]
+    list_filter = ["role", "store"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "store__code"]
+    autocomplete_fields = ["user", "store"]
+
+
+class NoShowStrikeInline(admin.TabularInline):
+    model = NoShowStrike
+    extra = 0
+    fields = ["package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
+    list_filter = ["trust_tier", "language"]
+    search_fields = ["name", "phone", "email"]
+    readonly_fields = ["trust_tier", "restricted_until", "created_at", "updated_at"]
+    inlines = [NoShowStrikeInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_strikes=Count("no_show_strikes", filter=Q(no_show_strikes__forgiven_at__isnull=True)))
+        )
+
+    @admin.display(description=_("no-shows"), ordering="_strikes")
+    def active_strikes(self, obj):
+        return obj._strikes
+
+
+class PackageItemInline(admin.TabularInline):
+    model = PackageItem
+    extra = 0
+
+
+class PackageInline(admin.TabularInline):
+    model = Package
+    extra = 0
+    fields = ["id", "store", "status", "ready_expires_at", "delivered_at", "cancelled_at"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["order_number", "customer", "store", "status", "created_at"]
+    list_filter = ["status", "store"]
+    search_fields = ["order_number", "customer__name", "customer__phone"]
+    readonly_fields = ["id", "status", "created_at", "updated_at"]
+    list_select_related = ["customer", "store"]
+    autocomplete_fields = ["customer", "store"]
+    inlines = [PackageInline]
+
+
+class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = AuditRecord
+    fk_name = "package"
+    extra = 0
+    fields = ["created_at", "kind", "outcome", "error_code", "command", "from_status", "to_status", "manual",
+              "actor", "channel", "reason"]
+    readonly_fields = fields
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
+@admin.register(Package)
+class PackageAdmin(admin.ModelAdmin):
+    list_display = ["short_id", "order", "store", "status", "ready_at", "ready_expires_at", "customer_tier"]
+    list_filter = ["status", "store"]
+    search_fields = ["id", "order__order_number", "order__customer__name", "order__customer__phone"]
+    list_select_related = ["order__customer", "store"]
+    date_hierarchy = "created_at"
+    # State moves only through commands (the actions below), never by editing fields.
+    readonly_fields = ["id", "order", "store", "status", "ready_at", "ready_expires_at", "reminder_sent_at",
+                       "delivered_at", "cancelled_at", "cancellation_reason", "created_at", "updated_at"]
+    inlines = [PackageItemInline, AuditInline]
+    actions = ["resend_code", "cancel_packages"]
+
+    def has_add_permission(self, request):
+        return False  # packages come from order intake
+
+    @admin.display(description=_("package"))
+    def short_id(self, obj):
+        return str(obj.pk)[:8]
+
+    @admin.display(description=_("trust tier"))
+    def customer_tier(self, obj):
+        return obj.order.customer.get_trust_tier_display()
+
+    @admin.action(description=_("Resend pickup code"))
+    def resend_code(self, request, queryset):
+        done = 0
+        for package in queryset:
+            try:
+                services.package_resend_code(package=package, actor=request.user, channel=Channel.ADMIN)
+                done += 1
+            except ApplicationError as error:
+                self.message_user(request, f"{package.order.order_number}: {error.message}", messages.ERROR)
+        if done:
+            self.message_user(request, _("A new code was sent for %(count)d package(s).") % {"count": done})
+
+    @admin.action(description=_("Cancel packages (with a reason)"))
+    def cancel_packages(self, request, queryset):
+        form = CancelForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            for package in queryset:
+                try:
+                    services.package_cancel(
+                        package=package, actor=request.user, channel=Channel.ADMIN, reason=form.cleaned_data["reason"]
+                    )
+                    done += 1
+                except ApplicationError as error:
+                    self.message_user(request, f"{package.order.order_number}: {error.message}", messages.ERROR)
+            if done:
+                self.message_user(request, _("%(count)d package(s) cancelled.") % {"count": done})
+            return redirect(request.get_full_path())
+        return render(
+            request,
+            "admin/orders/package/cancel.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel packages"),
+                "packages": queryset,
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "kind", "outcome", "error_code", "command", "from_status", "to_status", "manual",
+                    "actor_display", "channel", "store", "package"]
+    list_filter = ["kind", "outcome", "channel", "manual", "store"]
+    search_fields = ["package__id", "package__order__order_number", "actor__username", "reason"]
+    list_select_related = ["actor", "store", "package"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("user"))
+    def actor_display(self, obj):
+        return obj.actor_display
