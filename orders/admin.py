@@ -222,3 +222,26 @@ class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("user"))
     def actor_display(self, obj):
         return obj.actor_display
+
+
+@admin.register(PackageItem)
+class PackageItemAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "quantity", "package"]
+    search_fields = ["sku", "name", "package__order__order_number"]
+    list_select_related = ["package__order"]
+    raw_id_fields = ["package"]
+
+
+@admin.register(NoShowStrike)
+class NoShowStrikeAdmin(admin.ModelAdmin):
+    list_display = ["customer", "package", "created_at", "forgiven_at", "forgiven_by"]
+    list_filter = ["forgiven_at"]
+    search_fields = ["customer__name", "customer__phone", "package__order__order_number"]
+    list_select_related = ["customer", "package__order", "forgiven_by"]
+    readonly_fields = ["customer", "package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason"]
+
+    def has_add_permission(self, request):
+        return False  # strikes come from no-show expiry only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # forgiven, never deleted: the history stays
