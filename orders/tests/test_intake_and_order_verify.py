@@ -1,0 +1,117 @@
+"""Order intake (idempotency, conflicts, restriction) and order-level verification, at the service level."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from orders import services
+from orders.models import Customer, Order, OrderStatus, PackageStatus
+from orders.tests.factories import CustomerFactory, PackageFactory
+from otp.models import PickupCode
+
+BODY = {
+    "order_number": "WEB-1001",
+    "customer": {"name": "Elif Yılmaz", "phone": "0532 111 22 33", "email": "Elif@Example.com", "language": "tr"},
+    "store_code": "IST01",
+    "packages": [{"items": [{"sku": "S1", "name": "Shoes", "quantity": 1}]}, {"items": [{"sku": "S2", "name": "Hat",
+                                                                                         "quantity": 2}]}],
+}
+
+
+@pytest.mark.django_db
+def test_intake_creates_waiting_packages_and_is_idempotent(store):
+    order, created = services.order_intake(**BODY)
+    assert created and order.customer.phone == "+905321112233" and order.customer.email == "elif@example.com"
+    assert list(order.packages.values_list("status", flat=True)) == [PackageStatus.WAITING] * 2
+    again, created_again = services.order_intake(**BODY)
+    assert (again.pk, created_again) == (order.pk, False)
+    assert Order.objects.count() == 1 and Customer.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_intake_same_number_other_body_is_a_conflict(store):
+    services.order_intake(**BODY)
+    with pytest.raises(ApplicationError) as error:
+        services.order_intake(**{**BODY, "packages": [{"items": [{"sku": "S9", "name": "Bag", "quantity": 1}]}]})
+    assert error.value.code == "conflict"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("phone", ["123", "not a phone", "", None, "+90 532"])
+def test_intake_refuses_phones_that_are_not_numbers(store, phone):
+    with pytest.raises(ApplicationError) as error:
+        services.order_intake(**{**BODY, "customer": {**BODY["customer"], "phone": phone}})
+    assert error.value.code == "validation_error" and "phone" in str(error.value.details)
+    assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_intake_refuses_unknown_store(store):
+    with pytest.raises(ApplicationError) as error:
+        services.order_intake(**{**BODY, "store_code": "XXX01"})
+    assert error.value.code == "validation_error" and not Order.objects.exists()
+
+
+@pytest.mark.django_db
+def test_intake_refuses_restricted_customers_until_the_restriction_ends(store):
+    CustomerFactory(phone="+905321112233", restricted_until=timezone.now() + timedelta(days=3), trust_tier="restricted")
+    with pytest.raises(ApplicationError) as error:
+        services.order_intake(**BODY)
+    assert error.value.code == "customer_restricted" and not Order.objects.exists()
+    Customer.objects.update(restricted_until=timezone.now() - timedelta(seconds=1))
+    order, created = services.order_intake(**BODY)
+    assert created
+
+
+@pytest.fixture
+def two_ready_packages(make_package, store):
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    second = PackageFactory(order=first.order, store=store)
+    services.package_complete_packaging(package=second, actor=None, channel="system")
+    services.package_mark_ready(package=second, actor=None, channel="system")
+    return first, second
+
+
+@pytest.mark.django_db
+def test_order_code_opens_the_matching_package_only(two_ready_packages, employee, issued_code):
+    first, second = two_ready_packages
+    outcome = services.order_verify(order=first.order, actor=employee, channel="api", otp_value=issued_code(second))
+    assert [p.pk for p in outcome.packages] == [second.pk]
+    first.refresh_from_db(), second.refresh_from_db()
+    assert (first.status, second.status) == (PackageStatus.READY_FOR_CUSTOMER_PICKUP, PackageStatus.DELIVERED)
+    assert PickupCode.objects.get(package=first).attempts == 0
+    first.order.refresh_from_db()
+    assert first.order.status == OrderStatus.READY
+
+
+@pytest.mark.django_db
+def test_order_wrong_code_counts_on_each_ready_package(two_ready_packages, employee, issued_code):
+    first, second = two_ready_packages
+    wrong = next(
+        f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in (issued_code(first), issued_code(second))
+    )
+    with pytest.raises(ApplicationError) as error:
+        services.order_verify(order=first.order, actor=employee, channel="api", otp_value=wrong)
+    assert error.value.code == "otp_invalid" and error.value.details["attemptsRemaining"] == 4
+    assert list(PickupCode.objects.filter(package__order=first.order).values_list("attempts", flat=True)) == [1, 1]
+
+
+@pytest.mark.django_db
+def test_order_manual_confirm_delivers_every_live_package(two_ready_packages, employee):
+    first, second = two_ready_packages
+    outcome = services.order_verify(order=first.order, actor=employee, channel="api", manual=True)
+    assert {p.pk for p in outcome.packages} == {first.pk, second.pk}
+    first.order.refresh_from_db()
+    assert first.order.status == OrderStatus.PICKED_UP
+
+
+@pytest.mark.django_db
+def test_order_verify_outside_the_callers_stores_is_not_found(two_ready_packages, other_store):
+    from orders.tests.factories import employee_of
+
+    first, _second = two_ready_packages
+    with pytest.raises(ApplicationError) as error:
+        services.order_verify(order=first.order, actor=employee_of(other_store), channel="api", manual=True)
+    assert error.value.code == "not_found"
