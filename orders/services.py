@@ -166,7 +166,13 @@ def order_status_from(statuses: Iterable[str]) -> str:
 
 
 def order_refresh_status(*, order: Order) -> str:
-    """Recompute and store the order's status from its packages; returns it."""
+    """Recompute and store the order's status from its packages; returns it.
+
+    Locks the order row first: two packages of one order changing at once would otherwise each
+    read the other's old state and leave a stale status behind. Package locks are always taken
+    before the order lock, so this cannot deadlock with another command.
+    """
+    Order.objects.select_for_update().filter(pk=order.pk).values_list("pk", flat=True).first()
     status = order_status_from(order.packages.values_list("status", flat=True))
     if status != order.status:
         Order.objects.filter(pk=order.pk).update(status=status, updated_at=timezone.now())

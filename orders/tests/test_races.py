@@ -109,3 +109,23 @@ def test_resend_racing_verification_ends_consistently(make_package, store, issue
     else:
         assert live == 1
         assert isinstance(results[0], ApplicationError) and results[0].code == "otp_invalid"
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_packages_of_one_order_delivered_at_once_leave_the_order_picked_up(make_package, store):
+    from orders.models import OrderStatus
+    from orders.tests.factories import PackageFactory
+
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    second = PackageFactory(order=first.order, store=store)
+    services.package_complete_packaging(package=second, actor=None, channel="system")
+    services.package_mark_ready(package=second, actor=None, channel="system")
+    staff = [employee_of(store) for _ in range(2)]
+    packages = [first, second]
+    results = run_in_threads(
+        lambda i: services.package_deliver(package=packages[i], actor=staff[i], channel="api", manual=True), count=2
+    )
+    assert all(isinstance(r, services.DeliveryOutcome) for r in results)
+    first.order.refresh_from_db()
+    assert first.order.status == OrderStatus.PICKED_UP
