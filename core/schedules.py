@@ -5,3 +5,8 @@ schedules are administrators' to edit in Django admin (an edited interval is lef
 """
 
 SCHEDULES: dict[str, tuple[str, int]] = {}
+
+# No-shows (SPEC 6): expire unclaimed packages, send pickup reminders, end restrictions (orders.tasks).
+SCHEDULES["orders-expire-unclaimed-packages"] = ("orders.expire_unclaimed_packages", 60)
+SCHEDULES["orders-send-pickup-reminders"] = ("orders.send_pickup_reminders", 60)
+SCHEDULES["orders-refresh-trust-tiers"] = ("orders.refresh_trust_tiers", 300)

@@ -122,6 +122,44 @@ def messages_queue_for_package(*, package: Package, event: str, code: str | None
     return created
 
 
+def messages_queue_for_packages(*, packages: list[Package], event: str) -> list[Message]:
+    """``messages_queue_for_package`` for many packages at once (no-show sweep, reminders): one insert.
+
+    Only for events that carry no code, so every reachable channel gets the message; the bodies are
+    rendered from the same templates. Sending is queued on commit with one callback for the batch.
+    """
+    if event in CODE_EVENTS:
+        raise ValueError("code-carrying messages are written one package at a time")
+    created = []
+    for package in packages:
+        customer = package.order.customer
+        context = message_context(package=package)
+        language = customer.language if customer.language in ("en", "tr") else "en"
+        for channel in CHANNELS:
+            recipient = message_recipient(customer=customer, channel=channel)
+            if not recipient:
+                continue
+            subject, body = message_render(event=event, channel=channel, language=language, context=context, code=None)
+            created.append(
+                Message(
+                    package=package,
+                    customer=customer,
+                    channel=channel,
+                    recipient=recipient,
+                    event=event,
+                    language=language,
+                    subject=subject,
+                    body=body,
+                    context=context,
+                )
+            )
+    Message.objects.bulk_create(created)
+    message_ids = [message.pk for message in created]
+    if message_ids:
+        transaction.on_commit(lambda: [message_enqueue(message_id) for message_id in message_ids])
+    return created
+
+
 def webhook_payload(*, event_type: str, package: Package, previous_status: str = "", code: str | None = None) -> dict:
     order = package.order
     data: dict[str, Any] = {
@@ -184,4 +222,35 @@ def webhooks_emit(
     WebhookDelivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         transaction.on_commit(lambda delivery_id=delivery.pk: webhook_enqueue(delivery_id))
+    return deliveries
+
+
+def webhooks_emit_for_packages(
+    *, event_type: str, packages: list[Package], previous_status: str = ""
+) -> list[WebhookDelivery]:
+    """``webhooks_emit`` for many packages at once (no-show sweep): endpoints read once, one insert.
+
+    Not for the Whisperer event, which carries a code and is emitted one package at a time.
+    """
+    if event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
+        raise ValueError("code-carrying events are emitted one package at a time")
+    endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(is_active=True) if endpoint.wants(event_type)]
+    if not endpoints or not packages:
+        return []
+    deliveries = []
+    for package in packages:
+        payload = webhook_payload(event_type=event_type, package=package, previous_status=previous_status)
+        deliveries.extend(
+            WebhookDelivery(
+                endpoint=endpoint,
+                webhook_id=f"msg_{uuid.uuid4().hex}",
+                event_type=event_type,
+                package=package,
+                payload=payload,
+            )
+            for endpoint in endpoints
+        )
+    WebhookDelivery.objects.bulk_create(deliveries)
+    delivery_ids = [delivery.pk for delivery in deliveries]
+    transaction.on_commit(lambda: [webhook_enqueue(delivery_id) for delivery_id in delivery_ids])
     return deliveries

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,13 +22,19 @@ from typing import Any
 import phonenumbers
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.appsettings import StoreSettings
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
-from notifications.services import messages_queue_for_package, webhooks_emit
+from notifications.services import (
+    messages_queue_for_package,
+    messages_queue_for_packages,
+    webhooks_emit,
+    webhooks_emit_for_packages,
+)
 from orders import commands as cmd
 from orders.models import (
     AuditKind,
@@ -555,107 +562,386 @@ def package_available_commands(*, package: Package, actor: User | None) -> list[
 
 
 # --- no-shows and trust tiers (SPEC 6) ------------------------------------------------------------
+#
+# The sweep (packages_expire_unclaimed) and the single expiry (package_expire_no_show) share one
+# implementation, _expire_claimed, which works on a list of packages already locked by the caller:
+# one compare-and-set UPDATE, then bulk inserts of audit records, strikes, messages and webhook
+# deliveries, then the order statuses and customer tiers of the batch. Lock order, everywhere:
+# packages, then orders (primary-key order), then customers (primary-key order).
 
 
-def customer_trust_tier_refresh(*, customer: Customer, now: datetime | None = None, new_strike: bool = False) -> str:
-    """Recompute the tier from unforgiven strikes within NO_SHOW_STRIKE_DECAY_DAYS (global settings).
+class _LostRace(Exception):
+    """A compare-and-set matched fewer rows than were claimed: roll the batch back and claim again."""
 
-    A strike that reaches NO_SHOW_RESTRICT_THRESHOLD restricts for NO_SHOW_RESTRICT_DAYS; when that
-    ends the tier is recomputed from the count, capped at ``watch`` until a new strike comes.
+
+@dataclass(frozen=True)
+class TierRules:
+    """The trust-tier settings in force (global: a customer is not tied to one store)."""
+
+    watch_threshold: int
+    restrict_threshold: int
+    restrict_days: int
+    decay_days: int
+
+    @classmethod
+    def current(cls) -> TierRules:
+        conf = StoreSettings(None)
+        return cls(
+            watch_threshold=conf.NO_SHOW_WATCH_THRESHOLD,
+            restrict_threshold=conf.NO_SHOW_RESTRICT_THRESHOLD,
+            restrict_days=conf.NO_SHOW_RESTRICT_DAYS,
+            decay_days=conf.NO_SHOW_STRIKE_DECAY_DAYS,
+        )
+
+    def counting_since(self, now: datetime) -> datetime:
+        return now - timedelta(days=self.decay_days)
+
+
+def trust_tier_compute(
+    *,
+    strikes: int,
+    restricted_until: datetime | None,
+    now: datetime,
+    rules: TierRules,
+    new_strike: bool = False,
+    lift_restriction: bool = False,
+) -> tuple[str, datetime | None]:
+    """(tier, restricted_until) from the number of counting strikes (SPEC 6). Pure: no queries.
+
+    - A new strike that brings the count to NO_SHOW_RESTRICT_THRESHOLD or more restricts for
+      NO_SHOW_RESTRICT_DAYS from now (a further strike while restricted starts the period again).
+    - A restriction lasts its days even if strikes decay meanwhile; only ``lift_restriction``
+      (a forgiven strike) ends it early, and only when the count fell below the restrict threshold.
+    - Once it has ended the tier comes from the count, capped at ``watch`` until a new strike.
+    """
+    if new_strike and strikes >= rules.restrict_threshold:
+        restricted_until = now + timedelta(days=rules.restrict_days)
+    if lift_restriction and restricted_until and strikes < rules.restrict_threshold:
+        restricted_until = None
+    if restricted_until and restricted_until > now:
+        return TrustTier.RESTRICTED, restricted_until
+    if strikes >= rules.watch_threshold:
+        return TrustTier.WATCH, None
+    return TrustTier.GOOD, None
+
+
+def _customers_refresh_tiers(
+    *,
+    customer_ids: Iterable[Any],
+    now: datetime,
+    new_strike_ids: Iterable[Any] = (),
+    lift_restriction: bool = False,
+) -> dict[Any, tuple[str, datetime | None]]:
+    """Lock the customers (primary-key order), count their strikes and store changed tiers.
+
+    Returns {customer id: (tier, restricted_until)} for every customer given. The row lock makes
+    two sweeps penalising one customer at once count each other's strikes (READ COMMITTED reads
+    the other's committed strike after the lock is granted).
+    """
+    ids = sorted(set(customer_ids), key=str)
+    if not ids:
+        return {}
+    new_strike_ids = set(new_strike_ids)
+    rules = TierRules.current()
+    with transaction.atomic(savepoint=False):
+        customers = list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "trust_tier", "restricted_until")
+        )
+        counts = dict(
+            NoShowStrike.objects.filter(
+                customer_id__in=ids, forgiven_at__isnull=True, created_at__gt=rules.counting_since(now)
+            )
+            .order_by()
+            .values("customer_id")
+            .annotate(count=Count("pk"))
+            .values_list("customer_id", "count")
+        )
+        result, changes = {}, defaultdict(list)
+        for pk, tier, restricted_until in customers:
+            new = trust_tier_compute(
+                strikes=counts.get(pk, 0),
+                restricted_until=restricted_until,
+                now=now,
+                rules=rules,
+                new_strike=pk in new_strike_ids,
+                lift_restriction=lift_restriction,
+            )
+            result[pk] = new
+            if new != (tier, restricted_until):
+                changes[new].append(pk)
+        for (tier, restricted_until), pks in changes.items():
+            Customer.objects.filter(pk__in=pks).update(
+                trust_tier=tier, restricted_until=restricted_until, updated_at=now
+            )
+    return result
+
+
+def customer_trust_tier_refresh(
+    *, customer: Customer, now: datetime | None = None, new_strike: bool = False, lift_restriction: bool = False
+) -> str:
+    """Recompute and store the customer's tier (see ``trust_tier_compute``); returns it.
+
+    Locks the customer row (opens a transaction when called outside one). ``new_strike`` says a
+    strike was just recorded (it may start a restriction); ``lift_restriction`` that one was forgiven.
     """
     now = now or timezone.now()
-    conf = StoreSettings(None)
-    since = now - timedelta(days=conf.NO_SHOW_STRIKE_DECAY_DAYS)
-    strikes = customer.no_show_strikes.filter(forgiven_at__isnull=True, created_at__gt=since).count()
-    restricted_until = customer.restricted_until
-    if new_strike and strikes >= conf.NO_SHOW_RESTRICT_THRESHOLD:
-        restricted_until = now + timedelta(days=conf.NO_SHOW_RESTRICT_DAYS)
-    if restricted_until and strikes < conf.NO_SHOW_RESTRICT_THRESHOLD and not new_strike:
-        restricted_until = None  # a forgiven strike lifts a restriction it caused
-    if restricted_until and restricted_until > now:
-        tier = TrustTier.RESTRICTED
-    elif strikes >= conf.NO_SHOW_WATCH_THRESHOLD:
-        tier = TrustTier.WATCH
-    else:
-        tier = TrustTier.GOOD
-    if restricted_until and restricted_until <= now:
-        restricted_until = None
-    if (tier, restricted_until) != (customer.trust_tier, customer.restricted_until):
-        Customer.objects.filter(pk=customer.pk).update(
-            trust_tier=tier, restricted_until=restricted_until, updated_at=now
-        )
-        customer.trust_tier, customer.restricted_until = tier, restricted_until
+    tier, restricted_until = _customers_refresh_tiers(
+        customer_ids=[customer.pk],
+        now=now,
+        new_strike_ids=[customer.pk] if new_strike else (),
+        lift_restriction=lift_restriction,
+    )[customer.pk]
+    customer.trust_tier, customer.restricted_until = tier, restricted_until
     return tier
+
+
+def customers_refresh_ended_tiers(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Recompute the tier of every customer whose restriction ended or whose strikes decayed (beat).
+
+    Order intake reads ``restricted_until`` itself, so a restriction ends on time even between runs;
+    this keeps the stored tier (shown to staff, filtered on in admin) in step. Returns how many
+    customers changed.
+    """
+    now = now or timezone.now()
+    rules = TierRules.current()
+    counting = Count(
+        "no_show_strikes",
+        filter=Q(no_show_strikes__forgiven_at__isnull=True, no_show_strikes__created_at__gt=rules.counting_since(now)),
+    )
+    due = (
+        Customer.objects.exclude(trust_tier=TrustTier.GOOD, restricted_until__isnull=True)
+        .annotate(counting_strikes=counting)
+        .filter(
+            Q(restricted_until__lte=now)
+            | Q(trust_tier=TrustTier.RESTRICTED, restricted_until__isnull=True)
+            | Q(trust_tier=TrustTier.WATCH, counting_strikes__lt=rules.watch_threshold)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    changed, seen = 0, set()
+    while True:
+        ids = [pk for pk in due[:batch_size] if pk not in seen]
+        if not ids:
+            return changed
+        seen.update(ids)
+        with transaction.atomic():
+            before = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "trust_tier"))
+            after = _customers_refresh_tiers(customer_ids=ids, now=now)
+        changed += sum(1 for pk, (tier, _until) in after.items() if before.get(pk) != tier)
+
+
+def _orders_refresh_statuses(*, order_ids: Iterable[Any], now: datetime) -> None:
+    """``order_refresh_status`` for many orders: lock them (primary-key order), one read, grouped updates."""
+    ids = sorted(set(order_ids), key=str)
+    if not ids:
+        return
+    current = dict(Order.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", "status"))
+    statuses = defaultdict(list)
+    for order_id, status in Package.objects.filter(order_id__in=ids).order_by().values_list("order_id", "status"):
+        statuses[order_id].append(status)
+    changes = defaultdict(list)
+    for order_id in ids:
+        status = order_status_from(statuses[order_id])
+        if status != current.get(order_id):
+            changes[status].append(order_id)
+    for status, pks in changes.items():
+        Order.objects.filter(pk__in=pks).update(status=status, updated_at=now)
+
+
+def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
+    """Cancel ``packages`` as no-shows. They are locked by the caller's transaction and were ready
+    with ``ready_expires_at <= now`` when locked (loaded with ``order__customer`` and ``store``).
+
+    Raises ``_LostRace`` (so the caller rolls back) if the compare-and-set does not match every one.
+    """
+    if not packages:
+        return
+    ids = [package.pk for package in packages]
+    changed = Package.objects.filter(
+        pk__in=ids, status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now
+    ).update(
+        status=PackageStatus.CANCELLED,
+        cancelled_at=now,
+        cancellation_reason=NO_SHOW,
+        ready_expires_at=None,
+        updated_at=now,
+    )
+    if changed != len(ids):
+        raise _LostRace
+    previous = PackageStatus.READY_FOR_CUSTOMER_PICKUP
+    for package in packages:
+        package.status, package.cancelled_at, package.cancellation_reason = PackageStatus.CANCELLED, now, NO_SHOW
+        package.ready_expires_at, package.updated_at = None, now
+    otp.pickup_codes_invalidate_for_packages(package_ids=ids, reason=NO_SHOW, now=now)
+    AuditRecord.objects.bulk_create(
+        AuditRecord(
+            created_at=now,
+            kind=AuditKind.TRANSITION,
+            outcome=AuditOutcome.SUCCESS,
+            command=cmd.CANCEL,
+            from_status=previous,
+            to_status=PackageStatus.CANCELLED,
+            actor=None,
+            channel=Channel.SYSTEM,
+            store_id=package.store_id,
+            package=package,
+            reason=NO_SHOW,
+        )
+        for package in packages
+    )
+    webhooks_emit_for_packages(
+        event_type=WebhookEventType.PACKAGE_STATUS_CHANGED, packages=packages, previous_status=previous
+    )
+    _orders_refresh_statuses(order_ids=[package.order_id for package in packages], now=now)
+    webhooks_emit_for_packages(event_type=WebhookEventType.PACKAGE_CANCELLED, packages=packages)
+    NoShowStrike.objects.bulk_create(
+        NoShowStrike(customer_id=package.order.customer_id, package=package, created_at=now) for package in packages
+    )
+    customer_ids = [package.order.customer_id for package in packages]
+    tiers = _customers_refresh_tiers(customer_ids=customer_ids, now=now, new_strike_ids=customer_ids)
+    for package in packages:
+        customer = package.order.customer
+        customer.trust_tier, customer.restricted_until = tiers[customer.pk]
+    messages_queue_for_packages(packages=packages, event=MessageEvent.CANCELLED_NO_SHOW)
 
 
 def package_expire_no_show(*, package: Package, now: datetime | None = None) -> bool:
     """Cancel a package still ready after its ``readyExpiresAt`` (reason ``no_show``), once.
 
     Locks the row and re-checks it, so a package delivered first, or expired by a parallel run, is
-    left alone: returns False. Otherwise: code invalidated, one strike, tier refreshed, the customer's
-    ``cancelled_no_show`` message, PackageCancelledEvent; returns True.
+    left alone: returns False. Otherwise, in one transaction: code invalidated, transition audited,
+    one strike, tier refreshed, order status updated, the customer's ``cancelled_no_show`` message,
+    PackageStatusChangedEvent and PackageCancelledEvent; returns True.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        package = _lock_package(package.pk)
-        if package.status != PackageStatus.READY_FOR_CUSTOMER_PICKUP or not (
-            package.ready_expires_at and package.ready_expires_at <= now
+        locked = _lock_package(package.pk)
+        if locked.status != PackageStatus.READY_FOR_CUSTOMER_PICKUP or not (
+            locked.ready_expires_at and locked.ready_expires_at <= now
         ):
             return False
-        _expire_locked(package=package, now=now)
+        _expire_claimed(packages=[locked], now=now)
     return True
 
 
-def _expire_locked(*, package: Package, now: datetime) -> None:
-    _cancel_locked(package=package, actor=None, channel=Channel.SYSTEM, now=now, reason=NO_SHOW)
-    customer = package.order.customer
-    NoShowStrike.objects.create(customer=customer, package=package, created_at=now)
-    customer_trust_tier_refresh(customer=customer, now=now, new_strike=True)
-    messages_queue_for_package(package=package, event=MessageEvent.CANCELLED_NO_SHOW)
+def packages_due_for_expiry(*, now: datetime | None = None):
+    """Packages still ready at or after their ``readyExpiresAt``, oldest deadline first (read only)."""
+    now = now or timezone.now()
+    return (
+        Package.objects.filter(status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now)
+        .select_related("order__customer", "store")
+        .order_by("ready_expires_at", "pk")
+    )
 
 
-def packages_expire_unclaimed(*, now: datetime | None = None, batch_size: int = 200) -> int:
-    """Expire every package still ready after its deadline, one transaction per batch.
+def packages_expire_unclaimed(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Expire every package still ready at or after its deadline, one transaction per batch (beat, cron).
 
-    Safe to run twice or in parallel: rows are claimed with ``SKIP LOCKED`` and re-checked under the
-    lock, so each package is cancelled and penalised once. Returns how many it expired.
+    Each batch is claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` (packages being delivered, or
+    claimed by a parallel sweep, are skipped) and cancelled by ``_expire_claimed``. Safe to run twice
+    or in parallel: each package is cancelled, penalised and messaged once; memory is one batch.
+    Returns how many packages this call expired.
     """
     now = now or timezone.now()
-    expired = 0
+    expired, lost_races = 0, 0
     while True:
-        with transaction.atomic():
-            batch = list(
-                Package.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("order__customer", "store")
-                .filter(status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now)
-                .order_by("ready_expires_at", "pk")[:batch_size]
-            )
-            for package in batch:
-                _expire_locked(package=package, now=now)
+        try:
+            with transaction.atomic():
+                batch = list(
+                    packages_due_for_expiry(now=now).select_for_update(skip_locked=True, of=("self",))[:batch_size]
+                )
+                _expire_claimed(packages=batch, now=now)
+        except _LostRace:
+            # Only where rows cannot be locked (SQLite): another sweep changed them first; claim afresh.
+            lost_races += 1
+            if lost_races > 10:
+                logger.warning("no-show sweep gave up after repeated lost races; the next run continues")
+                return expired
+            continue
         expired += len(batch)
         if len(batch) < batch_size:
             return expired
 
 
-def packages_due_for_expiry(*, now: datetime | None = None):
+def packages_send_reminders(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Write one ``pickup_reminder`` per ready package ``PICKUP_REMINDER_HOURS`` (per store; 0 = none)
+    before its ``readyExpiresAt`` (beat). Returns how many packages were reminded.
+
+    Never twice: the claim locks rows with ``SKIP LOCKED`` and ``reminder_sent_at`` is set by
+    compare-and-set in the transaction that writes the messages. Packages delivered or cancelled,
+    already past their deadline, or whose reminder time would fall before they became ready (a
+    reminder window as long as the hold) get none.
+    """
     now = now or timezone.now()
-    return Package.objects.filter(
-        status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now
-    ).select_related("order", "store")
+    candidates = Package.objects.filter(
+        status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, reminder_sent_at__isnull=True, ready_expires_at__gt=now
+    )
+    stores_by_hours = defaultdict(list)
+    for store_id in candidates.order_by().values_list("store_id", flat=True).distinct():
+        hours = StoreSettings(store_id).PICKUP_REMINDER_HOURS
+        if hours:
+            stores_by_hours[hours].append(store_id)
+    reminded = 0
+    for hours, store_ids in stores_by_hours.items():
+        window = timedelta(hours=hours)
+        due = (
+            candidates.filter(
+                store_id__in=store_ids,
+                ready_expires_at__lte=now + window,
+                ready_at__lt=F("ready_expires_at") - window,
+            )
+            .select_related("order__customer", "store")
+            .order_by("ready_expires_at", "pk")
+        )
+        lost_races = 0
+        while True:
+            try:
+                with transaction.atomic():
+                    batch = list(due.select_for_update(skip_locked=True, of=("self",))[:batch_size])
+                    ids = [package.pk for package in batch]
+                    marked = Package.objects.filter(
+                        pk__in=ids, status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, reminder_sent_at__isnull=True
+                    ).update(reminder_sent_at=now)
+                    if marked != len(ids):
+                        raise _LostRace
+                    for package in batch:
+                        package.reminder_sent_at = now
+                    messages_queue_for_packages(packages=batch, event=MessageEvent.PICKUP_REMINDER)
+            except _LostRace:
+                lost_races += 1
+                if lost_races > 10:
+                    break
+                continue
+            reminded += len(batch)
+            if len(batch) < batch_size:
+                break
+    return reminded
 
 
-def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, channel: str = Channel.ADMIN) -> None:
-    """Forgive one strike (administrators), audited; the tier is recomputed."""
-    reason = (reason or "").strip()
+def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, channel: str = Channel.ADMIN) -> bool:
+    """Forgive one strike (administrators), audited on its package; the tier is recomputed, and a
+    restriction ends when the count falls below the restrict threshold. Returns False (and changes
+    nothing) when the strike was already forgiven. Needs a reason (``validation_error``)."""
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ApplicationError("validation_error", _("Give a reason for forgiving the no-show."))
+        raise ApplicationError(
+            "validation_error",
+            _("Give a reason for forgiving the no-show."),
+            {"fields": {"reason": [str(_("This field is required."))]}},
+        )
     with transaction.atomic():
         strike = NoShowStrike.objects.select_for_update().select_related("package", "customer").get(pk=strike.pk)
         if strike.forgiven_at:
-            return
+            return False
         now = timezone.now()
-        strike.forgiven_at, strike.forgiven_by, strike.forgiven_reason = now, actor, reason[:255]
-        strike.save(update_fields=["forgiven_at", "forgiven_by", "forgiven_reason"])
+        # Compare-and-set, so a second administrator forgiving the same strike at once changes nothing.
+        NoShowStrike.objects.filter(pk=strike.pk, forgiven_at__isnull=True).update(
+            forgiven_at=now, forgiven_by=actor, forgiven_reason=reason[:255]
+        )
         _audit(
             package=strike.package,
             kind=AuditKind.STRIKE_FORGIVEN,
@@ -664,7 +950,8 @@ def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, ch
             now=now,
             reason=reason,
         )
-        customer_trust_tier_refresh(customer=strike.customer, now=now)
+        customer_trust_tier_refresh(customer=strike.customer, now=now, lift_restriction=True)
+    return True
 
 
 # --- order intake (SPEC 9.2) ------------------------------------------------------------------------

@@ -100,6 +100,13 @@ def pickup_code_invalidate(*, package: Package, reason: str, now=None) -> int:
     )
 
 
+def pickup_codes_invalidate_for_packages(*, package_ids: list[Any], reason: str, now) -> int:
+    """``pickup_code_invalidate`` for many packages in one statement (the no-show sweep)."""
+    return PickupCode.objects.filter(
+        package_id__in=package_ids, used_at__isnull=True, invalidated_at__isnull=True
+    ).update(invalidated_at=now, invalidated_reason=reason)
+
+
 def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, now) -> None:
     """Enforce the resend cooldown and the 24-hour quota; raise ``throttled`` with ``retryAfter``."""
     window_start = now - timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
