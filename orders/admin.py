@@ -6,8 +6,12 @@ records are read-only; no page shows a pickup code or its hash.
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import ApplicationError
@@ -72,15 +76,26 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "store"]
 
 
+class ForgiveStrikeForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
 class NoShowStrikeInline(admin.TabularInline):
     model = NoShowStrike
     extra = 0
-    fields = ["package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason"]
+    fields = ["package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason", "forgive_link"]
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("forgive"))
+    def forgive_link(self, obj):
+        if obj.pk is None or obj.forgiven_at:
+            return ""
+        url = reverse("admin:orders_customer_forgive_strike", args=[obj.customer_id, obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Forgive…"))
 
 
 @admin.register(Customer)
@@ -101,6 +116,56 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description=_("no-shows"), ordering="_strikes")
     def active_strikes(self, obj):
         return obj._strikes
+
+    def get_urls(self):
+        forgive = path(
+            "<path:object_id>/no-shows/<int:strike_id>/forgive/",
+            self.admin_site.admin_view(self.forgive_strike_view),
+            name="orders_customer_forgive_strike",
+        )
+        return [forgive, *super().get_urls()]
+
+    def forgive_strike_view(self, request, object_id, strike_id):
+        """Forgive one no-show of this customer (asks for a reason); the service audits it."""
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        if not self.has_change_permission(request, customer):
+            raise PermissionDenied
+        strike = get_object_or_404(
+            NoShowStrike.objects.select_related("package__order"), pk=strike_id, customer=customer
+        )
+        form = ForgiveStrikeForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                forgiven = services.no_show_strike_forgive(
+                    strike=strike, actor=request.user, reason=form.cleaned_data["reason"], channel=Channel.ADMIN
+                )
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                customer.refresh_from_db()
+                if forgiven:
+                    self.message_user(
+                        request,
+                        _("The no-show was forgiven; the trust tier is now %(tier)s.")
+                        % {"tier": customer.get_trust_tier_display()},
+                    )
+                else:
+                    self.message_user(request, _("This no-show was already forgiven."), messages.WARNING)
+            return redirect(reverse("admin:orders_customer_change", args=[customer.pk]))
+        return render(
+            request,
+            "admin/orders/noshowstrike/forgive.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Forgive a no-show"),
+                "customer": customer,
+                "strikes": [strike],
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
 
 
 class PackageItemInline(admin.TabularInline):
@@ -239,9 +304,38 @@ class NoShowStrikeAdmin(admin.ModelAdmin):
     search_fields = ["customer__name", "customer__phone", "package__order__order_number"]
     list_select_related = ["customer", "package__order", "forgiven_by"]
     readonly_fields = ["customer", "package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason"]
+    actions = ["forgive_strikes"]
 
     def has_add_permission(self, request):
         return False  # strikes come from no-show expiry only
+
+    @admin.action(description=_("Forgive selected no-shows (with a reason)"), permissions=["change"])
+    def forgive_strikes(self, request, queryset):
+        form = ForgiveStrikeForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            for strike in queryset:
+                try:
+                    done += services.no_show_strike_forgive(
+                        strike=strike, actor=request.user, reason=form.cleaned_data["reason"], channel=Channel.ADMIN
+                    )
+                except ApplicationError as error:
+                    self.message_user(request, error.message, messages.ERROR)
+            self.message_user(request, _("%(count)d no-show(s) forgiven.") % {"count": done})
+            return redirect(request.get_full_path())
+        return render(
+            request,
+            "admin/orders/noshowstrike/forgive.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Forgive no-shows"),
+                "strikes": queryset.select_related("customer", "package__order"),
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action": "forgive_strikes",
+                "opts": self.model._meta,
+            },
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # forgiven, never deleted: the history stays
