@@ -205,9 +205,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery (SPEC 11): Redis when configured, else kombu's filesystem transport under var/celery ---
 CELERY_BROKER_DIR = VAR_DIR / "celery"
+# A publish to a broker that is down fails within about a second instead of retrying for the connect
+# timeout (or forever): it runs on commit inside web requests, and the outbox relay sends the row later.
+PUBLISH_FAIL_FAST_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,  # an unreachable host, not only a refused port
+        **PUBLISH_FAIL_FAST_OPTIONS,
+    }
 else:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -216,6 +223,7 @@ else:
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
+        **PUBLISH_FAIL_FAST_OPTIONS,
     }
 CELERY_RESULT_BACKEND = None  # tasks report through the database rows they change
 CELERY_TASK_IGNORE_RESULT = True
@@ -242,6 +250,12 @@ NOTIFY_SMS_TOKEN = env.str("NOTIFY_SMS_TOKEN", default="")
 NOTIFY_PUSH_URL = env.str("NOTIFY_PUSH_URL", default="")
 NOTIFY_PUSH_TOKEN = env.str("NOTIFY_PUSH_TOKEN", default="")
 NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=10.0)
+# Sending (notifications.sending): tries per message or webhook delivery, the first retry delay (doubling
+# each time), and how long a row may stay pending before the periodic relay queues it again.
+NOTIFY_MAX_TRIES = env.int("NOTIFY_MAX_TRIES", default=5)
+NOTIFY_RETRY_BACKOFF_SECONDS = env.float("NOTIFY_RETRY_BACKOFF_SECONDS", default=30.0)
+NOTIFY_RELAY_AFTER_SECONDS = env.int("NOTIFY_RELAY_AFTER_SECONDS", default=180)
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

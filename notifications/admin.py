@@ -1,0 +1,214 @@
+"""Admin for customer messages, webhook endpoints and webhook deliveries (SPEC 7, 8).
+
+Messages and deliveries are read-only records of what was sent: the stored body and payload show
+any code masked, and the encrypted secret is never shown. A failed row can be retried.
+"""
+
+import base64
+import json
+import secrets
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from notifications import sending
+from notifications.models import (
+    DeliveryStatus,
+    Message,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
+)
+
+
+class RetryFailedMixin:
+    """The "retry" action, for users who may change the rows."""
+
+    retry_service = None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description=_("Retry the selected failed rows"), permissions=["retry"])
+    def retry_failed(self, request, queryset):
+        retried = refused = skipped = 0
+        for row in queryset:
+            if row.status != DeliveryStatus.FAILED:
+                skipped += 1
+            elif type(self).retry_service(row):
+                retried += 1
+            else:
+                refused += 1
+        if retried:
+            self.message_user(
+                request,
+                ngettext("%(count)d row queued again.", "%(count)d rows queued again.", retried) % {"count": retried},
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d row carried a pickup code that has been wiped; send a new code with the package's "
+                    "“Resend Pickup Code” command instead.",
+                    "%(count)d rows carried a pickup code that has been wiped; send a new code with the package's "
+                    "“Resend Pickup Code” command instead.",
+                    refused,
+                )
+                % {"count": refused},
+                messages.WARNING,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d row was not failed and was left alone.",
+                    "%(count)d rows were not failed and were left alone.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.INFO,
+            )
+
+
+@admin.register(Message)
+class MessageAdmin(RetryFailedMixin, admin.ModelAdmin):
+    retry_service = staticmethod(lambda row: sending.message_retry(message=row))
+    actions = ["retry_failed"]
+    list_display = ["created_at", "event", "channel", "recipient", "language", "status", "attempts", "sent_at"]
+    list_filter = ["status", "channel", "event", "language"]
+    search_fields = ["recipient", "package__order__order_number", "=id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["package"]
+    # Never ``secret_encrypted`` nor ``context``: what admin shows is the masked text.
+    fields = [
+        "id",
+        "package",
+        "customer",
+        "channel",
+        "recipient",
+        "event",
+        "language",
+        "subject",
+        "body",
+        "status",
+        "attempts",
+        "last_error",
+        "provider_message_id",
+        "created_at",
+        "sent_at",
+        "waiting_code",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("code waiting (encrypted)"), boolean=True)
+    def waiting_code(self, obj):
+        return obj.has_secret
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        label=_("event types"),
+        choices=WebhookEventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("None ticked: every event."),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "secret", "event_types", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk and not self.initial.get("secret"):
+            self.initial["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"].strip()
+        try:
+            sending.webhook_secret_bytes(secret)
+        except sending.SendError:
+            raise forms.ValidationError(
+                _("Enter a Standard Webhooks secret: whsec_ followed by base64, e.g. the one suggested.")
+            ) from None
+        if not secret.startswith("whsec_"):
+            secret = "whsec_" + secret
+        return secret
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if not url.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError(_("Enter an http or https URL."))
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["url", "description", "is_active", "events", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+
+    @admin.display(description=_("event types"))
+    def events(self, obj):
+        return ", ".join(obj.event_types) if obj.event_types else _("every event")
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = ["attempted_at", "response_status", "error", "duration_ms"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(RetryFailedMixin, admin.ModelAdmin):
+    retry_service = staticmethod(lambda row: sending.webhook_delivery_retry(delivery=row))
+    actions = ["retry_failed"]
+    inlines = [WebhookAttemptInline]
+    list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_response_status"]
+    list_filter = ["status", "event_type", "endpoint"]
+    search_fields = ["webhook_id", "endpoint__url", "=id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["endpoint"]
+    fields = [
+        "webhook_id",
+        "endpoint",
+        "event_type",
+        "package",
+        "status",
+        "attempts",
+        "last_response_status",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "payload_masked",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("payload (code masked)"))
+    def payload_masked(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))

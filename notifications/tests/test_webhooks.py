@@ -1,0 +1,163 @@
+"""Webhook events (SPEC 8): Standard Webhooks signatures checked by an independent implementation,
+every try recorded, the same webhook-id on retries, the code only in the Whisperer event's bytes."""
+
+import base64
+import re
+
+import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from notifications import sending
+from notifications.models import CODE_MASK, DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from orders import services
+from orders.models import PackageStatus
+
+SECRET = "whsec_" + base64.b64encode(b"a-secret-of-thirty-two-bytes-ok!").decode()
+
+
+@pytest.fixture
+def endpoint(receiver, db):
+    def make(statuses=(200,), event_types=(), secret=SECRET):
+        server = receiver(statuses=statuses)
+        row = WebhookEndpoint.objects.create(url=server.url, secret=secret, event_types=list(event_types))
+        return row, server
+
+    return make
+
+
+@pytest.fixture
+def ready(make_package, employee, django_capture_on_commit_callbacks):
+    def make():
+        package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.package_mark_ready(package=package, actor=employee, channel="web")
+        package.refresh_from_db()
+        return package
+
+    return make
+
+
+def test_events_are_signed_verifiably_and_only_the_whisperer_carries_the_code(
+    endpoint, ready, issued_code, leak_watch, outbox_dir
+):
+    _row, server = endpoint()
+    package = ready()
+    code = issued_code(package)
+
+    verifier = Webhook(SECRET)
+    received = {}
+    for request in server.requests:
+        payload = verifier.verify(request.body, request.headers)
+        received[payload["type"]] = (payload, request)
+    assert set(received) == {"PackageStatusChangedEvent", "PackageReadyForCustomerPickupWhispererEvent"}
+
+    whisperer, request = received["PackageReadyForCustomerPickupWhispererEvent"]
+    assert whisperer["data"]["otp"] == code
+    assert whisperer["data"]["packageId"] == str(package.pk)
+    assert whisperer["data"]["customer"]["phone"] == package.order.customer.phone
+    assert re.fullmatch(r"v1,[A-Za-z0-9+/]+=*", request.headers["webhook-signature"])
+    status_changed, _request = received["PackageStatusChangedEvent"]
+    assert code not in _request.body.decode()
+    assert status_changed["data"]["previousStatus"] == "packed_all_items"
+
+    delivery = WebhookDelivery.objects.get(event_type=WebhookEventType.PACKAGE_READY_WHISPERER)
+    assert request.headers["webhook-id"] == delivery.webhook_id
+    assert delivery.status == DeliveryStatus.SENT and delivery.delivered_at and delivery.attempts == 1
+    assert delivery.last_response_status == 200
+    assert delivery.secret_encrypted is None
+    assert delivery.payload["data"]["otp"] == CODE_MASK
+    assert delivery.attempt_log.count() == 1
+    leak_watch.assert_clean(code)
+
+
+def test_a_tampered_body_or_a_wrong_secret_fails_verification(endpoint, ready):
+    _row, server = endpoint(event_types=[WebhookEventType.PACKAGE_READY_WHISPERER])
+    ready()
+    (request,) = server.requests
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(request.body.replace(b'"otp":"', b'"otp":"9'), request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + base64.b64encode(b"another-secret").decode()).verify(request.body, request.headers)
+
+
+def test_failing_twice_then_succeeding_keeps_the_webhook_id(endpoint, ready, issued_code, leak_watch):
+    _row, server = endpoint(statuses=[500, 503, 204], event_types=[WebhookEventType.PACKAGE_READY_WHISPERER])
+    package = ready()
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempts == 3
+    assert list(delivery.attempt_log.values_list("response_status", flat=True)) == [500, 503, 204]
+    assert [a.error for a in delivery.attempt_log.all()] == [
+        "endpoint answered HTTP 500",
+        "endpoint answered HTTP 503",
+        "",
+    ]
+    assert len(server.requests) == 3
+    assert {r.headers["webhook-id"] for r in server.requests} == {delivery.webhook_id}
+    verifier = Webhook(SECRET)
+    for request in server.requests:  # every try signed on its own, every one valid
+        assert verifier.verify(request.body, request.headers)["data"]["otp"] == issued_code(package)
+    assert delivery.secret_encrypted is None
+    leak_watch.assert_clean(issued_code(package))
+
+
+def test_an_endpoint_that_always_fails_ends_failed_after_five_tries(endpoint, ready, issued_code, leak_watch):
+    _row, server = endpoint(statuses=[502], event_types=[WebhookEventType.PACKAGE_READY_WHISPERER])
+    package = ready()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts == 5 and delivery.attempt_log.count() == 5
+    assert delivery.last_response_status == 502
+    assert delivery.secret_encrypted is None and delivery.delivered_at is None
+    assert len({r.headers["webhook-id"] for r in server.requests}) == 1
+    # Its code is gone: admin's retry refuses; a status event without code can be retried.
+    assert sending.webhook_delivery_retry(delivery=delivery) is False
+    leak_watch.assert_clean(issued_code(package))
+
+
+def test_retry_of_a_failed_event_without_code_delivers_with_the_same_id(endpoint, make_package, employee):
+    _row, server = endpoint(statuses=[500, 500, 500, 500, 500, 200], event_types=["PackageStatusChangedEvent"])
+    package = make_package(PackageStatus.WAITING)
+    services.package_complete_packaging(package=package, actor=employee, channel="web")
+    delivery = WebhookDelivery.objects.get()
+    for _ in range(5):
+        sending.webhook_deliver_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED
+
+    assert sending.webhook_delivery_retry(delivery=delivery) is True
+    sending.webhook_deliver_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT
+    assert delivery.attempt_log.count() == 6
+    assert {r.headers["webhook-id"] for r in server.requests} == {delivery.webhook_id}
+
+
+def test_an_endpoint_deactivated_before_sending_gets_nothing(endpoint, make_package, employee):
+    row, server = endpoint(event_types=["PackageStatusChangedEvent"])
+    package = make_package(PackageStatus.WAITING)
+    services.package_complete_packaging(package=package, actor=employee, channel="web")
+    WebhookEndpoint.objects.filter(pk=row.pk).update(is_active=False)
+    delivery = WebhookDelivery.objects.get()
+    sending.webhook_deliver_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.last_error == "the endpoint is not active"
+    assert server.requests == []
+
+
+def test_signature_matches_the_reference_implementation():
+    from datetime import UTC, datetime
+
+    body = b'{"type":"PackageDeliveredEvent","data":{"packageId":"p"}}'
+    ours = sending.webhook_signature(secret=SECRET, webhook_id="msg_1", timestamp=1_700_000_000, body=body)
+    theirs = Webhook(SECRET).sign("msg_1", datetime.fromtimestamp(1_700_000_000, tz=UTC), body.decode())
+    assert ours == theirs
+    unpadded = SECRET.rstrip("=")
+    assert sending.webhook_signature(secret=unpadded, webhook_id="msg_1", timestamp=1_700_000_000, body=body) == ours
+
+
+@pytest.mark.parametrize("secret", ["whsec_not*base64", "whsec_", ""])
+def test_a_malformed_secret_is_a_permanent_error(secret):
+    with pytest.raises(sending.PermanentSendError):
+        sending.webhook_secret_bytes(secret)
