@@ -1,17 +1,30 @@
-"""One exception handler turns every error into ``{success: false, message, code, details?}`` (SPEC 9.4)."""
+"""One exception handler turns every API error into ``{success: false, message, code, details?}`` (SPEC 9.4).
+
+Services raise ``ApplicationError``; DRF raises its own exceptions for authentication, permissions,
+throttles and unparseable bodies. Both end here and leave with a stable code from
+``core.errors.HTTP_STATUS``. Messages are evaluated inside the request, so they come out in the
+language LocaleMiddleware chose from ``Accept-Language``.
+"""
+
+from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.utils.translation import gettext as _
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from core.errors import DEFAULT_MESSAGES, ApplicationError
+from core.errors import DEFAULT_MESSAGES, HTTP_STATUS, ApplicationError
 
 logger = logging.getLogger(__name__)
+
+INVALID_BODY = _("The request body is not valid JSON.")
+UNSUPPORTED_MEDIA_TYPE = _("Send the request body as application/json.")
+METHOD_NOT_ALLOWED = _("The method %(method)s is not allowed here.")
 
 
 def error_body(code: str, message, details: dict | None = None) -> dict:
@@ -22,11 +35,17 @@ def error_body(code: str, message, details: dict | None = None) -> dict:
 
 
 def _flatten(detail):
+    """DRF error details (ErrorDetail, lazy strings, nested lists and dicts) as plain JSON values."""
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list | tuple):
         return [_flatten(value) for value in detail]
     return str(detail)
+
+
+def _message(detail, fallback) -> str:
+    """DRF's own message when it is a single text (already translated), else our fallback."""
+    return str(detail) if isinstance(detail, str) else str(fallback)
 
 
 def api_exception_handler(exc, context):
@@ -41,26 +60,44 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
-        return None
-    if isinstance(exc, exceptions.ValidationError):
-        body = error_body("validation_error", DEFAULT_MESSAGES["validation_error"], {"fields": _flatten(exc.detail)})
-    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
-        body = error_body("not_authenticated", _flatten(exc.detail) if isinstance(exc.detail, str) else DEFAULT_MESSAGES["not_authenticated"])
-        response.status_code = status.HTTP_401_UNAUTHORIZED
-    elif isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
-        body = error_body("throttled", DEFAULT_MESSAGES["throttled"], {"retryAfter": wait})
-    elif isinstance(exc, exceptions.PermissionDenied):
-        body = error_body("permission_denied", DEFAULT_MESSAGES["permission_denied"])
-    elif isinstance(exc, exceptions.NotFound):
-        body = error_body("not_found", DEFAULT_MESSAGES["not_found"])
-    elif isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
-        body = error_body("validation_error", _("The request body is not valid JSON."))
-        response.status_code = status.HTTP_400_BAD_REQUEST
-    elif isinstance(exc, exceptions.MethodNotAllowed):
-        body = error_body("validation_error", _flatten(exc.detail))
-        return Response(body, status=response.status_code, headers=dict(response.items()))
-    else:
-        body = error_body("validation_error", _flatten(exc.detail))
-    response.data = body
+        return None  # not an API error: a bug, left to Django's 500 handling and logging
+    code, message, details = _classify(exc, context)
+    response.status_code = (
+        status.HTTP_405_METHOD_NOT_ALLOWED if isinstance(exc, exceptions.MethodNotAllowed) else HTTP_STATUS[code]
+    )
+    response.data = error_body(code, message, details)
     return response
+
+
+def _classify(exc: exceptions.APIException, context) -> tuple[str, str, dict | None]:
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"nonFieldErrors": exc.detail}
+        return "validation_error", str(DEFAULT_MESSAGES["validation_error"]), {"fields": _flatten(detail)}
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        # simplejwt's token errors carry a dict (detail, code, messages): answer with our message.
+        return "not_authenticated", _message(exc.detail, DEFAULT_MESSAGES["not_authenticated"]), None
+    if isinstance(exc, exceptions.Throttled):
+        wait = max(1, math.ceil(exc.wait)) if exc.wait is not None else 1
+        return "throttled", str(DEFAULT_MESSAGES["throttled"]), {"retryAfter": wait}
+    if isinstance(exc, exceptions.PermissionDenied):
+        return "permission_denied", _message(exc.detail, DEFAULT_MESSAGES["permission_denied"]), None
+    if isinstance(exc, exceptions.NotFound):
+        return "not_found", str(DEFAULT_MESSAGES["not_found"]), None
+    if isinstance(exc, exceptions.ParseError):
+        return "validation_error", str(INVALID_BODY), None
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return "validation_error", str(UNSUPPORTED_MEDIA_TYPE), None
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        # Not a 9.4 status, but HTTP's own answer (with Allow); the body keeps the 9.4 shape.
+        request = context.get("request")
+        method = getattr(request, "method", "")
+        return "validation_error", str(METHOD_NOT_ALLOWED % {"method": method}), None
+    if isinstance(exc, exceptions.NotAcceptable):
+        return "validation_error", _message(exc.detail, DEFAULT_MESSAGES["validation_error"]), None
+    logger.warning("unmapped API exception %s", exc.__class__.__name__)
+    return "validation_error", _message(exc.detail, DEFAULT_MESSAGES["validation_error"]), None
+
+
+def api_not_found(request, *args, **kwargs):
+    """Any other path under /api/: the JSON 404 of SPEC 9.4 instead of Django's HTML page."""
+    return JsonResponse(error_body("not_found", DEFAULT_MESSAGES["not_found"]), status=404)

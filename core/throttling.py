@@ -1,23 +1,35 @@
+"""Request-rate throttles of the API, counted in the shared cache (Redis when REDIS_URL is set).
+
+Every web process on every machine counts in the same cache keys, so a limit holds across
+processes. When the cache is unreachable the request is let through: the limits that protect
+pickup codes (attempts per code, failed verifications per user) live in the database, and a cache
+outage must not turn into 500s at the counter.
+"""
+
+import logging
+
 from rest_framework import throttling
+from rest_framework.settings import api_settings
+
+logger = logging.getLogger(__name__)
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
-    """Request rate per user through the shared cache (Redis in production).
-
-    When the cache is unreachable the request is let through: the limits that protect codes live
-    in the database, so a cache outage must not turn into 500s at the counter.
-    """
+class _DegradeOpenMixin:
+    def get_rate(self):
+        # Read at request time, not import time, so a changed setting (or a test override) applies.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)
-        except Exception:  # noqa: BLE001 - cache down: degrade open, never 500
+        except Exception as error:  # noqa: BLE001 - cache down: degrade open, never 500
+            logger.warning("throttle cache unavailable, request let through: %s", error.__class__.__name__)
             return True
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:  # noqa: BLE001
-            return True
+class UserRateThrottle(_DegradeOpenMixin, throttling.UserRateThrottle):
+    """``user`` rate per authenticated user (anonymous requests count by address)."""
+
+
+class AnonRateThrottle(_DegradeOpenMixin, throttling.AnonRateThrottle):
+    """``anon`` rate per client address for unauthenticated requests (token endpoint, schema)."""

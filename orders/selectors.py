@@ -6,10 +6,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from core.errors import ApplicationError
-from orders.models import Package, StaffMembership, StaffRole, Store
+from orders.models import Order, Package, StaffMembership, StaffRole, Store
 
 INTEGRATION_GROUP = "integration"
 
@@ -63,3 +63,32 @@ def package_get_for_user(*, user: AbstractBaseUser, package_id: Any) -> Package:
     except (Package.DoesNotExist, ValueError, TypeError, ValidationError):
         # ValidationError: a malformed UUID. Any miss answers the same.
         raise ApplicationError("not_found") from None
+
+
+def order_get_for_user(*, user: AbstractBaseUser, order_id: Any) -> Order:
+    """The order if the user may read it, else ``not_found`` (never 403: no leak).
+
+    The order system (group ``integration``) and administrators read every order; staff read the
+    orders that have a package in, or are picked up at, one of their stores.
+    """
+    orders = Order.objects.select_related("customer", "store")
+    if not (user.is_superuser or user_is_integration(user=user)):
+        store_ids = list(staff_roles(user=user))
+        orders = orders.filter(Q(store_id__in=store_ids) | Q(packages__store_id__in=store_ids)).distinct()
+    try:
+        return orders.get(pk=order_id)
+    except (Order.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise ApplicationError("not_found") from None
+
+
+def package_search_q(term: str) -> Q:
+    """Packages whose order number or customer name contains ``term``, or whose phone has its digits.
+
+    Phone digits match with or without the national leading zero (``0532...`` finds ``+90532...``).
+    """
+    term = term.strip()
+    query = Q(order__order_number__icontains=term) | Q(order__customer__name__icontains=term)
+    digits = "".join(ch for ch in term if ch in "0123456789").lstrip("0")
+    if len(digits) >= 3:
+        query |= Q(order__customer__phone__contains=digits)
+    return query

@@ -197,6 +197,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
+    # One name for the command codes, used by both `command` (input) and `availableCommands` (output).
+    "ENUM_NAME_OVERRIDES": {"CommandEnum": "orders.serializers.COMMAND_CODES"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",

@@ -1,0 +1,495 @@
+"""The REST API of packages and orders (SPEC 9.2): one class per action, each thin.
+
+Every class parses its input with a nested serializer, calls one service or selector, and shapes
+the answer with ``orders.serializers``. Refusals are ``ApplicationError`` from the services, turned
+into the SPEC 9.4 body by ``core.exceptions.api_exception_handler``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import permissions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import ApplicationError
+from core.negotiation import JsonOnlyContentNegotiation
+from core.pagination import PageNumberPagination
+from orders import commands as cmd
+from orders import services
+from orders.models import Channel, DeliveryType, Language, Order, PackageStatus, Store
+from orders.selectors import (
+    order_get_for_user,
+    package_get_for_user,
+    package_search_q,
+    packages_visible_to,
+    user_is_integration,
+)
+from orders.serializers import (
+    COMMAND_CODES,
+    ErrorSerializer,
+    OrderOutputSerializer,
+    OutputContext,
+    PackageOutputSerializer,
+    package_queryset_for_output,
+)
+
+# Lone UTF-16 surrogates ("\ud800" in JSON) cannot be stored by any database driver.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+COMMAND_DONE = {
+    cmd.COMPLETE_PACKAGING: _("Packaging completed."),
+    cmd.READY_FOR_PICKUP: _("The package is ready for pickup."),
+    cmd.DELIVER: _("Package delivered."),
+    cmd.RESEND_CODE: _("A new pickup code was sent to the customer."),
+    cmd.CANCEL: _("Package cancelled."),
+}
+DELIVERED = _("Package delivered.")
+DELIVERED_MANUAL = _("Package delivered after manual confirmation.")
+DELIVERED_NO_CODE = _("Package delivered. No pickup code was required at this store.")
+ORDER_PICKED_UP = _("Order picked up.")
+ORDER_DELIVERED_NO_CODE = _("Order picked up. No pickup code was required at this store.")
+
+
+# --- permissions ------------------------------------------------------------------------------------
+
+
+class IsStaffUser(permissions.BasePermission):
+    """Package commands and lists are for store staff; the order system's accounts are refused (403)."""
+
+    message = _("Integration accounts may only create and read orders.")
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and (
+            request.user.is_superuser or not user_is_integration(user=request.user)
+        )
+
+
+class IsIntegrationUser(permissions.BasePermission):
+    """Order intake is for the order system (group ``integration``) and administrators."""
+
+    message = _("Only the order system may create orders.")
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and (
+            request.user.is_superuser or user_is_integration(user=request.user)
+        )
+
+
+# --- input fields -----------------------------------------------------------------------------------
+
+
+class TextField(serializers.CharField):
+    """A CharField that refuses lone surrogates (which no database can store) with a field error."""
+
+    default_error_messages = {"surrogates": _("This field contains characters that are not allowed.")}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if _SURROGATES.search(value):
+            self.fail("surrogates")
+        return value
+
+
+class CodeField(serializers.CharField):
+    """The pickup code as sent: a JSON string, untouched (no trimming, no number coercion).
+
+    Its format (six ASCII digits) is checked by the service, which must refuse it before counting.
+    """
+
+    default_error_messages = {"not_a_string": _("Send the pickup code as a string of 6 digits.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON ``true`` or ``false`` only: ``"yes"`` or ``1`` must not confirm a handover."""
+
+    default_error_messages = {"invalid": _("Must be true or false.")}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+def _otp_fields() -> dict:
+    return {
+        "otp": CodeField(required=False, allow_null=True, help_text="The customer's 6-digit pickup code."),
+        "manual_confirm": StrictBooleanField(
+            required=False,
+            default=False,
+            help_text="The employee saw the code on the customer's phone (when ALLOW_MANUAL_CONFIRM is on).",
+        ),
+    }
+
+
+# --- shared shapes ----------------------------------------------------------------------------------
+
+UUID_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Public id (UUID).")
+
+
+def _errors(*codes: int) -> dict:
+    descriptions = {
+        400: "validation_error, otp_invalid (details.attemptsRemaining), otp_expired, otp_locked, otp_not_issued",
+        401: "not_authenticated: missing, malformed or expired token",
+        403: "permission_denied: wrong role, integration account, or manual confirmation not allowed",
+        404: "not_found: no such object, or not in the caller's stores",
+        409: "invalid_state or conflict",
+        422: "customer_restricted",
+        429: "throttled: request rate, failed-verification limit, resend cooldown or quota (details.retryAfter)",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+def _envelope(name: str, **data_fields) -> serializers.Serializer:
+    return inline_serializer(
+        name=name,
+        fields={
+            "success": serializers.BooleanField(),
+            "message": serializers.CharField(),
+            "data": inline_serializer(name=f"{name}Data", fields=data_fields),
+        },
+    )
+
+
+def _success(message, **data) -> Response:
+    return Response({"success": True, "message": str(message), "data": data})
+
+
+class ApiView(APIView):
+    content_negotiation_class = JsonOnlyContentNegotiation
+    permission_classes = [permissions.IsAuthenticated, IsStaffUser]
+
+    def output_context(self) -> dict:
+        return {"request": self.request, "output": OutputContext(self.request.user)}
+
+    def package_data(self, package) -> dict:
+        return PackageOutputSerializer(package, context=self.output_context()).data
+
+    def order_data(self, order: Order) -> dict:
+        user = self.request.user
+        packages = order.packages.all() if user_is_integration(user=user) else packages_visible_to(user=user)
+        order.visible_packages = list(
+            package_queryset_for_output(packages.filter(order=order)).order_by("created_at", "pk")
+        )
+        return OrderOutputSerializer(order, context=self.output_context()).data
+
+
+# --- packages -----------------------------------------------------------------------------------------
+
+
+class PackageListApi(ApiView):
+    @extend_schema_serializer(component_name="PackageFilter")
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=PackageStatus.choices, required=False, allow_blank=True)
+        store = TextField(required=False, allow_blank=True, max_length=16, help_text="Store code, e.g. IST01.")
+        search = TextField(
+            required=False, allow_blank=True, max_length=100, help_text="Order number, customer name or phone digits."
+        )
+        # Read by the paginator; validated here so a malformed value is a field error, not a silent default.
+        page = serializers.IntegerField(required=False, min_value=1, help_text="Page number, from 1.")
+        pageSize = serializers.IntegerField(  # the query parameter's own name
+            required=False, min_value=1, max_value=200, help_text="Rows a page (50 by default)."
+        )
+
+    @extend_schema_serializer(component_name="PaginatedPackageList")
+    class PageSerializer(serializers.Serializer):
+        count = serializers.IntegerField()
+        next = serializers.URLField(allow_null=True)
+        previous = serializers.URLField(allow_null=True)
+        results = PackageOutputSerializer(many=True)
+
+    @extend_schema(
+        operation_id="packages_list",
+        tags=["packages"],
+        summary="Packages of the caller's stores",
+        parameters=[
+            FilterSerializer,
+        ],
+        responses={200: PageSerializer, **_errors(400, 401, 403, 404, 429)},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        packages = packages_visible_to(user=request.user)
+        if value := filters.validated_data.get("status"):
+            packages = packages.filter(status=value)
+        if value := filters.validated_data.get("store"):
+            packages = packages.filter(store__code__iexact=value)
+        if value := filters.validated_data.get("search", "").strip():
+            packages = packages.filter(package_search_q(value))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(
+            package_queryset_for_output(packages).order_by("-created_at", "-pk"), request, view=self
+        )
+        data = PackageOutputSerializer(page, many=True, context=self.output_context()).data
+        return paginator.get_paginated_response(data)
+
+
+class PackageDetailApi(ApiView):
+    @extend_schema(
+        operation_id="packages_retrieve",
+        tags=["packages"],
+        summary="One package",
+        parameters=[UUID_PATH],
+        responses={200: PackageOutputSerializer, **_errors(401, 403, 404, 429)},
+    )
+    def get(self, request, id):
+        package = package_get_for_user(user=request.user, package_id=id)
+        return Response(self.package_data(package))
+
+
+class PackageCommandApi(ApiView):
+    @extend_schema_serializer(component_name="PackageCommandInput")
+    class InputSerializer(serializers.Serializer):
+        command = serializers.ChoiceField(choices=COMMAND_CODES)
+        reason = TextField(required=False, allow_blank=True, max_length=255, help_text="Needed by CANCEL_PACKAGE.")
+
+        def get_fields(self):
+            return {**super().get_fields(), **_otp_fields()}
+
+    @extend_schema(
+        operation_id="packages_command",
+        tags=["packages"],
+        summary="Run a package command",
+        description="The command must be one of the package's `availableCommands`. "
+        "SELF_SERVICE_PACKAGE_DELIVERY_COMMAND needs `otp` or `manualConfirm` when pickup codes are on; "
+        "CANCEL_PACKAGE (managers) needs a `reason`.",
+        parameters=[UUID_PATH],
+        request=InputSerializer,
+        responses={
+            200: _envelope("PackageCommandResult", package=PackageOutputSerializer()),
+            **_errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request, id):
+        data = _validated(self.InputSerializer, request)
+        package = package_get_for_user(user=request.user, package_id=id)
+        command = data["command"]
+        if command == cmd.DELIVER:
+            outcome = services.package_deliver(
+                package=package,
+                actor=request.user,
+                channel=Channel.API,
+                otp_value=data.get("otp"),
+                manual=data["manual_confirm"],
+            )
+            return _success(_delivery_message(outcome), package=self.package_data(outcome.package))
+        package = services.package_run_command(
+            package=package,
+            command=command,
+            actor=request.user,
+            channel=Channel.API,
+            otp_value=data.get("otp"),
+            manual=data["manual_confirm"],
+            reason=data.get("reason", ""),
+        )
+        return _success(COMMAND_DONE[command], package=self.package_data(package))
+
+
+@extend_schema_serializer(component_name="VerifyOtpInput")
+class VerifyInputSerializer(serializers.Serializer):
+    def get_fields(self):
+        return _otp_fields()
+
+
+def _delivery_message(outcome: services.DeliveryOutcome):
+    if not outcome.code_required:
+        return DELIVERED_NO_CODE
+    return DELIVERED_MANUAL if outcome.manual else DELIVERED
+
+
+class PackageVerifyOtpApi(ApiView):
+    @extend_schema(
+        operation_id="packages_verify_otp",
+        tags=["packages"],
+        summary="Check the pickup code and hand the package over",
+        parameters=[UUID_PATH],
+        request=VerifyInputSerializer,
+        examples=[
+            OpenApiExample("code", value={"otp": "042519"}, request_only=True),
+            OpenApiExample("manual", value={"manualConfirm": True}, request_only=True),
+        ],
+        responses={
+            200: _envelope("PackageVerifyResult", package=PackageOutputSerializer(), order=OrderOutputSerializer()),
+            **_errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request, id):
+        data = _validated(VerifyInputSerializer, request)
+        package = package_get_for_user(user=request.user, package_id=id)
+        outcome = services.package_deliver(
+            package=package,
+            actor=request.user,
+            channel=Channel.API,
+            otp_value=data.get("otp"),
+            manual=data["manual_confirm"],
+        )
+        delivered = outcome.package
+        return _success(
+            _delivery_message(outcome),
+            package=self.package_data(delivered),
+            order=self.order_data(order_get_for_user(user=request.user, order_id=delivered.order_id)),
+        )
+
+
+class PackageResendOtpApi(ApiView):
+    @extend_schema_serializer(component_name="PackageResendInput")
+    class InputSerializer(serializers.Serializer):
+        pass
+
+    @extend_schema(
+        operation_id="packages_resend_otp",
+        tags=["packages"],
+        summary="Replace the pickup code with a new one and send it",
+        parameters=[UUID_PATH],
+        request=InputSerializer,
+        responses={
+            200: _envelope("PackageResendResult", package=PackageOutputSerializer()),
+            **_errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request, id):
+        _validated(self.InputSerializer, request)
+        package = package_get_for_user(user=request.user, package_id=id)
+        package = services.package_resend_code(package=package, actor=request.user, channel=Channel.API)
+        return _success(COMMAND_DONE[cmd.RESEND_CODE], package=self.package_data(package))
+
+
+# --- orders -------------------------------------------------------------------------------------------
+
+
+class OrderVerifyOtpApi(ApiView):
+    """CampusBite-compatible: ``POST /api/orders/<id>/verify-otp`` with ``{otp}`` or ``{manualConfirm: true}``."""
+
+    @extend_schema(
+        operation_id="orders_verify_otp",
+        tags=["orders"],
+        summary="Check the pickup code against the order's ready packages (CampusBite-compatible)",
+        description="The code opens the one ready package of the order (in the caller's stores) whose code it "
+        "matches; a wrong code counts an attempt on each. `manualConfirm` hands over every ready package whose "
+        "code is live.",
+        parameters=[UUID_PATH],
+        request=VerifyInputSerializer,
+        responses={
+            200: _envelope("OrderVerifyResult", order=OrderOutputSerializer()),
+            **_errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request, id):
+        data = _validated(VerifyInputSerializer, request)
+        order = order_get_for_user(user=request.user, order_id=id)
+        outcome = services.order_verify(
+            order=order,
+            actor=request.user,
+            channel=Channel.API,
+            otp_value=data.get("otp"),
+            manual=data["manual_confirm"],
+        )
+        order = order_get_for_user(user=request.user, order_id=order.pk)
+        message = ORDER_PICKED_UP if outcome.code_required else ORDER_DELIVERED_NO_CODE
+        return _success(message, order=self.order_data(order))
+
+
+class OrderDetailApi(ApiView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="orders_retrieve",
+        tags=["orders"],
+        summary="One order with its packages",
+        parameters=[UUID_PATH],
+        responses={200: OrderOutputSerializer, **_errors(401, 404, 429)},
+    )
+    def get(self, request, id):
+        return Response(self.order_data(order_get_for_user(user=request.user, order_id=id)))
+
+
+class OrderIntakeApi(ApiView):
+    """Order intake from the order system: idempotent on ``orderNumber``."""
+
+    permission_classes = [permissions.IsAuthenticated, IsIntegrationUser]
+
+    @extend_schema_serializer(component_name="OrderIntakeInput")
+    class InputSerializer(serializers.Serializer):
+        class CustomerSerializer(serializers.Serializer):
+            name = TextField(max_length=200)
+            phone = TextField(max_length=32, help_text="Any common format; stored in E.164 (Turkish by default).")
+            email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+            language = serializers.ChoiceField(choices=Language.choices, required=False)
+
+            def validate_phone(self, value):
+                try:
+                    return services.phone_normalize(value)
+                except ApplicationError:
+                    raise serializers.ValidationError(_("Enter a valid phone number, e.g. +905321234567.")) from None
+
+        class PackageSerializer(serializers.Serializer):
+            class ItemSerializer(serializers.Serializer):
+                sku = TextField(max_length=64)
+                name = TextField(max_length=255)
+                quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+
+            items = ItemSerializer(many=True, allow_empty=False, max_length=500)
+
+        order_number = TextField(max_length=64)
+        customer = CustomerSerializer()
+        store = TextField(max_length=16, help_text="Store code, e.g. IST01.")
+        delivery_type = serializers.ChoiceField(choices=DeliveryType.choices, required=False, default="in_store")
+        packages = PackageSerializer(many=True, allow_empty=False, max_length=100)
+
+        def validate_store(self, value):
+            if not Store.objects.filter(code=value, is_active=True).exists():
+                raise serializers.ValidationError(_("No active store has this code."))
+            return value
+
+    @extend_schema(
+        operation_id="orders_create",
+        tags=["orders"],
+        summary="Create a Click & Collect order (order system)",
+        description="The same `orderNumber` with the same body again answers 200 with the existing order; "
+        "with another body 409 `conflict`. Packages start `waiting`.",
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(OrderOutputSerializer, description="Created."),
+            200: OpenApiResponse(OrderOutputSerializer, description="The same order was sent before."),
+            **_errors(400, 401, 403, 409, 422, 429),
+        },
+    )
+    def post(self, request):
+        data = _validated(self.InputSerializer, request)
+        order, created = services.order_intake(
+            order_number=data["order_number"],
+            customer=data["customer"],
+            store_code=data["store"],
+            delivery_type=data["delivery_type"],
+            packages=[{"items": [dict(item) for item in package["items"]]} for package in data["packages"]],
+        )
+        order = order_get_for_user(user=request.user, order_id=order.pk)
+        return Response(self.order_data(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

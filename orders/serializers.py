@@ -1,0 +1,181 @@
+"""Output representations of the REST API (SPEC 9.3), shared by the API classes in ``orders/api.py``.
+
+They only shape data: who may see what and which commands apply come from ``orders.selectors`` and
+the commands table, and nothing here writes. A representation never carries a pickup code or its hash.
+
+Lists avoid one query per package: the caller prefetches items and current codes
+(``package_queryset_for_output``) and passes an ``OutputContext`` that computes the user's roles and
+each store's ``IS_OTP_ENABLED`` once per request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.appsettings import get_setting
+from core.errors import HTTP_STATUS
+from orders import commands as cmd
+from orders.models import Order, OrderStatus, Package, PackageStatus, TrustTier
+from orders.selectors import staff_roles
+from otp.models import PickupCode
+from otp.services import pickup_code_current
+
+CURRENT_CODES_ATTR = "current_pickup_codes"
+COMMAND_CODES = list(cmd.COMMANDS)  # the schema's CommandEnum (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES)
+
+
+def package_queryset_for_output(queryset: QuerySet[Package]) -> QuerySet[Package]:
+    """What one package representation reads, fetched in a fixed number of queries for any page size."""
+    return queryset.select_related("order__customer", "store").prefetch_related(
+        "items",
+        Prefetch(
+            "pickup_codes",
+            # The same rows as otp.services.pickup_code_current: neither used nor invalidated.
+            queryset=PickupCode.objects.filter(used_at__isnull=True, invalidated_at__isnull=True),
+            to_attr=CURRENT_CODES_ATTR,
+        ),
+    )
+
+
+class OutputContext:
+    """Per-request facts that every package of a response shares: the caller's roles and store settings."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self._roles: dict[str, str] | None = None
+        self._otp_enabled: dict[str, bool] = {}
+
+    def role(self, store_id: Any) -> str | None:
+        if self._roles is None:
+            self._roles = {str(key): value for key, value in staff_roles(user=self.user).items()}
+        return self._roles.get(str(store_id))
+
+    def otp_enabled(self, store_id: Any) -> bool:
+        key = str(store_id)
+        if key not in self._otp_enabled:
+            self._otp_enabled[key] = bool(get_setting("IS_OTP_ENABLED", store_id))
+        return self._otp_enabled[key]
+
+
+def _output_context(serializer: serializers.Serializer) -> OutputContext:
+    context = serializer.context.get("output")
+    if context is None:
+        request = serializer.context.get("request")
+        context = OutputContext(getattr(request, "user", None))
+        serializer.context["output"] = context
+    return context
+
+
+def _current_code(package: Package) -> PickupCode | None:
+    prefetched = getattr(package, CURRENT_CODES_ATTR, None)
+    if prefetched is not None:
+        return prefetched[0] if prefetched else None
+    return pickup_code_current(package=package)
+
+
+class StoreOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class CustomerOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone_masked = serializers.CharField()
+    trust_tier = serializers.ChoiceField(choices=TrustTier.choices)
+
+
+class ItemOutputSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class OtpStateSerializer(serializers.Serializer):
+    """The state of the package's current pickup code, never the code: SPEC 9.3 ``otp``."""
+
+    required = serializers.BooleanField(help_text="Delivery at this store needs a pickup code (IS_OTP_ENABLED).")
+    expires_at = serializers.DateTimeField(allow_null=True)
+    attempts_remaining = serializers.IntegerField(allow_null=True)
+    locked = serializers.BooleanField()
+
+
+class PackageOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    order_id = serializers.UUIDField()
+    order_number = serializers.CharField(source="order.order_number")
+    store = StoreOutputSerializer()
+    status = serializers.ChoiceField(choices=PackageStatus.choices)
+    status_display = serializers.CharField(source="get_status_display")
+    delivery_type = serializers.CharField()
+    delivery_from_store = serializers.BooleanField()
+    customer = CustomerOutputSerializer(source="order.customer")
+    items = ItemOutputSerializer(many=True, source="items.all")
+    ready_at = serializers.DateTimeField(allow_null=True)
+    ready_expires_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancellation_reason = serializers.CharField(allow_blank=True)
+    otp = serializers.SerializerMethodField()
+    available_commands = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(OtpStateSerializer)
+    def get_otp(self, package: Package) -> dict:
+        code = _current_code(package)
+        return OtpStateSerializer(
+            {
+                "required": _output_context(self).otp_enabled(package.store_id),
+                "expires_at": code.expires_at if code else None,
+                "attempts_remaining": code.attempts_remaining if code else None,
+                "locked": bool(code and code.is_locked),
+            }
+        ).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=COMMAND_CODES)))
+    def get_available_commands(self, package: Package) -> list[str]:
+        # The commands table decides (orders.commands), as orders.services.package_available_commands
+        # does, with the role and the setting read once per request instead of once per package.
+        context = _output_context(self)
+        return cmd.available_commands(
+            status=package.status,
+            role=context.role(package.store_id),
+            otp_enabled=context.otp_enabled(package.store_id),
+        )
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    """An order with the packages the caller may see; ``orderStatus`` is the CampusBite vocabulary (SPEC 3.3)."""
+
+    id = serializers.UUIDField()
+    order_number = serializers.CharField()
+    order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
+    delivery_type = serializers.CharField()
+    store = StoreOutputSerializer()
+    customer = CustomerOutputSerializer()
+    packages = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(PackageOutputSerializer(many=True))
+    def get_packages(self, order: Order) -> list[dict]:
+        packages = getattr(order, "visible_packages", None)
+        if packages is None:
+            packages = list(package_queryset_for_output(order.packages.all()).order_by("created_at", "pk"))
+        return PackageOutputSerializer(packages, many=True, context=self.context).data
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error answer (SPEC 9.4)."""
+
+    success = serializers.BooleanField(default=False)
+    message = serializers.CharField()
+    code = serializers.ChoiceField(choices=list(HTTP_STATUS))
+    details = serializers.DictField(
+        required=False,
+        help_text="fields: errors per input field; attemptsRemaining (otp_invalid); retryAfter in seconds (throttled).",
+    )

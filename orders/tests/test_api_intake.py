@@ -1,0 +1,136 @@
+"""Order intake, ``POST /api/orders/`` (SPEC 9.2): validation, idempotency, conflict, restricted customers."""
+
+import copy
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from orders.models import Customer, Order, Package, PackageItem
+from orders.tests.apiclient import BearerClient, _fresh_throttles, assert_error, bearer  # noqa: F401
+from orders.tests.factories import CustomerFactory, integration_user
+
+pytestmark = pytest.mark.django_db
+
+BODY = {
+    "orderNumber": "OMS-100200",
+    "customer": {"name": "Elif Yıldız", "phone": "0532 111 22 33", "email": "Elif@Example.com", "language": "tr"},
+    "store": "IST01",
+    "deliveryType": "in_store",
+    "packages": [
+        {"items": [{"sku": "SKU-1", "name": "Kettle", "quantity": 2}, {"sku": "SKU-2", "name": "Mug", "quantity": 1}]},
+        {"items": [{"sku": "SKU-3", "name": "Lamp", "quantity": 1}]},
+    ],
+}
+
+
+@pytest.fixture
+def oms(store):
+    return bearer(integration_user())
+
+
+def body(**changes):
+    data = copy.deepcopy(BODY)
+    data.update(changes)
+    return data
+
+
+def test_intake_creates_the_order_with_waiting_packages(oms):
+    response = oms.post("/api/orders/", BODY)
+    assert response.status_code == 201
+    data = response.json()
+    order = Order.objects.get(order_number="OMS-100200")
+    assert data["id"] == str(order.pk)
+    assert data["orderNumber"] == "OMS-100200"
+    assert data["orderStatus"] == "processing"
+    assert data["store"] == {"code": "IST01", "name": "Istanbul Kanyon"}
+    assert data["customer"]["phoneMasked"] == "+90********33"
+    assert [p["status"] for p in data["packages"]] == ["waiting", "waiting"]
+    assert sorted(item["sku"] for p in data["packages"] for item in p["items"]) == ["SKU-1", "SKU-2", "SKU-3"]
+    customer = Customer.objects.get()
+    assert (customer.phone, customer.email, customer.language) == ("+905321112233", "elif@example.com", "tr")
+    assert Package.objects.filter(order=order, status="waiting").count() == 2
+    assert PackageItem.objects.get(sku="SKU-1").quantity == 2
+
+
+def test_same_body_again_answers_200_with_the_same_order(oms):
+    first = oms.post("/api/orders/", BODY)
+    again = oms.post("/api/orders", BODY)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert Order.objects.count() == 1 and Package.objects.count() == 2
+
+
+def test_same_order_number_with_another_body_is_a_conflict(oms):
+    assert oms.post("/api/orders/", BODY).status_code == 201
+    changed = body()
+    changed["packages"][0]["items"][0]["quantity"] = 3
+    response = oms.post("/api/orders/", changed)
+    result = assert_error(response, 409, "conflict")
+    assert result["details"]["orderNumber"] == "OMS-100200"
+    assert PackageItem.objects.get(sku="SKU-1").quantity == 2
+
+
+def test_restricted_customer_is_refused(oms):
+    CustomerFactory(phone="+905321112233", trust_tier="restricted", restricted_until=timezone.now() + timedelta(days=3))
+    assert_error(oms.post("/api/orders/", BODY), 422, "customer_restricted")
+    assert not Order.objects.exists()
+
+
+def test_restriction_that_has_ended_does_not_refuse(oms):
+    CustomerFactory(phone="+905321112233", restricted_until=timezone.now() - timedelta(days=1))
+    assert oms.post("/api/orders/", BODY).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"customer": {**BODY["customer"], "phone": "12"}}, ("customer", "phone")),
+        ({"customer": {**BODY["customer"], "phone": "+90 532 111 22 3x"}}, ("customer", "phone")),
+        ({"customer": {**BODY["customer"], "email": "not-an-email"}}, ("customer", "email")),
+        ({"customer": {**BODY["customer"], "language": "de"}}, ("customer", "language")),
+        ({"customer": {"phone": "+905321112233"}}, ("customer", "name")),
+        ({"customer": "Elif"}, ("customer",)),
+        ({"store": "XXX99"}, ("store",)),
+        ({"deliveryType": "home"}, ("deliveryType",)),
+        ({"packages": []}, ("packages",)),
+        ({"packages": [{"items": []}]}, ("packages",)),
+        ({"packages": [{}]}, ("packages",)),
+        ({"packages": [{"items": [{"sku": "A", "name": "B", "quantity": 0}]}]}, ("packages",)),
+        ({"packages": [{"items": [{"sku": "A", "name": "B", "quantity": "many"}]}]}, ("packages",)),
+        ({"packages": [{"items": [{"sku": "A", "quantity": 1}]}]}, ("packages",)),
+        ({"orderNumber": ""}, ("orderNumber",)),
+        ({"orderNumber": "x" * 65}, ("orderNumber",)),
+        ({"orderNumber": "bad\ud800"}, ("orderNumber",)),
+        ({"orderNumber": "nul\x00"}, ("orderNumber",)),
+    ],
+)
+def test_invalid_bodies_answer_field_errors(oms, changes, path):
+    response = oms.post("/api/orders/", body(**changes))
+    result = assert_error(response, 400, "validation_error")
+    fields = result["details"]["fields"]
+    for key in path:
+        assert key in fields, (key, fields)
+        fields = fields[key]
+    assert not Order.objects.exists()
+
+
+def test_missing_fields_are_each_named(oms):
+    result = assert_error(oms.post("/api/orders/", {}), 400, "validation_error")
+    assert set(result["details"]["fields"]) == {"orderNumber", "customer", "store", "packages"}
+
+
+def test_inactive_store_is_refused(oms, store):
+    store.is_active = False
+    store.save()
+    result = assert_error(oms.post("/api/orders/", BODY), 400, "validation_error")
+    assert "store" in result["details"]["fields"]
+
+
+def test_body_that_is_not_a_json_object(oms):
+    assert_error(oms.post("/api/orders/", ["a"]), 400, "validation_error")
+    assert_error(oms.post("/api/orders/", "text"), 400, "validation_error")
+    raw = oms.client.post("/api/orders/", "{not json", content_type="application/json")
+    assert_error(raw, 400, "validation_error")
+    form = oms.client.post("/api/orders/", {"orderNumber": "x"})
+    assert_error(form, 400, "validation_error")
