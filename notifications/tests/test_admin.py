@@ -1,0 +1,145 @@
+"""Admin for messages, webhook endpoints and deliveries: masked, read-only, retryable, no code anywhere."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from notifications.models import CODE_MASK, DeliveryStatus, Message, WebhookDelivery, WebhookEndpoint
+from orders import services
+from orders.models import PackageStatus
+from orders.tests.factories import UserFactory
+
+
+@pytest.fixture
+def admin_client(client, db):
+    user = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def failing_sms(settings):
+    settings.NOTIFY_SMS_BACKEND = "http"
+    settings.NOTIFY_SMS_URL = "http://127.0.0.1:9/sms"  # refused: every try fails
+
+
+def _ready(make_package, employee, django_capture_on_commit_callbacks):
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.package_mark_ready(package=package, actor=employee, channel="web")
+    return package
+
+
+def test_message_pages_show_the_masked_body_and_never_the_code(
+    admin_client, make_package, employee, issued_code, django_capture_on_commit_callbacks, outbox_dir
+):
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", secret="whsec_dGVzdA==")
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    # Not committed: the rows stay pending with their code encrypted, the worst case for a leak.
+    services.package_mark_ready(package=package, actor=employee, channel="web")
+    code = issued_code(package)
+    message = Message.objects.get(channel="sms")
+    delivery = WebhookDelivery.objects.get(event_type="PackageReadyForCustomerPickupWhispererEvent")
+    pages = [
+        reverse("admin:notifications_message_changelist"),
+        reverse("admin:notifications_message_change", args=[message.pk]),
+        reverse("admin:notifications_webhookdelivery_changelist"),
+        reverse("admin:notifications_webhookdelivery_change", args=[delivery.pk]),
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert not re.search(rf"(?<![0-9]){code}(?![0-9])", html), url
+    assert 'value="retry_failed"' in admin_client.get(pages[0]).content.decode()
+    detail = admin_client.get(pages[1]).content.decode()
+    assert CODE_MASK in detail and message.recipient in detail
+    assert "secret_encrypted" not in detail
+    assert CODE_MASK in admin_client.get(pages[3]).content.decode()
+
+
+def test_messages_cannot_be_added_edited_or_deleted(admin_client, make_package, manager):
+    package = make_package(PackageStatus.WAITING)
+    services.package_cancel(package=package, actor=manager, channel="web", reason="damaged")
+    message = Message.objects.filter(channel="sms").first()
+    assert admin_client.get(reverse("admin:notifications_message_add")).status_code == 403
+    assert admin_client.get(reverse("admin:notifications_message_delete", args=[message.pk])).status_code == 403
+    response = admin_client.post(reverse("admin:notifications_message_change", args=[message.pk]), {"body": "changed"})
+    assert response.status_code == 403
+    message.refresh_from_db()
+    assert message.body != "changed"
+
+
+def test_retry_action_requeues_failed_messages_and_refuses_wiped_codes(
+    admin_client, settings, failing_sms, make_package, employee, manager, django_capture_on_commit_callbacks, outbox_dir
+):
+    package = _ready(make_package, employee, django_capture_on_commit_callbacks)
+    other = make_package(PackageStatus.WAITING)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.package_cancel(package=other, actor=manager, channel="web", reason="damaged")
+    ready_sms = Message.objects.get(package=package, channel="sms")
+    cancel_sms = Message.objects.get(package=other, channel="sms")
+    assert ready_sms.status == cancel_sms.status == DeliveryStatus.FAILED
+
+    settings.NOTIFY_SMS_BACKEND = "file"  # the provider is back
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:notifications_message_changelist"),
+            {"action": "retry_failed", "_selected_action": [str(ready_sms.pk), str(cancel_sms.pk)]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "1 row queued again" in text and "Resend Pickup Code" in text
+    cancel_sms.refresh_from_db()
+    ready_sms.refresh_from_db()
+    assert cancel_sms.status == DeliveryStatus.SENT and cancel_sms.attempts == 1
+    assert ready_sms.status == DeliveryStatus.FAILED
+    assert len(list((outbox_dir / "sms").glob("*.json"))) == 1
+
+
+def test_retry_action_needs_the_change_permission(client, db, make_package, manager, failing_sms):
+    from django.contrib.auth.models import Permission
+
+    package = make_package(PackageStatus.WAITING)
+    services.package_cancel(package=package, actor=manager, channel="web", reason="damaged")
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_message"))
+    client.force_login(viewer)
+    response = client.get(reverse("admin:notifications_message_changelist"))
+    assert response.status_code == 200
+    assert 'value="retry_failed"' not in response.content.decode()
+
+
+def test_endpoint_form_offers_a_secret_and_event_type_checkboxes(admin_client):
+    response = admin_client.get(reverse("admin:notifications_webhookendpoint_add"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(r'name="secret"[^>]*value="whsec_[A-Za-z0-9+/=]+"', html)
+    assert html.count('type="checkbox" name="event_types"') == 4
+
+    response = admin_client.post(
+        reverse("admin:notifications_webhookendpoint_add"),
+        {
+            "url": "https://hooks.example.com/cc",
+            "secret": "whsec_dGVzdC1zZWNyZXQ=",
+            "event_types": ["PackageDeliveredEvent", "PackageCancelledEvent"],
+            "is_active": "on",
+            "description": "ERP",
+        },
+    )
+    assert response.status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.event_types == ["PackageDeliveredEvent", "PackageCancelledEvent"]
+    assert endpoint.wants("PackageDeliveredEvent") and not endpoint.wants("PackageStatusChangedEvent")
+
+
+def test_endpoint_form_refuses_a_malformed_secret(admin_client):
+    response = admin_client.post(
+        reverse("admin:notifications_webhookendpoint_add"),
+        {"url": "https://hooks.example.com/cc", "secret": "whsec_***", "is_active": "on"},
+    )
+    assert response.status_code == 200
+    assert "Standard Webhooks secret" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
