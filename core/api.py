@@ -1,11 +1,15 @@
 """The token endpoints of the API (SPEC 9.1): ``POST /api/auth/token/`` and ``/api/auth/token/refresh/``."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework_simplejwt import views as jwt_views
 
+from core.errors import ApplicationError
 from core.negotiation import JsonOnlyContentNegotiation
+
+LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 
 
 class StaffJWTScheme(SimpleJWTScheme):
@@ -42,6 +46,22 @@ def _error(description: str) -> OpenApiResponse:
 )
 class TokenObtainApi(jwt_views.TokenObtainPairView):
     content_negotiation_class = JsonOnlyContentNegotiation
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.AuthenticationFailed:
+            # django-axes locked the username (SPEC 10): authenticate() then answers "no account" even for
+            # the right password. Say what it is, with the cool-off, instead of a misleading 401.
+            if getattr(request, "axes_locked_out", False):
+                from axes.helpers import get_cool_off
+
+                cool_off = get_cool_off(request)
+                seconds = max(1, int(cool_off.total_seconds())) if cool_off else 60
+                raise ApplicationError(
+                    "throttled", LOCKED_OUT % {"minutes": max(1, (seconds + 59) // 60)}, {"retryAfter": seconds}
+                ) from None
+            raise
 
 
 @extend_schema(

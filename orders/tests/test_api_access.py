@@ -195,3 +195,19 @@ def test_anonymous_may_read_only_the_schema_and_docs(db):
     assert client.get("/api/docs/").status_code == 200
     assert_error(client.get("/api/packages/"), 401, "not_authenticated")
     assert_error(client.post("/api/orders/", INTAKE), 401, "not_authenticated")
+
+
+def test_locked_account_gets_throttled_not_a_misleading_401(settings, employee):
+    """After AXES_FAILURE_LIMIT wrong passwords the username is locked (SPEC 10), for the API too."""
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    client = BearerClient()
+    for _ in range(2):
+        assert_error(
+            client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}), 401, "not_authenticated"
+        )
+    assert_error(client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}), 429, "throttled")
+    response = client.post("/api/auth/token/", {"username": "ayse", "password": PASSWORD})
+    body = assert_error(response, 429, "throttled")
+    assert body["details"]["retryAfter"] > 0
+    assert response["Retry-After"] == str(body["details"]["retryAfter"])
