@@ -47,6 +47,7 @@ from notifications.models import (
     WebhookEventType,
 )
 from notifications.services import message_render
+from otp import services as otp_services
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,9 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
             ) from None
     elif CODE_MASK in message.body:
         raise PermanentSendError("the code of this message was wiped; send a new code")
+    if code is not None and message.package_id and not _code_is_current(message=message, code=code):
+        # Sent late (a broker outage): the package was delivered or cancelled, or a newer code went out since.
+        raise PermanentSendError("not sent: the code was used, invalidated or replaced in the meantime")
     try:
         subject, body = message_render(
             event=message.event,
@@ -125,6 +129,11 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
         package_id=str(message.package_id) if message.package_id else None,
         created_at=message.created_at,
     )
+
+
+def _code_is_current(*, message: Message, code: str) -> bool:
+    current = otp_services.pickup_code_current(package=message.package)
+    return current is not None and otp_services.pickup_code_matches(code=current, value=code)
 
 
 def message_send_attempt(*, message_id: Any) -> AttemptOutcome | None:

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
 from django.utils import timezone
 
@@ -295,3 +296,19 @@ def test_the_leak_watch_itself_catches_a_code_in_a_log_record_or_a_task_argument
     leak_watch.assert_clean("771234")
     with pytest.raises(AssertionError, match="leaked"):
         leak_watch.assert_clean("482913")
+
+
+def test_a_late_code_message_is_not_sent_once_its_code_was_replaced(make_package, employee, outbox_dir):
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        services.package_resend_code(package=package, actor=employee, channel="web")
+    old = Message.objects.get(channel="sms", event="ready_for_pickup")
+    new = Message.objects.get(channel="sms", event="code_resent")
+
+    assert sending.message_send_attempt(message_id=old.pk).status == DeliveryStatus.FAILED
+    assert sending.message_send_attempt(message_id=new.pk).status == DeliveryStatus.SENT
+    old.refresh_from_db()
+    assert old.last_error.startswith("not sent: the code was used") and old.secret_encrypted is None
+    documents = [json.loads(path.read_text()) for path in outbox_files(outbox_dir, "sms")]
+    assert [d["event"] for d in documents] == ["code_resent"]
