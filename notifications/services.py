@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.appsettings import CHANNELS, get_setting
+from core.bulk import insert_rows
 from notifications.crypto import encrypt
 from notifications.models import (
     CODE_MASK,
@@ -122,15 +123,18 @@ def messages_queue_for_package(*, package: Package, event: str, code: str | None
     return created
 
 
-def messages_queue_for_packages(*, packages: list[Package], event: str) -> list[Message]:
-    """``messages_queue_for_package`` for many packages at once (no-show sweep, reminders): one insert.
+def messages_queue_for_packages(*, packages: list[Package], event: str, enqueue: bool = True) -> list[uuid.UUID]:
+    """``messages_queue_for_package`` for many packages at once (no-show sweep, reminders); returns the ids.
 
     Only for events that carry no code, so every reachable channel gets the message; the bodies are
-    rendered from the same templates. Sending is queued on commit with one callback for the batch.
+    rendered from the same templates. The rows go in with one bulk insert. Sending is queued on
+    commit, one task per row; with ``enqueue=False`` the caller queues the returned ids itself
+    (the sweep publishes one fan-out task per batch: see ``orders.tasks.outbox_fan_out``).
     """
     if event in CODE_EVENTS:
         raise ValueError("code-carrying messages are written one package at a time")
-    created = []
+    now = timezone.now()
+    rows = []
     for package in packages:
         customer = package.order.customer
         context = message_context(package=package)
@@ -140,24 +144,27 @@ def messages_queue_for_packages(*, packages: list[Package], event: str) -> list[
             if not recipient:
                 continue
             subject, body = message_render(event=event, channel=channel, language=language, context=context, code=None)
-            created.append(
-                Message(
-                    package=package,
-                    customer=customer,
-                    channel=channel,
-                    recipient=recipient,
-                    event=event,
-                    language=language,
-                    subject=subject,
-                    body=body,
-                    context=context,
-                )
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "package_id": package.pk,
+                    "customer_id": customer.pk,
+                    "channel": channel,
+                    "recipient": recipient,
+                    "event": event,
+                    "language": language,
+                    "subject": subject,
+                    "body": body,
+                    "context": context,
+                    "secret_encrypted": None,
+                    "created_at": now,
+                }
             )
-    Message.objects.bulk_create(created)
-    message_ids = [message.pk for message in created]
-    if message_ids:
+    insert_rows(Message, rows)
+    message_ids = [row["id"] for row in rows]
+    if message_ids and enqueue:
         transaction.on_commit(lambda: [message_enqueue(message_id) for message_id in message_ids])
-    return created
+    return message_ids
 
 
 def webhook_payload(*, event_type: str, package: Package, previous_status: str = "", code: str | None = None) -> dict:
@@ -226,31 +233,35 @@ def webhooks_emit(
 
 
 def webhooks_emit_for_packages(
-    *, event_type: str, packages: list[Package], previous_status: str = ""
-) -> list[WebhookDelivery]:
-    """``webhooks_emit`` for many packages at once (no-show sweep): endpoints read once, one insert.
-
-    Not for the Whisperer event, which carries a code and is emitted one package at a time.
-    """
+    *, event_type: str, packages: list[Package], previous_status: str = "", enqueue: bool = True
+) -> list[uuid.UUID]:
+    """``webhooks_emit`` for many packages at once (no-show sweep): endpoints read once, one bulk
+    insert; returns the delivery ids (queued on commit unless ``enqueue=False``, as for messages).
+    Not for the Whisperer event, which carries a code."""
     if event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
         raise ValueError("code-carrying events are emitted one package at a time")
     endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(is_active=True) if endpoint.wants(event_type)]
     if not endpoints or not packages:
         return []
-    deliveries = []
+    now = timezone.now()
+    rows = []
     for package in packages:
         payload = webhook_payload(event_type=event_type, package=package, previous_status=previous_status)
-        deliveries.extend(
-            WebhookDelivery(
-                endpoint=endpoint,
-                webhook_id=f"msg_{uuid.uuid4().hex}",
-                event_type=event_type,
-                package=package,
-                payload=payload,
-            )
+        rows.extend(
+            {
+                "id": uuid.uuid4(),
+                "endpoint_id": endpoint.pk,
+                "webhook_id": f"msg_{uuid.uuid4().hex}",
+                "event_type": event_type,
+                "package_id": package.pk,
+                "payload": payload,
+                "secret_encrypted": None,
+                "created_at": now,
+            }
             for endpoint in endpoints
         )
-    WebhookDelivery.objects.bulk_create(deliveries)
-    delivery_ids = [delivery.pk for delivery in deliveries]
-    transaction.on_commit(lambda: [webhook_enqueue(delivery_id) for delivery_id in delivery_ids])
-    return deliveries
+    insert_rows(WebhookDelivery, rows)
+    delivery_ids = [row["id"] for row in rows]
+    if enqueue:
+        transaction.on_commit(lambda: [webhook_enqueue(delivery_id) for delivery_id in delivery_ids])
+    return delivery_ids

@@ -7,6 +7,7 @@ overlapping the next minute's), changes nothing twice, because the services clai
 
 from celery import shared_task
 
+from notifications.services import message_enqueue, webhook_enqueue
 from orders import services
 
 
@@ -26,3 +27,18 @@ def send_pickup_reminders() -> int:
 def refresh_trust_tiers() -> int:
     """Store the recomputed tier of customers whose restriction ended or whose strikes decayed."""
     return services.customers_refresh_ended_tiers()
+
+
+@shared_task(name="orders.outbox_fan_out", ignore_result=True)
+def outbox_fan_out(message_ids: list[str], delivery_ids: list[str]) -> None:
+    """Queue the send task of each message and webhook delivery of one no-show or reminder batch.
+
+    The sweep publishes this one task per batch after commit, so its rate does not depend on the
+    broker; the per-row publishes happen here, on a worker. Running it twice is harmless: a send
+    task for a row that is no longer pending does nothing. Rows whose publish fails stay pending
+    for the outbox relay.
+    """
+    for message_id in message_ids:
+        message_enqueue(message_id)
+    for delivery_id in delivery_ids:
+        webhook_enqueue(delivery_id)

@@ -82,11 +82,15 @@ def test_sweep_cancels_an_unclaimed_package_with_every_effect(make_package, endp
     assert sorted(messages.values_list("channel", flat=True)) == ["email", "push", "sms"]
     for message in messages:
         assert package.order.order_number in message.body and code not in message.body
-        assert message.secret_encrypted is None
+        assert message.secret_encrypted is None and message.customer_id == customer.pk
+        assert (message.status, message.attempts, message.language, message.created_at) == ("pending", 0, "en", now)
+    assert messages.get(channel="email").subject and messages.get(channel="sms").recipient == customer.phone
     events = list(WebhookDelivery.objects.filter(package=package).values_list("event_type", flat=True))
     assert events.count("PackageCancelledEvent") == 1 and events.count("PackageStatusChangedEvent") == 3
     cancelled_event = WebhookDelivery.objects.get(package=package, event_type="PackageCancelledEvent")
     assert cancelled_event.payload["data"]["cancellationReason"] == "no_show"
+    assert cancelled_event.status == "pending" and cancelled_event.webhook_id.startswith("msg_")
+    assert cancelled_event.endpoint_id == endpoint.pk and cancelled_event.secret_encrypted is None
     assert code not in str(cancelled_event.payload)
     package.order.refresh_from_db()
     assert package.order.status == OrderStatus.CANCELLED
@@ -355,3 +359,39 @@ def test_reminder_task_and_batches(make_package):
         tasks.send_pickup_reminders.delay()
     assert reminders().count() == 15
     assert all(reminders(p).count() == 3 for p in packages)
+
+
+# --- sending after commit -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_after_commit_one_fan_out_task_sends_every_message_of_the_batch(
+    make_package, outbox_dir, django_capture_on_commit_callbacks
+):
+    # Nothing listens on port 9: each delivery is tried at once and fails fast, without the network.
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks", secret="whsec_dGVzdA==")
+    packages = [make_package(READY) for _ in range(3)]
+    with after_deadline(packages[-1]), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert services.packages_expire_unclaimed(batch_size=10) == 3
+    # One callback for the whole batch, however many rows it wrote.
+    assert len(callbacks) == 1
+    sent = Message.objects.filter(event="cancelled_no_show")
+    assert sent.count() == 9 and set(sent.values_list("status", flat=True)) == {"sent"}
+    files = sorted(outbox_dir.glob("sms/*.json"))
+    texts = [path.read_text() for path in files]
+    for package in packages:
+        assert any(package.order.order_number in text and "cancelled_no_show" in text for text in texts)
+    deliveries = WebhookDelivery.objects.filter(event_type="PackageCancelledEvent")
+    assert deliveries.count() == 3 and not deliveries.filter(status="pending", attempts=0).exists()
+
+
+@pytest.mark.django_db
+def test_reminders_are_sent_after_commit(make_package, outbox_dir, django_capture_on_commit_callbacks):
+    package = make_package(READY)
+    with (
+        time_machine.travel(package.ready_expires_at - timedelta(hours=3), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert services.packages_send_reminders() == 1
+    assert set(reminders(package).values_list("status", flat=True)) == {"sent"}
+    assert any("pickup_reminder" in path.read_text() for path in outbox_dir.glob("email/*.json"))
