@@ -143,3 +143,10 @@ def test_endpoint_form_refuses_a_malformed_secret(admin_client):
     assert response.status_code == 200
     assert "Standard Webhooks secret" in response.content.decode()
     assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("model", ["message", "webhookdelivery"])
+@pytest.mark.parametrize("query", ["+905321234567", "not-a-uuid", "7c1f0c52-3a4c-4a7b-9d2e-000000000000", "ORD'1"])
+def test_searching_any_text_answers(admin_client, model, query):
+    response = admin_client.get(reverse(f"admin:notifications_{model}_changelist"), {"q": query})
+    assert response.status_code == 200

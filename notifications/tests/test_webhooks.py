@@ -161,3 +161,22 @@ def test_signature_matches_the_reference_implementation():
 def test_a_malformed_secret_is_a_permanent_error(secret):
     with pytest.raises(sending.PermanentSendError):
         sending.webhook_secret_bytes(secret)
+
+
+def test_the_relay_delivers_a_pending_webhook_left_behind(endpoint, make_package, employee, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _row, server = endpoint(event_types=["PackageStatusChangedEvent"])
+    package = make_package(PackageStatus.WAITING)
+    services.package_complete_packaging(package=package, actor=employee, channel="web")  # not committed: pending
+    delivery = WebhookDelivery.objects.get()
+    assert sending.outbox_relay().webhooks == 0  # too young to be late
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert sending.outbox_relay().webhooks == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and len(server.requests) == 1
+    assert Webhook(SECRET).verify(server.requests[0].body, server.requests[0].headers)["data"]["status"] == (
+        "packed_all_items"
+    )
