@@ -143,6 +143,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# The lockout answer: the login page with the reason in the user's language (the API gets its JSON error body).
+AXES_LOCKOUT_CALLABLE = "orders.views.login_locked_out"
 # SPEC 10 locks the account (the username), whatever the address; that is the intended trade-off.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 

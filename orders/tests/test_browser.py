@@ -1,0 +1,379 @@
+"""The staff pages in a real Chromium through Playwright: each test checks the page and the database.
+
+Chromium is the system one (CHROMIUM_PATH, default /usr/bin/chromium); without it these tests are
+skipped with that reason. Set SCREENSHOT_DIR to keep screenshots of the list and the dialog.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from core.services import app_setting_set
+from notifications.models import Message
+from orders.models import AuditKind, AuditRecord, PackageStatus, StaffRole
+from orders.tests.factories import PASSWORD, employee_of
+from otp.models import PickupCode
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+S = PackageStatus
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (set CHROMIUM_PATH)"),
+]
+
+# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page, name):
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
+
+
+def log_in(page, username, password=PASSWORD):
+    page.goto("/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/packages/$"))
+
+
+def focused_is(page, condition):
+    """Wait (up to the default timeout) until ``condition`` about document.activeElement holds."""
+    page.wait_for_function(condition)
+
+
+def row(page, package):
+    return page.locator(f"#row-{package.pk}")
+
+
+def wrong_code_for(code):
+    return "000000" if code != "000000" else "111111"
+
+
+def test_log_in_and_find_a_ready_package_by_scanner_search(page, employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-2024-0042")
+    make_package(S.WAITING, order__order_number="CC-2024-0043")
+    page.goto("/")
+    assert "/login/" in page.url
+    page.get_by_label("Username").fill("ayse")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    assert page.get_by_role("alert").is_visible()
+    log_in(page, "ayse")
+    assert page.get_by_role("columnheader", name="Order No").is_visible()
+    # A scanner types into the focused search box and sends Enter.
+    focused_is(page, "document.activeElement.name === 'q'")
+    page.keyboard.type("CC-2024-0042")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
+    assert page.get_by_role("heading", level=1).inner_text().startswith("CC-2024-0042")
+    assert page.get_by_text("Ready for Customer Pickup").first.is_visible()
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert not AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).exists()
+
+
+def test_wrong_code_then_right_code_through_the_dialog(page, employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    code = issued_code(package)
+    log_in(page, "ayse")
+    shot(page, "list-en")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.wait_for()
+    field = dialog.get_by_label("Verification code")
+    assert field.get_attribute("inputmode") == "numeric"
+    assert field.get_attribute("autocomplete") == "one-time-code"
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    shot(page, "dialog-en")
+
+    field.fill(wrong_code_for(code))
+    dialog.get_by_role("button", name="Verify").click()
+    error = dialog.get_by_role("alert")
+    error.wait_for()
+    assert "The pickup code is wrong. 4 attempts left." in error.inner_text()
+    assert dialog.is_visible()
+    shot(page, "dialog-wrong-en")
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert PickupCode.objects.get(package=package, used_at=None).attempts == 1
+    assert "Ready for Customer Pickup" in row(page, package).inner_text()
+
+    dialog.get_by_label("Verification code").fill(code)
+    dialog.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    assert not page.locator("dialog[open]").count()
+    assert "Delivered" in row(page, package).locator(".badge").inner_text()
+    assert not row(page, package).get_by_role("button", name="Delivered").count()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+    assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION, outcome="success").count() == 1
+
+
+def test_resend_code_from_the_dialog(page, employee, make_package, issued_code, store):
+    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    old = issued_code(package)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_role("button", name="Resend code").click()
+    dialog.get_by_text("A new pickup code was sent to the customer.").wait_for()
+    new = issued_code(package)
+    assert PickupCode.objects.filter(package=package).count() == 2
+    assert Message.objects.filter(package=package, event="code_resent").exists()
+    assert new not in page.content()
+    if new != old:  # the old code stopped working at once
+        dialog.get_by_label("Verification code").fill(old)
+        dialog.get_by_role("button", name="Verify").click()
+        dialog.get_by_role("alert").wait_for()
+        package.refresh_from_db()
+        assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    dialog.get_by_label("Verification code").fill(new)
+    dialog.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+def test_expired_code_offers_resend(page, employee, make_package, issued_code, store):
+    app_setting_set(key="OTP_MAX_ATTEMPTS", value=1, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    code = issued_code(package)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_label("Verification code").fill(wrong_code_for(code))
+    dialog.get_by_label("Verification code").press("Enter")
+    dialog.get_by_text("The code is now locked: send a new code.").wait_for()
+    dialog.get_by_label("Verification code").fill(code)
+    dialog.get_by_role("button", name="Verify").click()
+    dialog.get_by_text("Too many wrong entries. Send a new code.").wait_for()
+    resend = dialog.get_by_role("button", name="Resend code")
+    assert "btn-primary" in resend.get_attribute("class")
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
+def test_manual_confirmation(page, employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_label("Customer showed the code on their phone").check()
+    assert dialog.get_by_label("Verification code").is_disabled()
+    dialog.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").filter(has_text="Package delivered after manual confirmation.").wait_for()
+    assert "Delivered" in row(page, package).inner_text()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+    record = AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION)
+    assert record.manual is True and record.actor == employee and record.channel == "web"
+
+
+def test_otp_disabled_asks_for_a_plain_confirmation(page, employee, make_package, store):
+    app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "ayse")
+    assert not row(page, package).get_by_role("button", name="Resend Code").count()
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Hand over the package?")
+    dialog.wait_for()
+    assert not dialog.get_by_label("Verification code").count()
+    dialog.get_by_role("button", name="Confirm handover").click()
+    page.get_by_role("status").filter(has_text="No pickup code was required").wait_for()
+    assert "Delivered" in row(page, package).inner_text()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+    assert not PickupCode.objects.filter(package=package).exists()
+
+
+def test_manager_cancels_with_a_reason(page, manager, employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "zeynep")
+    row(page, package).get_by_role("button", name="Cancel").click()
+    dialog = page.get_by_role("dialog", name="Cancel package")
+    dialog.get_by_role("button", name="Cancel package").click()
+    dialog.get_by_text("Give a reason for the cancellation.").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    dialog.get_by_label("Reason for cancelling").fill("Box damaged in store")
+    dialog.get_by_role("button", name="Cancel package").click()
+    page.get_by_role("status").filter(has_text="Package cancelled.").wait_for()
+    assert "Cancelled" in row(page, package).inner_text()
+    package.refresh_from_db()
+    assert package.status == S.CANCELLED
+    assert package.cancellation_reason == "Box damaged in store"
+
+
+def test_employee_sees_no_cancel(page, employee, make_package):
+    package = make_package(S.WAITING)
+    log_in(page, "ayse")
+    assert not row(page, package).get_by_role("button", name="Cancel").count()
+    row(page, package).get_by_role("button", name="Complete Packaging").click()
+    page.get_by_role("status").filter(has_text="Packaging completed.").wait_for()
+    assert "Packed All Items" in row(page, package).inner_text()
+    package.refresh_from_db()
+    assert package.status == S.PACKED_ALL_ITEMS
+
+
+def test_the_turkish_page(page, employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    code = issued_code(package)
+    log_in(page, "ayse")
+    page.get_by_role("button", name="TR").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "tr"
+    assert page.get_by_role("columnheader", name="Sipariş No").is_visible()
+    assert page.get_by_role("link", name=re.compile("Teslim Almaya Hazır")).is_visible()
+    shot(page, "list-tr")
+    row(page, package).get_by_role("button", name="Teslim Edildi").click()
+    dialog = page.get_by_role("dialog", name="Teslim kodunu doğrula")
+    dialog.get_by_label("Doğrulama kodu").fill(wrong_code_for(code))
+    dialog.get_by_role("button", name="Doğrula").click()
+    dialog.get_by_role("alert").wait_for()
+    assert "Teslim kodu yanlış. 4 deneme hakkı kaldı." in dialog.get_by_role("alert").inner_text()
+    shot(page, "dialog-tr")
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert PickupCode.objects.get(package=package, used_at=None).attempts == 1
+    dialog.get_by_label("Doğrulama kodu").fill(code)
+    dialog.get_by_role("button", name="Doğrula").click()
+    page.get_by_role("status").filter(has_text="Paket teslim edildi.").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+def test_keyboard_only_delivery(page, employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="KB-777")
+    other = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    code = issued_code(package)
+    page.goto("/")
+    # Log in with the keyboard alone: the username field has the focus.
+    focused_is(page, "document.activeElement.name === 'username'")
+    page.keyboard.type("ayse")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/packages/$"))
+
+    # Escape closes a dialog and gives the focus back to the button that opened it.
+    page.locator(f"#row-{other.pk} a[data-dialog]").first.focus()
+    page.keyboard.press("Enter")
+    page.get_by_role("dialog").wait_for()
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("dialog[open]", state="detached")
+    focused_is(page, "document.activeElement.textContent.trim() === 'Delivered'")
+
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.name") == "q"
+    page.keyboard.type("KB-777")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
+    # The package page puts the focus on "Delivered"; Enter opens the dialog on the code field.
+    focused_is(page, "document.activeElement.textContent.trim() === 'Delivered'")
+    page.keyboard.press("Enter")
+    page.get_by_role("dialog", name="Verify pickup code").wait_for()
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    assert "Delivered" in page.get_by_role("heading", level=1).inner_text()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+    other.refresh_from_db()
+    assert other.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
+WORDS = {
+    "en": ("Delivered", "Verify pickup code", "Verification code", "Verify", "Package delivered."),
+    "tr": ("Teslim Edildi", "Teslim kodunu doğrula", "Doğrulama kodu", "Doğrula", "Paket teslim edildi."),
+}
+
+
+@pytest.mark.parametrize("width,height,language", [(1024, 768, "en"), (1024, 768, "tr"), (390, 844, "en")])
+def test_usable_on_a_counter_screen_and_a_phone(
+    browser, live_server, manager, employee, make_package, issued_code, width, height, language
+):
+    deliver, title, label, verify, done = WORDS[language]
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    for _ in range(3):
+        make_package(S.WAITING)
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    try:
+        log_in(page, "zeynep")  # a manager: the most buttons in a row
+        shot(page, f"list-{width}-{language}")
+        # Nothing wider than the screen: no sideways scrolling at the counter or on a phone, all buttons visible.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.evaluate("document.querySelector('.table-wrap').scrollWidth") <= width
+        for button in row(page, package).locator(".btn").all():
+            box = button.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width and box["height"] >= 36
+        row(page, package).get_by_role("button", name=deliver).click()
+        dialog = page.get_by_role("dialog", name=title)
+        dialog.get_by_label(label).fill(issued_code(package))
+        shot(page, f"dialog-{width}-{language}")
+        dialog_box = page.locator("dialog[open]").bounding_box()
+        assert dialog_box["x"] >= 0 and dialog_box["x"] + dialog_box["width"] <= width
+        dialog.get_by_role("button", name=verify, exact=True).click()
+        page.get_by_role("status").filter(has_text=done).wait_for()
+        package.refresh_from_db()
+        assert package.status == S.DELIVERED
+    finally:
+        context.close()
+
+
+def test_store_switcher_in_the_browser(page, store, other_store, make_package):
+    from orders.models import StaffMembership
+
+    user = employee_of(store, "zeynep", role=StaffRole.MANAGER)
+    StaffMembership.objects.create(user=user, store=other_store, role=StaffRole.MANAGER)
+    here = make_package(S.WAITING, actor=user)
+    there = make_package(S.WAITING, at_store=other_store, actor=user)
+    log_in(page, "zeynep")
+    assert row(page, there).count() and not row(page, here).count()
+    page.get_by_label("Store").select_option("IST01")
+    page.wait_for_url(re.compile(r"store=IST01"))
+    assert row(page, here).count() and not row(page, there).count()
+    assert user.memberships.count() == 2

@@ -1,0 +1,473 @@
+"""The staff pages (SPEC 10): the package list, the package page and the command dialogs.
+
+Thin views: they clean the browser's input, call one service of ``orders.services`` (or a selector),
+and show the outcome. A refusal is the service's ``ApplicationError``; its message is what the page
+shows, the same text the API answers with.
+
+The dialogs work with and without JavaScript. Without it they are plain pages that redirect back
+after a success. ``static/staff/staff.js`` opens them in a modal ``<dialog>`` and posts with the
+header ``X-Requested-With: fetch``; such requests get JSON: ``{"done": false, "html": ...}`` (the
+dialog again, with the error or notice inside) or ``{"done": true, "message": ..., "row": ...}``
+(the package's new table row) / ``{"done": true, "redirect": ...}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.appsettings import StoreSettings
+from core.errors import DEFAULT_MESSAGES, ApplicationError
+from notifications.models import Message, MessageChannel
+from orders import commands as cmd
+from orders import services
+from orders.forms import CancelForm, CommandForm, DeliverForm, PackageFilterForm
+from orders.models import (
+    AuditKind,
+    AuditOutcome,
+    AuditRecord,
+    Channel,
+    NoShowStrike,
+    Package,
+    PackageStatus,
+    Store,
+    mask_email,
+    mask_phone,
+)
+from orders.selectors import (
+    package_get_for_user,
+    package_search_q,
+    packages_visible_to,
+    staff_role_for_store,
+    staff_roles,
+)
+from otp import services as otp
+
+PAGE_SIZE = 50
+SESSION_STORE_KEY = "staff_store"
+
+DONE_MESSAGES = {
+    cmd.COMPLETE_PACKAGING: _("Packaging completed."),
+    cmd.READY_FOR_PICKUP: _("The package is ready for pickup."),
+    cmd.DELIVER: _("Package delivered."),
+    cmd.RESEND_CODE: _("A new pickup code was sent to the customer."),
+    cmd.CANCEL: _("Package cancelled."),
+}
+DELIVERED_MANUAL = _("Package delivered after manual confirmation.")
+DELIVERED_NO_CODE = _("Package delivered. No pickup code was required at this store.")
+VERIFIED = _("Pickup code verified")
+VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
+VERIFY_FAILED = _("Pickup code refused")
+NO_SHOW_LABEL = _("No-show: not collected in time")
+LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _is_fetch(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _get_package(request: HttpRequest, package_id: Any) -> Package:
+    try:
+        return package_get_for_user(user=request.user, package_id=package_id)
+    except ApplicationError:
+        raise Http404 from None
+
+
+def _stores_of(roles: dict[str, str]) -> list[Store]:
+    return list(Store.objects.filter(pk__in=list(roles)).order_by("code"))
+
+
+def _no_store(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/no_store.html", status=403)
+
+
+@dataclass
+class Action:
+    """One button of a package row: a command the user may run on it now."""
+
+    code: str
+    label: Any
+    kind: str  # "post": a plain form; "deliver" / "cancel": opens a dialog
+
+    @property
+    def css(self) -> str:
+        return {
+            cmd.DELIVER: "btn-primary",
+            cmd.CANCEL: "btn-danger",
+            cmd.RESEND_CODE: "btn-secondary",
+        }.get(self.code, "btn-default")
+
+
+def _actions(codes: list[str]) -> list[Action]:
+    kinds = {cmd.DELIVER: "deliver", cmd.CANCEL: "cancel"}
+    return [Action(code, cmd.COMMANDS[code].button, kinds.get(code, "post")) for code in codes]
+
+
+def _with_actions(package: Package, user: Any) -> Package:
+    package.actions = _actions(services.package_available_commands(package=package, actor=user))
+    return package
+
+
+def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:
+    package = _with_actions(package, request.user)
+    return render_to_string("orders/_package_row.html", {"package": package, "next": next_url}, request=request)
+
+
+def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
+    """A command succeeded: the new row (in place, from the list) or a redirect with the message."""
+    if _is_fetch(request) and request.POST.get("in_place") == "1":
+        package = Package.objects.select_related("order__customer", "store").get(pk=package.pk)
+        return JsonResponse({"done": True, "message": str(message), "row": _row_html(request, package, next_url)})
+    messages.success(request, message)
+    if _is_fetch(request):
+        return JsonResponse({"done": True, "redirect": next_url})
+    return redirect(next_url)
+
+
+def _dialog(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    """The dialog's body: JSON for the script, a full page without it."""
+    if _is_fetch(request):
+        html = render_to_string(template, context, request=request)
+        return JsonResponse({"done": False, "html": html}, status=status)
+    return render(request, "orders/dialog_page.html", {**context, "dialog_template": template}, status=status)
+
+
+def _refused(exc: ApplicationError) -> None:
+    if exc.code == "not_found":
+        raise Http404 from None
+
+
+# --- login ---------------------------------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+def login_locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """django-axes lockout (AXES_LOCKOUT_CALLABLE): the login page with the reason, or the API's error body."""
+    from axes.helpers import get_cool_off
+
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else 0
+    minutes = max(1, (seconds + 59) // 60)
+    message = LOCKED_OUT % {"minutes": minutes}
+    if request.path.startswith("/api/"):
+        if original_response is not None:
+            return original_response  # the API's own SPEC 9.4 body (core.api.TokenObtainApi)
+        return JsonResponse(
+            {"success": False, "message": str(message), "code": "throttled", "details": {"retryAfter": seconds}},
+            status=429,
+            headers={"Retry-After": str(seconds)},
+        )
+    from django.contrib.auth.forms import AuthenticationForm
+
+    form = AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")})
+    return render(request, "registration/login.html", {"form": form, "locked_out": message}, status=429)
+
+
+# --- the package list ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def package_list(request: HttpRequest) -> HttpResponse:
+    roles = {str(store_id): role for store_id, role in staff_roles(user=request.user).items()}
+    if not roles:
+        return _no_store(request)
+    form = PackageFilterForm(request.GET)
+    search = (form.value("q") or "").strip()
+
+    # A scanner types the order number and Enter: one exact match opens that package.
+    if search:
+        exact = list(
+            packages_visible_to(user=request.user)
+            .filter(order__order_number__iexact=search)
+            .values_list("pk", flat=True)[:2]
+        )
+        if len(exact) == 1:
+            return redirect("staff:package-detail", package_id=exact[0])
+
+    stores = _stores_of(roles)
+    wanted = (form.value("store") or request.session.get(SESSION_STORE_KEY) or "").upper()
+    store = next((s for s in stores if s.code.upper() == wanted), stores[0])
+    if request.session.get(SESSION_STORE_KEY) != store.code:
+        request.session[SESSION_STORE_KEY] = store.code
+
+    packages = Package.objects.filter(store=store)
+    if search:
+        packages = packages.filter(package_search_q(search))
+    counts = dict(packages.values_list("status").annotate(n=Count("pk")).order_by())
+    status = form.value("status") or ""
+    if status:
+        packages = packages.filter(status=status)
+    paginator = Paginator(packages.select_related("order__customer", "store").order_by("-created_at", "-pk"), PAGE_SIZE)
+    page = paginator.get_page(form.value("page") or 1)
+
+    role = roles[str(store.pk)]
+    otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED
+    rows = list(page.object_list)
+    for package in rows:
+        package.actions = _actions(cmd.available_commands(status=package.status, role=role, otp_enabled=otp_enabled))
+
+    base_query = {"store": store.code, **({"q": search} if search else {})}
+    filters = [{"label": _("All"), "count": sum(counts.values()), "query": urlencode(base_query), "active": not status}]
+    filters += [
+        {
+            "label": label,
+            "count": counts.get(value, 0),
+            "query": urlencode({**base_query, "status": value}),
+            "active": status == value,
+        }
+        for value, label in PackageStatus.choices
+    ]
+    return render(
+        request,
+        "orders/package_list.html",
+        {
+            "store": store,
+            "stores": stores,
+            "role": role,
+            "filters": filters,
+            "status": status,
+            "search": search,
+            "page": page,
+            "rows": rows,
+            "page_query": urlencode({**base_query, **({"status": status} if status else {})}),
+            "clear_query": urlencode({"store": store.code, **({"status": status} if status else {})}),
+            "next": request.get_full_path(),
+        },
+    )
+
+
+# --- the package page ----------------------------------------------------------------------------
+
+
+def _recipient_masked(message: Message) -> str:
+    if message.channel == MessageChannel.SMS:
+        return mask_phone(message.recipient)
+    if message.channel == MessageChannel.EMAIL:
+        return mask_email(message.recipient)
+    return message.recipient[:6] + "…" if message.recipient else ""
+
+
+def _status_label(value: str) -> str:
+    return str(PackageStatus(value).label) if value in PackageStatus.values else value
+
+
+def _reason_label(reason: str) -> str:
+    return str(NO_SHOW_LABEL) if reason == services.NO_SHOW else reason
+
+
+def _describe(record: AuditRecord) -> None:
+    """What the timeline shows for one audit record; never a code (none is ever recorded)."""
+    command = cmd.COMMANDS.get(record.command)
+    if record.kind == AuditKind.TRANSITION:
+        record.title = command.name if command else record.get_kind_display()
+        if record.from_status:
+            record.from_label = _status_label(record.from_status)
+            record.to_label = _status_label(record.to_status)
+    elif record.kind == AuditKind.VERIFICATION:
+        if record.outcome == AuditOutcome.SUCCESS:
+            record.title = VERIFIED_MANUAL if record.manual else VERIFIED
+        else:
+            record.title = VERIFY_FAILED
+    else:
+        record.title = record.get_kind_display()
+    if record.error_code:
+        record.error_text = DEFAULT_MESSAGES.get(record.error_code, record.error_code)
+    record.reason = _reason_label(record.reason)
+
+
+@login_required
+@require_GET
+def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
+    package = _with_actions(_get_package(request, package_id), request.user)
+    customer = package.order.customer
+    now = timezone.now()
+    code = (
+        otp.pickup_code_current(package=package) if package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP else None
+    )
+    timeline = list(AuditRecord.objects.filter(package=package).select_related("actor").order_by("created_at", "pk"))
+    for record in timeline:
+        _describe(record)
+    sent = list(Message.objects.filter(package=package).order_by("created_at", "pk"))
+    for message in sent:
+        message.recipient_masked = _recipient_masked(message)
+    return render(
+        request,
+        "orders/package_detail.html",
+        {
+            "package": package,
+            "customer": customer,
+            "items": list(package.items.all()),
+            "timeline": timeline,
+            "cancellation_reason": _reason_label(package.cancellation_reason),
+            "sent_messages": sent,
+            "strikes": list(NoShowStrike.objects.filter(customer=customer).select_related("package__order")[:20]),
+            "code": code,
+            "code_refusal": otp.pickup_code_refusal(code=code, now=now) if code else None,
+            "next": request.get_full_path(),
+        },
+    )
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """The row buttons without a dialog: Complete Packaging, Ready for Pickup, Resend Code."""
+    package = _get_package(request, package_id)
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    form = CommandForm(request.POST)
+    command = form.data.get("command") if form.is_valid() else None
+    try:
+        package = services.package_run_command(
+            package=package,
+            command=command,
+            actor=request.user,
+            channel=Channel.WEB,
+            reason=form.cleaned_data.get("reason", "") if form.is_valid() else "",
+        )
+    except ApplicationError as exc:
+        _refused(exc)
+        if _is_fetch(request):
+            return JsonResponse({"done": False, "error": str(exc.message)}, status=exc.http_status)
+        messages.error(request, exc.message)
+        return redirect(next_url)
+    return _done(request, package, DONE_MESSAGES[command], next_url)
+
+
+def _deliver_context(
+    request: HttpRequest,
+    package: Package,
+    form: DeliverForm,
+    *,
+    error: ApplicationError | None = None,
+    notice: Any = None,
+) -> dict[str, Any]:
+    conf = StoreSettings(package.store_id)
+    otp_enabled = conf.IS_OTP_ENABLED
+    code = otp.pickup_code_current(package=package) if otp_enabled else None
+    state = otp.pickup_code_refusal(code=code, now=timezone.now()) if otp_enabled else None
+    if error is not None and error.code in ("otp_expired", "otp_locked", "otp_not_issued"):
+        state = None  # the error says it already
+    return {
+        "package": package,
+        "form": form,
+        "otp_enabled": otp_enabled,
+        "allow_manual": otp_enabled and conf.ALLOW_MANUAL_CONFIRM,
+        "code": code if state is None else None,
+        "code_state": state,
+        "error": error,
+        # Expired, locked or missing codes: "Resend code" becomes the main way forward.
+        "needs_new_code": bool(state)
+        or (error is not None and error.code in ("otp_expired", "otp_locked", "otp_not_issued")),
+        "notice": notice,
+        "is_ready": package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP,
+        "next": _safe_next(request, reverse("staff:package-list")),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
+    package = _get_package(request, package_id)
+    if request.method == "GET":
+        return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
+    form = DeliverForm(request.POST)
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    manual = bool(form.is_valid() and form.cleaned_data["manual"])
+    entered = (form.cleaned_data.get("otp") or None) if form.is_valid() else form.data.get("otp")
+    try:
+        outcome = services.package_deliver(
+            package=package,
+            actor=request.user,
+            channel=Channel.WEB,
+            otp_value=None if manual else entered,
+            manual=manual,
+        )
+    except ApplicationError as exc:
+        _refused(exc)
+        package.refresh_from_db()
+        context = _deliver_context(request, package, DeliverForm(), error=exc)
+        return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
+    if not outcome.code_required:
+        message = DELIVERED_NO_CODE
+    elif outcome.manual:
+        message = DELIVERED_MANUAL
+    else:
+        message = DONE_MESSAGES[cmd.DELIVER]
+    return _done(request, outcome.package, message, next_url)
+
+
+@login_required
+@require_POST
+def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """ "Resend code" inside the dialog: a new code goes out, the dialog stays open."""
+    package = _get_package(request, package_id)
+    try:
+        package = services.package_resend_code(package=package, actor=request.user, channel=Channel.WEB)
+    except ApplicationError as exc:
+        _refused(exc)
+        context = _deliver_context(request, package, DeliverForm(), error=exc)
+        return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
+    context = _deliver_context(request, package, DeliverForm(), notice=DONE_MESSAGES[cmd.RESEND_CODE])
+    return _dialog(request, "orders/_deliver_dialog.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """ "Cancel": asks for the reason; managers only (the service decides)."""
+    package = _get_package(request, package_id)
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    context = {"package": package, "next": next_url, "error": None}
+    if request.method == "GET":
+        if not cmd.COMMANDS[cmd.CANCEL].role_allows(staff_role_for_store(user=request.user, store_id=package.store_id)):
+            context["error"] = ApplicationError("permission_denied", _("Only a store manager may do this."))
+        return _dialog(request, "orders/_cancel_dialog.html", {**context, "form": CancelForm()})
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        package = services.package_cancel(package=package, actor=request.user, channel=Channel.WEB, reason=reason)
+    except ApplicationError as exc:
+        _refused(exc)
+        context.update(form=form, error=exc)
+        return _dialog(request, "orders/_cancel_dialog.html", context, status=exc.http_status)
+    return _done(request, package, DONE_MESSAGES[cmd.CANCEL], next_url)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("staff:package-list")

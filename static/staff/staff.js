@@ -1,0 +1,194 @@
+/* Staff pages: the modal dialogs and in-place row updates. Plain JavaScript, no dependencies.
+   Every form and link also works without this script (the server answers with full pages).
+   Requests made here carry "X-Requested-With: fetch"; the server then answers JSON:
+   {done: false, html}            the dialog again (error or notice inside), stays open
+   {done: true, message, row}     the package's new table row; the dialog closes
+   {done: true, redirect}         go there (the server queued the message for that page)
+   {done: false, error}           a row button was refused: show the message */
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  var dialog = document.getElementById("dialog");
+  var dialogBody = document.getElementById("dialog-body");
+  var opener = null;
+  var busy = false;
+
+  // Browsers apply autofocus late (or not after a redirect): make sure the page's main field has it.
+  var first = document.querySelector("main [autofocus]");
+  if (first && (document.activeElement === document.body || !document.activeElement)) first.focus();
+
+  function errorText() {
+    return document.body.getAttribute("data-error-text") || "Error";
+  }
+
+  function searchBox() {
+    return document.querySelector("[data-search]");
+  }
+
+  function flash(text, kind) {
+    var area = document.getElementById("flash");
+    if (!area) return;
+    area.innerHTML = "";
+    var box = document.createElement("div");
+    box.className = "flash-msg" + (kind === "error" ? " flash-error" : " flash-success");
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
+    box.textContent = text;
+    area.appendChild(box);
+  }
+
+  function focusInDialog() {
+    var target = dialogBody.querySelector("[autofocus]:not([disabled])") ||
+      dialogBody.querySelector("input:not([type=hidden]):not([disabled]), textarea, button, a[href]");
+    if (target) {
+      target.focus();
+      if (target.select && target.value) target.select();
+    }
+  }
+
+  function showDialog(html) {
+    dialogBody.innerHTML = html;
+    if (!dialog.open) dialog.showModal();
+    focusInDialog();
+  }
+
+  function closeDialog() {
+    if (dialog.open) dialog.close();
+  }
+
+  function request(url, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = { "X-Requested-With": "fetch", "Accept": "application/json" };
+    return fetch(url, options).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (type.indexOf("application/json") === -1) throw new Error("HTTP " + response.status);
+      return response.json();
+    });
+  }
+
+  function replaceRow(packageId, html) {
+    var row = document.getElementById("row-" + packageId);
+    if (!row) return false;
+    var holder = document.createElement("tbody");
+    holder.innerHTML = html.trim();
+    var fresh = holder.firstElementChild;
+    row.replaceWith(fresh);
+    fresh.classList.add("flash-row");
+    return true;
+  }
+
+  function handle(data, packageId) {
+    if (data.done) {
+      if (data.redirect) {
+        window.location.assign(data.redirect);
+        return;
+      }
+      closeDialog();
+      if (data.row) replaceRow(packageId, data.row);
+      if (data.message) flash(data.message, "success");
+      var box = searchBox();
+      if (box) box.focus();
+      return;
+    }
+    if (data.html) {
+      showDialog(data.html);
+      return;
+    }
+    flash(data.error || errorText(), "error");
+  }
+
+  function openDialog(link) {
+    opener = link;
+    request(link.href).then(function (data) {
+      if (data.html) showDialog(data.html); else handle(data);
+    }).catch(function () {
+      window.location.assign(link.href);  // fall back to the plain page
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-dialog]");
+    if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+      event.preventDefault();
+      openDialog(link);
+      return;
+    }
+    var closer = event.target.closest("[data-close]");
+    if (closer && dialog.contains(closer)) {
+      event.preventDefault();
+      closeDialog();
+    }
+  });
+
+  // A link styled as a button opens with Space too, as a button would.
+  document.addEventListener("keydown", function (event) {
+    var link = event.target.closest && event.target.closest("a[role=button]");
+    if (link && event.key === " ") {
+      event.preventDefault();
+      link.click();
+      return;
+    }
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || event.target.isContentEditable;
+    if (event.key === "/" && !typing && !dialog.open) {
+      var box = searchBox();
+      if (box) {
+        event.preventDefault();
+        box.focus();
+        box.select();
+      }
+    }
+  });
+
+  dialog.addEventListener("close", function () {
+    dialogBody.innerHTML = "";
+    if (opener && document.body.contains(opener)) opener.focus();
+    else if (searchBox()) searchBox().focus();
+    opener = null;
+  });
+
+  // Clicking the backdrop closes the dialog.
+  dialog.addEventListener("click", function (event) {
+    if (event.target === dialog) closeDialog();
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches("[data-autosubmit]")) {
+      target.form.requestSubmit();
+    }
+    if (target.matches("[data-manual]")) {
+      var code = target.form.querySelector("[name=otp]");
+      if (code) {
+        code.disabled = target.checked;
+        if (target.checked) code.value = "";
+        else code.focus();
+      }
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("[data-dialog-form], [data-row-action]")) return;
+    event.preventDefault();
+    if (busy) return;  // a double Enter at the counter must not send twice
+    var submitter = event.submitter;
+    var url = (submitter && submitter.getAttribute("formaction")) || form.getAttribute("action");
+    var body = new FormData(form);
+    if (submitter && submitter.name) body.append(submitter.name, submitter.value);
+    var packageId = form.getAttribute("data-package");
+    if (packageId && document.getElementById("row-" + packageId)) body.append("in_place", "1");
+    var buttons = form.querySelectorAll("button");
+    busy = true;
+    buttons.forEach(function (button) { button.disabled = true; });
+    if (submitter) submitter.setAttribute("aria-busy", "true");
+    request(url, { method: "POST", body: body }).then(function (data) {
+      handle(data, packageId);
+    }).catch(function () {
+      flash(errorText(), "error");
+    }).finally(function () {
+      busy = false;
+      buttons.forEach(function (button) { button.disabled = false; button.removeAttribute("aria-busy"); });
+    });
+  });
+})();
