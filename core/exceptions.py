@@ -14,6 +14,7 @@ import math
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -98,6 +99,7 @@ def _classify(exc: exceptions.APIException, context) -> tuple[str, str, dict | N
     return "validation_error", _message(exc.detail, DEFAULT_MESSAGES["validation_error"]), None
 
 
+@csrf_exempt  # a POST to an unknown path must get the JSON 404 too, not the CSRF failure page
 def api_not_found(request, *args, **kwargs):
     """Any other path under /api/: the JSON 404 of SPEC 9.4 instead of Django's HTML page."""
     return JsonResponse(error_body("not_found", DEFAULT_MESSAGES["not_found"]), status=404)

@@ -1,6 +1,9 @@
 """The one error body of SPEC 9.4 for DRF's own refusals too: 405, 415, parse errors, unknown paths, languages."""
 
 import pytest
+from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
 
 from core.errors import HTTP_STATUS, ApplicationError
 from core.exceptions import api_exception_handler, error_body
@@ -51,6 +54,9 @@ def test_unknown_api_paths_answer_the_json_404(api):
         response = api.client.get(path)
         assert response["Content-Type"].startswith("application/json")
         assert_error(response, 404, "not_found")
+    strict = Client(enforce_csrf_checks=True)  # a POST gets the JSON 404 too, not the CSRF failure page
+    assert_error(strict.post("/api/nothing/", "{}", content_type="application/json"), 404, "not_found")
+    assert_error(api.client.put("/api/orders/1/verify", "{}", content_type="application/json"), 404, "not_found")
 
 
 def test_any_accept_header_gets_json(employee):
@@ -61,20 +67,32 @@ def test_any_accept_header_gets_json(employee):
     assert response.json()["code"] == "not_authenticated"
 
 
-def test_messages_follow_accept_language(employee, make_package):
-    turkish = BearerClient(**{"Accept-Language": "tr"})
-    body = assert_error(turkish.get("/api/packages/"), 401, "not_authenticated")
-    assert body["message"] == "Giriş bilgileri verilmedi."
+def turkish(message: str) -> str:
+    with translation.override("tr"):
+        text = gettext(message)
+    assert text != message, f"no Turkish for {message!r}"
+    return text
+
+
+def test_messages_follow_accept_language(employee, make_package, issued_code):
+    client_tr = BearerClient(**{"Accept-Language": "tr"})
+    body = assert_error(client_tr.get("/api/packages/"), 401, "not_authenticated")
+    assert body["message"] == turkish("Authentication credentials were not provided.")
     english = BearerClient(**{"Accept-Language": "en"})
     assert assert_error(english.get("/api/packages/"), 401, "not_authenticated")["message"] == (
         "Authentication credentials were not provided."
     )
-    package = make_package(PackageStatus.WAITING)
     token = english.post("/api/auth/token/", {"username": "ayse", "password": "pass-word-123"}).json()["access"]
     client = BearerClient(token, **{"Accept-Language": "tr"})
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     body = assert_error(client.post(f"/api/packages/{package.pk}/commands/", {}), 400, "validation_error")
-    assert body["details"]["fields"]["command"] == ["Bu alan zorunlu."]
-    assert assert_error(client.get("/api/packages/nope/"), 404, "not_found")["message"] == "Bulunamadı."
+    assert body["details"]["fields"]["command"] == [turkish("This field is required.")]
+    assert assert_error(client.get("/api/packages/nope/"), 404, "not_found")["message"] == turkish("Not found.")
+    wrong = f"{(int(issued_code(package)) + 1) % 1_000_000:06d}"
+    body = assert_error(client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong}), 400, "otp_invalid")
+    assert body["message"] == turkish("The pickup code is wrong. %(count)s attempts left.") % {"count": 4}
+    response = client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": issued_code(package)})
+    assert response.json()["message"] == turkish("Package delivered.")
 
 
 def test_health_probes_answer_without_authentication(db):
