@@ -104,6 +104,7 @@ def test_log_in_and_find_a_ready_package_by_scanner_search(page, employee, make_
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("CC-2024-0042")
+    shot(page, "package-en")
     assert page.get_by_text("Ready for Customer Pickup").first.is_visible()
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
