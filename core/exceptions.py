@@ -67,6 +67,8 @@ def api_exception_handler(exc, context):
         status.HTTP_405_METHOD_NOT_ALLOWED if isinstance(exc, exceptions.MethodNotAllowed) else HTTP_STATUS[code]
     )
     response.data = error_body(code, message, details)
+    if details and "retryAfter" in details:
+        response["Retry-After"] = str(details["retryAfter"])  # DRF truncates; the body rounds up: keep one value
     return response
 
 
