@@ -25,14 +25,15 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"needs Chromium at {CHROMIUM} (set CHROMIUM_PATH)"),
 ]
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop in this thread; the tests' own ORM calls stay synchronous,
+    # so Django's async-safety check is lifted while the browser is open, and only then.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -48,6 +49,10 @@ def browser():
         )
         yield browser
         browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
@@ -233,6 +238,7 @@ def test_manager_cancels_with_a_reason(page, manager, employee, make_package):
     dialog = page.get_by_role("dialog", name="Cancel package")
     dialog.get_by_role("button", name="Cancel package").click()
     dialog.get_by_text("Give a reason for the cancellation.").wait_for()
+    shot(page, "cancel-en")
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
     dialog.get_by_label("Reason for cancelling").fill("Box damaged in store")
