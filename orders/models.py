@@ -283,10 +283,6 @@ class AuditRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.outcome}"
 
-    @property
-    def actor_display(self) -> str:
-        return self.actor.get_username() if self.actor_id else "system"
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
             raise AppendOnlyError("audit records are never changed")
@@ -294,3 +290,7 @@ class AuditRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit records are never deleted")
+
+    @property
+    def actor_display(self) -> str:
+        return self.actor.get_username() if self.actor_id else "system"

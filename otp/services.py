@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from orders.models import Package
 
 # ASCII digits only: ``\d`` and ``int()`` also accept other scripts' digits ("١٢٣٤٥٦").
-_CODE_RE = re.compile(r"[0-9]{%d}" % conf.CODE_DIGITS)
+_CODE_RE = re.compile(rf"[0-9]{{{conf.CODE_DIGITS}}}")
 
 
 def code_generate() -> str:
@@ -166,16 +166,44 @@ def failed_verifications_recent(*, actor: Any, now) -> list:
     )
 
 
-def verification_check_spray_limit(*, actor: Any, now) -> None:
+def failed_verifications_window_edge(*, actor: Any, now):
+    """A subquery expression: the time of the actor's SPRAY_MAX_FAILURES-th most recent failed
+    verification within the window, or NULL when there are fewer (the limit is not reached).
+
+    Lets the caller read it in a query it makes anyway (the package lock of a delivery) and pass it to
+    ``verification_check_spray_limit(oldest_counted=...)``, instead of one more round trip.
+    """
+    from django.db.models import Subquery
+
+    from orders.models import AuditKind, AuditOutcome, AuditRecord
+
+    since = now - timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
+    edge = conf.SPRAY_MAX_FAILURES - 1
+    return Subquery(
+        AuditRecord.objects.filter(
+            actor=actor, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.FAILURE, created_at__gt=since
+        )
+        .order_by("-created_at")
+        .values("created_at")[edge : edge + 1]
+    )
+
+
+_UNREAD = object()
+
+
+def verification_check_spray_limit(*, actor: Any, now, oldest_counted: Any = _UNREAD) -> None:
     """Refuse (``throttled``) a user with more than SPRAY_MAX_FAILURES failures in the window.
 
     Counted from the audit table, so it holds across processes and survives a cache flush.
+    ``oldest_counted``, when given, is the value of ``failed_verifications_window_edge`` read by
+    the caller (None: below the limit); otherwise the failures are read here.
     """
     if actor is None:
         return
-    failures = failed_verifications_recent(actor=actor, now=now)
-    if len(failures) >= conf.SPRAY_MAX_FAILURES:
-        oldest_counted = failures[-1]
+    if oldest_counted is _UNREAD:
+        failures = failed_verifications_recent(actor=actor, now=now)
+        oldest_counted = failures[-1] if len(failures) >= conf.SPRAY_MAX_FAILURES else None
+    if oldest_counted is not None:
         frees_at = oldest_counted + timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
         retry_after = max(1, int((frees_at - now).total_seconds() + 0.999))
         raise ApplicationError(

@@ -26,7 +26,7 @@ def test_changelists_and_change_pages_render_without_code_or_hash(admin_client, 
     code = issued_code(package)
     code_hash = PickupCode.objects.get(package=package).code_hash
     pages = []
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         if model._meta.app_label not in {"core", "orders", "otp", "notifications"}:
             continue
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

@@ -61,7 +61,7 @@ def test_intake_refuses_restricted_customers_until_the_restriction_ends(store):
         services.order_intake(**BODY)
     assert error.value.code == "customer_restricted" and not Order.objects.exists()
     Customer.objects.update(restricted_until=timezone.now() - timedelta(seconds=1))
-    order, created = services.order_intake(**BODY)
+    _order, created = services.order_intake(**BODY)
     assert created
 
 

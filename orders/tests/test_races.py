@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.utils import timezone
 from django.db import connection
+from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.testing import requires_postgres
@@ -28,7 +28,7 @@ def run_in_threads(target, count=THREADS):
         try:
             barrier.wait()
             results[index] = target(index)
-        except Exception as error:  # noqa: BLE001 - collected and asserted on
+        except Exception as error:  # collected and asserted on
             results[index] = error
         finally:
             connection.close()
