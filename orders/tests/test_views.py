@@ -315,6 +315,24 @@ def test_complete_packaging_and_ready_for_pickup_from_the_list(as_employee, make
     assert PickupCode.objects.filter(package=package, used_at=None, invalidated_at=None).count() == 1
 
 
+def test_resend_code_from_the_row(as_employee, make_package, store, issued_code):
+    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    first = PickupCode.objects.get(package=package)
+    response = as_employee.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": "RESEND_PICKUP_CODE", "in_place": "1"},
+        **FETCH,
+    )
+    data = response.json()
+    assert data["done"] is True and data["message"] == "A new pickup code was sent to the customer."
+    assert issued_code(package) not in data["row"]
+    first.refresh_from_db()
+    assert first.invalidated_at is not None
+    assert PickupCode.objects.filter(package=package, used_at=None, invalidated_at=None).count() == 1
+    assert AuditRecord.objects.filter(package=package, kind=AuditKind.CODE_RESENT, channel="web").count() == 1
+
+
 def test_a_command_from_the_wrong_state_says_why_and_changes_nothing(as_employee, make_package):
     package = make_package(S.WAITING)
     response = as_employee.post(
