@@ -206,11 +206,26 @@ def webhook_enqueue(delivery_id: Any) -> None:
         logger.warning("could not queue webhook delivery %s; the relay will send it", delivery_id, exc_info=True)
 
 
+def webhook_endpoints_active() -> list[WebhookEndpoint]:
+    """The active endpoints, read once by a command that emits several events (pass as ``endpoints``)."""
+    return list(WebhookEndpoint.objects.filter(is_active=True))
+
+
 def webhooks_emit(
-    *, event_type: str, package: Package, previous_status: str = "", code: str | None = None
+    *,
+    event_type: str,
+    package: Package,
+    previous_status: str = "",
+    code: str | None = None,
+    endpoints: list[WebhookEndpoint] | None = None,
 ) -> list[WebhookDelivery]:
-    """Write one pending delivery per active endpoint that subscribes to ``event_type``."""
-    endpoints = [endpoint for endpoint in WebhookEndpoint.objects.filter(is_active=True) if endpoint.wants(event_type)]
+    """Write one pending delivery per active endpoint that subscribes to ``event_type``.
+
+    ``endpoints``: the active endpoints as already read in this transaction (``webhook_endpoints_active``).
+    """
+    if endpoints is None:
+        endpoints = webhook_endpoints_active()
+    endpoints = [endpoint for endpoint in endpoints if endpoint.is_active and endpoint.wants(event_type)]
     if not endpoints:
         return []
     payload = webhook_payload(event_type=event_type, package=package, previous_status=previous_status, code=code)

@@ -22,7 +22,7 @@ from typing import Any
 import phonenumbers
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +33,7 @@ from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import (
     messages_queue_for_package,
     messages_queue_for_packages,
+    webhook_endpoints_active,
     webhooks_emit,
     webhooks_emit_for_packages,
 )
@@ -49,6 +50,7 @@ from orders.models import (
     Package,
     PackageItem,
     PackageStatus,
+    StaffMembership,
     Store,
     TrustTier,
 )
@@ -73,9 +75,47 @@ def _lock_package(package_id: Any) -> Package:
     )
 
 
+def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: datetime) -> Package:
+    """``_lock_package`` for the verification path (the counter's hot path), reading in that one query
+    what the delivery needs next instead of one round trip each: the actor's membership role in the
+    store, the actor's failed-verification window edge (``otp.failed_verifications_window_edge``), and
+    how many packages the order has (a one-package order needs no order lock to derive its status).
+
+    Not the pickup code: a statement that waited for the lock sees the joined rows as they were when
+    it started (READ COMMITTED re-reads only the locked row), and the code's attempt counter must be
+    read after the lock. The spray window needs no such care: it counts failures on any package,
+    which no lock orders anyway.
+    """
+    order_size = (
+        Package.objects.filter(order_id=OuterRef("order_id")).order_by().values("order_id").annotate(n=Count("pk"))
+    )
+    queryset = (
+        Package.objects.select_for_update(of=("self",))
+        .annotate(order_package_count=Subquery(order_size.values("n")[:1]))
+        .select_related("order__customer", "store")
+    )
+    member = _is_member_actor(actor)
+    if member:
+        role = StaffMembership.objects.filter(user=actor, store_id=OuterRef("store_id")).order_by().values("role")[:1]
+        queryset = queryset.annotate(
+            actor_role=Subquery(role), spray_edge=otp.failed_verifications_window_edge(actor=actor, now=now)
+        )
+    package = queryset.get(pk=package_id)
+    package.actor_role_loaded = member
+    return package
+
+
+def _is_member_actor(actor: User | None) -> bool:
+    """A signed-in, active, non-superuser user: the one kind whose role comes from a membership row."""
+    return bool(actor is not None and actor.is_authenticated and actor.is_active and not actor.is_superuser)
+
+
 def _authorize(*, package: Package, actor: User | None, command: cmd.Command) -> str:
     """Return the actor's role for the package's store, or raise (not_found / permission_denied)."""
-    role = staff_role_for_store(user=actor, store_id=package.store_id)
+    if getattr(package, "actor_role_loaded", False) and _is_member_actor(actor):
+        role = package.actor_role  # read with the lock (_lock_package_for_delivery)
+    else:
+        role = staff_role_for_store(user=actor, store_id=package.store_id)
     if role is None:
         raise ApplicationError("not_found")
     if not command.role_allows(role):
@@ -108,7 +148,41 @@ def _audit(
     manual: bool = False,
     reason: str = "",
 ) -> AuditRecord:
-    return AuditRecord.objects.create(
+    record = _audit_record(
+        package=package,
+        kind=kind,
+        actor=actor,
+        channel=channel,
+        now=now,
+        outcome=outcome,
+        command=command,
+        from_status=from_status,
+        to_status=to_status,
+        error_code=error_code,
+        manual=manual,
+        reason=reason,
+    )
+    record.save(force_insert=True)
+    return record
+
+
+def _audit_record(
+    *,
+    package: Package,
+    kind: str,
+    actor: User | None,
+    channel: str,
+    now: datetime,
+    outcome: str = AuditOutcome.SUCCESS,
+    command: str = "",
+    from_status: str = "",
+    to_status: str = "",
+    error_code: str = "",
+    manual: bool = False,
+    reason: str = "",
+) -> AuditRecord:
+    """An unsaved audit record (``_audit`` saves one; ``_move`` inserts several at once)."""
+    return AuditRecord(
         created_at=now,
         kind=kind,
         outcome=outcome,
@@ -134,15 +208,22 @@ def _move(
     now: datetime,
     reason: str = "",
     fields: dict[str, Any] | None = None,
+    earlier_audit: list[AuditRecord] | None = None,
+    webhook_endpoints: list | None = None,
 ) -> str:
-    """Write the new state (and ``fields``), its audit record, the status webhook and the order status."""
+    """Write the new state (and ``fields``), its audit record, the status webhook and the order status.
+
+    ``earlier_audit``: unsaved records that belong before the transition (the verification that
+    opened the package); they are inserted with it in one statement. ``webhook_endpoints``: the
+    active endpoints when the caller has read them already (it emits another event too).
+    """
     previous = package.status
     package.status = command.target
     for name, value in (fields or {}).items():
         setattr(package, name, value)
     package.updated_at = now
     package.save(update_fields=["status", "updated_at", *(fields or {})])
-    _audit(
+    transition = _audit_record(
         package=package,
         kind=AuditKind.TRANSITION,
         actor=actor,
@@ -153,8 +234,19 @@ def _move(
         to_status=package.status,
         reason=reason,
     )
-    webhooks_emit(event_type=WebhookEventType.PACKAGE_STATUS_CHANGED, package=package, previous_status=previous)
-    order_refresh_status(order=package.order)
+    AuditRecord.objects.bulk_create([*(earlier_audit or []), transition])
+    webhooks_emit(
+        event_type=WebhookEventType.PACKAGE_STATUS_CHANGED,
+        package=package,
+        previous_status=previous,
+        endpoints=webhook_endpoints,
+    )
+    if getattr(package, "order_package_count", None) == 1:
+        # The order's only package is this one, locked by us: its status decides the order's, so
+        # there is nothing to lock or read (order intake never adds packages to an existing order).
+        _order_set_status(order=package.order, status=order_status_from([package.status]), now=now)
+    else:
+        order_refresh_status(order=package.order)
     return previous
 
 
@@ -186,6 +278,12 @@ def order_refresh_status(*, order: Order) -> str:
         Order.objects.filter(pk=order.pk).update(status=status, updated_at=timezone.now())
         order.status = status
     return status
+
+
+def _order_set_status(*, order: Order, status: str, now: datetime) -> None:
+    """Store ``status`` on the order unless it has it already (one statement, no read)."""
+    Order.objects.filter(pk=order.pk).exclude(status=status).update(status=status, updated_at=now)
+    order.status = status
 
 
 # --- the commands (SPEC 3.2) --------------------------------------------------------------------
@@ -297,9 +395,16 @@ def _check_manual_allowed(*, conf: StoreSettings) -> None:
 
 
 def _audit_verification(
-    *, package: Package, actor: User | None, channel: str, now: datetime, manual: bool, refusal: ApplicationError | None
-) -> None:
-    _audit(
+    *,
+    package: Package,
+    actor: User | None,
+    channel: str,
+    now: datetime,
+    manual: bool,
+    refusal: ApplicationError | None,
+    save: bool = True,
+) -> AuditRecord:
+    return (_audit if save else _audit_record)(
         package=package,
         kind=AuditKind.VERIFICATION,
         actor=actor,
@@ -320,9 +425,24 @@ def _wrong_code_error(remaining: int) -> ApplicationError:
     return ApplicationError("otp_invalid", message, {"attemptsRemaining": remaining})
 
 
-def _deliver_locked(*, package: Package, actor: User | None, channel: str, now: datetime, manual: bool) -> None:
-    """The delivery itself, on a locked package whose code (if any) has been accepted."""
-    otp.pickup_code_invalidate(package=package, reason="delivered", now=now)
+def _deliver_locked(
+    *,
+    package: Package,
+    actor: User | None,
+    channel: str,
+    now: datetime,
+    manual: bool,
+    code_consumed: bool = False,
+    earlier_audit: list[AuditRecord] | None = None,
+) -> None:
+    """The delivery itself, on a locked package whose code (if any) has been accepted.
+
+    ``code_consumed``: the package's current code was just marked used, so no current code is left to
+    invalidate (at most one exists, a database constraint).
+    """
+    if not code_consumed:
+        otp.pickup_code_invalidate(package=package, reason="delivered", now=now)
+    endpoints = webhook_endpoints_active()  # once for both events of the delivery
     _move(
         package=package,
         command=cmd.COMMANDS[cmd.DELIVER],
@@ -331,9 +451,11 @@ def _deliver_locked(*, package: Package, actor: User | None, channel: str, now: 
         now=now,
         reason=_("manual confirmation") if manual else "",
         fields={"delivered_at": now, "ready_expires_at": None},
+        earlier_audit=earlier_audit,
+        webhook_endpoints=endpoints,
     )
     messages_queue_for_package(package=package, event=MessageEvent.PICKED_UP)
-    webhooks_emit(event_type=WebhookEventType.PACKAGE_DELIVERED, package=package)
+    webhooks_emit(event_type=WebhookEventType.PACKAGE_DELIVERED, package=package, endpoints=endpoints)
 
 
 def _verify_and_deliver(
@@ -360,9 +482,19 @@ def _verify_and_deliver(
         opened = [p for p in live if otp.pickup_code_matches(code=codes[p.pk], value=otp_value)][:1]
     if opened:
         for package in opened:
-            otp.pickup_code_consume(code=codes[package.pk], now=now)
-            _audit_verification(package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=None)
-            _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=manual)
+            consumed = otp.pickup_code_consume(code=codes[package.pk], now=now)
+            verification = _audit_verification(
+                package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=None, save=False
+            )
+            _deliver_locked(
+                package=package,
+                actor=actor,
+                channel=channel,
+                now=now,
+                manual=manual,
+                code_consumed=consumed,
+                earlier_audit=[verification],
+            )
         return opened, None
     if live:
         refusal = None
@@ -400,7 +532,7 @@ def package_deliver(
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
     with transaction.atomic():
-        package = _lock_package(package.pk)
+        package = _lock_package_for_delivery(package.pk, actor=actor, now=timezone.now())
         _authorize(package=package, actor=actor, command=command)
         _check_state(package=package, command=command)
         conf = StoreSettings(package.store_id)
@@ -411,7 +543,10 @@ def package_deliver(
         _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
             _check_manual_allowed(conf=conf)
-        otp.verification_check_spray_limit(actor=actor, now=now)
+        if getattr(package, "actor_role_loaded", False):
+            otp.verification_check_spray_limit(actor=actor, now=now, oldest_counted=package.spray_edge)
+        else:
+            otp.verification_check_spray_limit(actor=actor, now=now)
         delivered, refusal = _verify_and_deliver(
             packages=[package], actor=actor, channel=channel, otp_value=otp_value, manual=manual, now=now
         )
