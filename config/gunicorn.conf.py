@@ -18,3 +18,24 @@ errorlog = "-"
 # Paths only, no query strings or bodies: nothing a customer typed ends up in the access log.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# gunicorn's own lines (start, worker exits, access log) in the same shape as the application's:
+# JSON when LOG_FORMAT=json (production's default), so one collector parses every line.
+if (
+    os.environ.get("LOG_FORMAT", "json" if "production" in os.environ.get("DJANGO_SETTINGS_MODULE", "") else "plain")
+    == "json"
+):
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+        "handlers": {
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+        "root": {"level": "INFO", "handlers": ["error_console"]},
+    }

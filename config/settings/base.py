@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from core.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -215,7 +217,8 @@ PUBLISH_FAIL_FAST_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_st
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
+        # A task taken by a worker that died without acknowledging goes back to the queue after this long.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         "socket_connect_timeout": 2,  # an unreachable host, not only a refused port
         **PUBLISH_FAIL_FAST_OPTIONS,
     }
@@ -272,13 +275,6 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Click & Collect <no-
 # Process-local cache of application settings; a saved change is seen everywhere within this many seconds.
 APP_SETTINGS_CACHE_SECONDS = env.float("APP_SETTINGS_CACHE_SECONDS", default=2.0)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
-}
+# LOG_FORMAT=json writes one JSON object per line (core/logging.py); production defaults to it.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))

@@ -1,4 +1,13 @@
-"""Production: everything from the environment, secure by default (SPEC 11)."""
+"""Production: everything from the environment, secure by default (SPEC 11).
+
+Required: SECRET_KEY, OTP_HASH_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL),
+REDIS_URL (cache, broker, throttles). A missing one stops the process at start (ImproperlyConfigured)
+instead of falling back to a development default. See docs/operations.md.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from core.logging import logging_config
 
 from .base import *  # noqa: F403
 from .base import env
@@ -8,22 +17,67 @@ SECRET_KEY = env.str("SECRET_KEY")
 OTP_HASH_KEY = env.str("OTP_HASH_KEY")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-DATABASES = {"default": env.db("DATABASE_URL")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in ALLOWED_HOSTS])
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
+SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": JWT_SIGNING_KEY}  # noqa: F405 - from base
 
+if len(SECRET_KEY) < 32 or SECRET_KEY.startswith("insecure"):
+    raise ImproperlyConfigured("SECRET_KEY must be a long random value in production.")
+if len(OTP_HASH_KEY) < 16:
+    raise ImproperlyConfigured("OTP_HASH_KEY must be a long random value in production.")
+if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers for.")
+
+DATABASES = {"default": env.db("DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("Production runs on PostgreSQL (DATABASE_URL=postgres://...).")
+DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A connection broken by a database restart is noticed and replaced at the next request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+
+REDIS_URL = env.str("REDIS_URL")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cc",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 2,
+    **PUBLISH_FAIL_FAST_OPTIONS,  # noqa: F405 - from base
+}
+CELERY_TASK_ALWAYS_EAGER = False
+
+# HTTPS: behind a proxy that terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP inside the network
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Customer messages: real channels unless the environment says otherwise. ``console`` masks the code.
 NOTIFY_SMS_BACKEND = env.str("NOTIFY_SMS_BACKEND", default="console")
 NOTIFY_EMAIL_BACKEND = env.str("NOTIFY_EMAIL_BACKEND", default="smtp")
 NOTIFY_PUSH_BACKEND = env.str("NOTIFY_PUSH_BACKEND", default="console")
+
+# One JSON object per log line by default (core/logging.py); LOG_FORMAT=plain for a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
