@@ -15,9 +15,10 @@ Memory: the resident set size before and after the sweep (``resource.getrusage``
 ``--tracemalloc`` the peak of Python allocations during the sweep (slower: the rate printed then is
 not the one to record). Flat memory means these stay the same whatever N is; run 10,000 and 100,000.
 
-Broker: with ``--broker`` (a Redis URL) the sweep publishes one Celery task per message and webhook
-delivery, as in production, and the queues are purged afterwards; without it publishing is counted
-but not done, which measures the sweep itself.
+Broker: the sweep publishes its fan-out tasks (one per batch) to ``--broker`` as in production; the
+queue is purged afterwards, so no worker sends anything. ``--processes 2`` runs two sweeps at once
+(they share the work through SKIP LOCKED). CPU per package is printed for the sweep process(es) and
+for their PostgreSQL backends, which tells what an idle machine would do when others share it.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--packages", type=int, default=100_000)
     parser.add_argument("--per-customer", type=int, default=2, help="packages per customer (default 2)")
     parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--broker", default="", help="Redis URL to publish the send tasks to (purged afterwards)")
+    parser.add_argument(
+        "--broker", default="redis://127.0.0.1:6379/6", help="Celery broker (Redis) for the fan-out tasks; purged after"
+    )
+    parser.add_argument("--processes", type=int, default=1, help="sweeps to run in parallel (default 1)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations (slower)")
     return parser.parse_args()
 
@@ -54,8 +58,7 @@ def configure(args: argparse.Namespace) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
     os.environ["DEBUG"] = "false"  # no query log growing with N
     os.environ.pop("REDIS_URL", None)
-    if args.broker:
-        os.environ["CELERY_BROKER_URL"] = args.broker
+    os.environ["CELERY_BROKER_URL"] = args.broker
     import django
 
     django.setup()
@@ -139,23 +142,60 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def backend_cpu_seconds() -> float:
+    """CPU time used so far by this process's PostgreSQL backend (same machine: read from /proc)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sweep_once(batch_size: int, trace: bool) -> dict:
+    """Run one sweep in this process; what it did and what it cost."""
+    from orders import services
+
+    backend_before = backend_cpu_seconds()
+    cpu_before = time.process_time()
+    if trace:
+        tracemalloc.start()
+    expired = services.packages_expire_unclaimed(batch_size=batch_size)
+    traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
+    if trace:
+        tracemalloc.stop()
+    return {
+        "expired": expired,
+        "cpu": time.process_time() - cpu_before,
+        "backend_cpu": backend_cpu_seconds() - backend_before,
+        "rss": rss_mib(),
+        "traced_peak": traced_peak,
+    }
+
+
+def _child(batch_size: int, trace: bool, results) -> None:
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection
+    results.put(sweep_once(batch_size, trace))
+    connections.close_all()
+
+
 def main() -> None:
     args = parse_args()
     configure(args)
-    from django.db import connection
-    from django.db.models import Count
-
-    import notifications.services as outbox
-    from notifications.models import Message, WebhookDelivery
-    from orders import services
-    from orders.models import NoShowStrike, Package, PackageStatus
-
-    published = {"messages": 0, "webhooks": 0}
-    if not args.broker:
-        outbox.message_enqueue = lambda message_id: published.__setitem__("messages", published["messages"] + 1)
-        outbox.webhook_enqueue = lambda delivery_id: published.__setitem__("webhooks", published["webhooks"] + 1)
+    import multiprocessing
 
     from django.core.management import call_command
+    from django.db import connection, connections
+    from django.db.models import Count
+
+    from notifications.models import Message, WebhookDelivery
+    from orders.models import NoShowStrike, Package, PackageStatus
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
@@ -164,15 +204,24 @@ def main() -> None:
     connection.close()
 
     rss_before = rss_mib()
-    if args.tracemalloc:
-        tracemalloc.start()
     started = time.perf_counter()
-    expired = services.packages_expire_unclaimed(batch_size=args.batch_size)
+    if args.processes == 1:
+        runs = [sweep_once(args.batch_size, args.tracemalloc)]
+    else:
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        children = [
+            context.Process(target=_child, args=(args.batch_size, args.tracemalloc, results))
+            for _ in range(args.processes)
+        ]
+        for child in children:
+            child.start()
+        runs = [results.get() for _ in children]
+        for child in children:
+            child.join()
     elapsed = time.perf_counter() - started
-    traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
-    if args.tracemalloc:
-        tracemalloc.stop()
-    rss_after = rss_mib()
+    expired = sum(run["expired"] for run in runs)
 
     # Exactly once: every package cancelled, one strike and three messages each.
     assert expired == args.packages, (expired, args.packages)
@@ -183,22 +232,25 @@ def main() -> None:
     )
     assert set(per_package) == {3}, set(per_package)
     deliveries = WebhookDelivery.objects.count()
-    if args.broker:
-        from config.celery_app import app
+    from config.celery_app import app
 
-        purged = app.control.purge()
-        print(f"published to {args.broker}; purged {purged} queued task(s)")
-    else:
-        print(
-            f"publishing counted, not done: {published['messages']} message and {published['webhooks']} webhook tasks"
-        )
+    purged = app.control.purge()
 
-    print(f"database: PostgreSQL {connection.pg_version // 10000}, batch size {args.batch_size}")
+    cpu = sum(run["cpu"] for run in runs)
+    backend_cpu = sum(run["backend_cpu"] for run in runs)
+    print(
+        f"database: PostgreSQL {connection.pg_version // 10000}, batch size {args.batch_size}, {args.processes} sweep(s)"
+    )
     print(f"expired {expired} packages in {elapsed:.1f} s: {expired / elapsed:,.0f} packages/s")
     print(f"written: {NoShowStrike.objects.count()} strikes, {Message.objects.count()} messages, {deliveries} webhooks")
-    print(f"peak RSS: {rss_before:.0f} MiB before the sweep, {rss_after:.0f} MiB after")
-    if traced_peak is not None:
-        print(f"tracemalloc peak during the sweep: {traced_peak:.1f} MiB")
+    print(f"published {purged} fan-out task(s) to {args.broker} (purged afterwards)")
+    print(
+        f"CPU per package: {cpu / expired * 1000:.2f} ms in the sweep process(es), "
+        f"{backend_cpu / expired * 1000:.2f} ms in PostgreSQL; load average now {os.getloadavg()[0]:.1f}"
+    )
+    print(f"peak RSS: {rss_before:.0f} MiB before the sweep, {max(run['rss'] for run in runs):.0f} MiB in a sweep")
+    if args.tracemalloc:
+        print(f"tracemalloc peak during the sweep: {max(run['traced_peak'] for run in runs):.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,17 @@ from orders import services
 
 
 @shared_task(name="orders.expire_unclaimed_packages", ignore_result=True)
-def expire_unclaimed_packages() -> int:
-    """Cancel every package still ready after its ``readyExpiresAt`` as a no-show."""
-    return services.packages_expire_unclaimed()
+def expire_unclaimed_packages(helpers: int = 1, batch_size: int = 500) -> int:
+    """Cancel every package still ready after its ``readyExpiresAt`` as a no-show.
+
+    When more than one batch is due (a backlog: beat was down, or many holds ended at once), it
+    first queues ``helpers`` more sweeps, without helpers of their own, so that other workers share
+    the backlog (the claims use SKIP LOCKED); one sweep process is bound by its own CPU.
+    """
+    if helpers > 0 and services.packages_due_for_expiry().values("pk")[: batch_size + 1].count() > batch_size:
+        for _ in range(helpers):
+            expire_unclaimed_packages.apply_async(kwargs={"helpers": 0, "batch_size": batch_size})
+    return services.packages_expire_unclaimed(batch_size=batch_size)
 
 
 @shared_task(name="orders.send_pickup_reminders", ignore_result=True)

@@ -276,6 +276,26 @@ def test_beat_task_runs_the_sweep(make_package):
 
 
 @pytest.mark.django_db
+def test_beat_task_with_a_backlog_queues_a_helper_sweep(make_package, monkeypatch):
+    packages = [make_package(READY) for _ in range(5)]
+    queued = []
+    original = tasks.expire_unclaimed_packages.apply_async
+
+    def record(*args, **kwargs):
+        queued.append(kwargs.get("kwargs"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.expire_unclaimed_packages, "apply_async", record)
+    with after_deadline(packages[-1]):
+        tasks.expire_unclaimed_packages.delay(batch_size=2)
+        tasks.expire_unclaimed_packages.delay(batch_size=2)  # no backlog left: no helper
+    helper_runs = [kwargs for kwargs in queued if kwargs and kwargs.get("helpers") == 0]
+    assert helper_runs == [{"helpers": 0, "batch_size": 2}]
+    assert Package.objects.filter(status=PackageStatus.CANCELLED).count() == 5
+    assert NoShowStrike.objects.count() == 5
+
+
+@pytest.mark.django_db
 def test_setup_schedules_registers_the_no_show_tasks_every_minute():
     call_command("setup_schedules", stdout=StringIO())
     schedules = {t.task: t.interval.every for t in PeriodicTask.objects.select_related("interval")}
