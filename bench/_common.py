@@ -152,8 +152,6 @@ class PrivatePostgres:
             folder.mkdir(parents=True, exist_ok=True)
             if os.geteuid() == 0:
                 shutil.chown(folder, "postgres", "postgres")
-        if os.geteuid() == 0:
-            shutil.chown(self.datadir.parent, "postgres", "postgres") if self.datadir.parent != Path("/tmp") else None
         self._run(_pg_bin("initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8")
 
     def start(self) -> None:
@@ -448,6 +446,8 @@ def _drive(source: Path, target: Path) -> None:
     spec = json.loads(source.read_text())
     jobs, port = spec["jobs"], spec["port"]
     deadline = time.monotonic() + spec["time_limit"]
+    # Optional pacing: each thread waits this long between its requests (an open-ended load, not a burst).
+    interval = float(spec.get("interval", 0))
     lock = threading.Lock()
     cursor = iter(range(len(jobs)))
     latencies: list[float] = []
@@ -471,6 +471,8 @@ def _drive(source: Path, target: Path) -> None:
                     "status": status,
                     "code": (body or {}).get("code") if isinstance(body, dict) else None,
                 }
+            if interval:
+                time.sleep(interval)
 
     threads = [threading.Thread(target=worker) for _ in range(spec["concurrency"])]
     started = time.perf_counter()
