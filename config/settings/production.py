@@ -81,3 +81,5 @@ NOTIFY_PUSH_BACKEND = env.str("NOTIFY_PUSH_BACKEND", default="console")
 # One JSON object per log line by default (core/logging.py); LOG_FORMAT=plain for a terminal.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+# Celery workers and beat log through the same configuration instead of replacing the root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -51,6 +51,7 @@ DUMPED = [
     "CELERY_BROKER_URL",
     "CELERY_TASK_ACKS_LATE",
     "CELERY_TASK_REJECT_ON_WORKER_LOST",
+    "CELERY_WORKER_HIJACK_ROOT_LOGGER",
     "NOTIFY_SMS_BACKEND",
 ]
 
@@ -91,6 +92,7 @@ def test_production_defaults_are_secure():
     assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
     assert values["CELERY_TASK_ACKS_LATE"] is True and values["CELERY_TASK_REJECT_ON_WORKER_LOST"] is True
+    assert values["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is False  # workers log JSON lines too
     assert values["NOTIFY_SMS_BACKEND"] != "file"  # customer texts never pile up on a web server's disk
     assert database == {
         "db": "django.db.backends.postgresql",
