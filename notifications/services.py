@@ -78,7 +78,7 @@ def message_enqueue(message_id: Any) -> None:
 
     try:
         tasks.message_send.delay(str(message_id))
-    except Exception:  # noqa: BLE001 - any broker failure: the relay sends it later
+    except Exception:
         logger.warning("could not queue message %s; the relay will send it", message_id, exc_info=True)
 
 
@@ -202,7 +202,7 @@ def webhook_enqueue(delivery_id: Any) -> None:
 
     try:
         tasks.webhook_deliver.delay(str(delivery_id))
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.warning("could not queue webhook delivery %s; the relay will send it", delivery_id, exc_info=True)
 
 
