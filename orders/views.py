@@ -8,21 +8,22 @@ The dialogs work with and without JavaScript. Without it they are plain pages th
 after a success. ``static/staff/staff.js`` opens them in a modal ``<dialog>`` and posts with the
 header ``X-Requested-With: fetch``; such requests get JSON: ``{"done": false, "html": ...}`` (the
 dialog again, with the error or notice inside) or ``{"done": true, "message": ..., "row": ...}``
-(the package's new table row) / ``{"done": true, "redirect": ...}``.
+(the package's new table row and ``counts``, the list's fresh status counts, so the filter bar
+stays true without a reload) / ``{"done": true, "redirect": ...}``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -140,11 +141,36 @@ def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:
     return render_to_string("orders/_package_row.html", {"package": package, "next": next_url}, request=request)
 
 
+ALL_COUNT = "all"  # the key of the "All" filter's count; the others are the status values
+
+
+def _status_counts(store: Store, search: str) -> dict[str, int]:
+    """The filter bar's counts (SPEC 10) of one store's list, with the search applied: every status, and "all"."""
+    packages = Package.objects.filter(store=store)
+    if search:
+        packages = packages.filter(package_search_q(search))
+    counts = dict(packages.values_list("status").annotate(n=Count("pk")).order_by())
+    return {ALL_COUNT: sum(counts.values()), **{value: counts.get(value, 0) for value in PackageStatus.values}}
+
+
+def _list_counts(package: Package, next_url: str) -> dict[str, int]:
+    """The counts of the list the user came from: the package's store, and the search of that list's address."""
+    form = PackageFilterForm(QueryDict(urlsplit(next_url).query))
+    return _status_counts(package.store, (form.value("q") or "").strip())
+
+
 def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
-    """A command succeeded: the new row (in place, from the list) or a redirect with the message."""
+    """A command succeeded: the new row and counts (in place, from the list) or a redirect with the message."""
     if _is_fetch(request) and request.POST.get("in_place") == "1":
         package = Package.objects.select_related("order__customer", "store").get(pk=package.pk)
-        return JsonResponse({"done": True, "message": str(message), "row": _row_html(request, package, next_url)})
+        return JsonResponse(
+            {
+                "done": True,
+                "message": str(message),
+                "row": _row_html(request, package, next_url),
+                "counts": _list_counts(package, next_url),
+            }
+        )
     messages.success(request, message)
     if _is_fetch(request):
         return JsonResponse({"done": True, "redirect": next_url})
@@ -225,7 +251,7 @@ def package_list(request: HttpRequest) -> HttpResponse:
     packages = Package.objects.filter(store=store)
     if search:
         packages = packages.filter(package_search_q(search))
-    counts = dict(packages.values_list("status").annotate(n=Count("pk")).order_by())
+    counts = _status_counts(store, search)
     status = form.value("status") or ""
     if status:
         packages = packages.filter(status=status)
@@ -239,11 +265,20 @@ def package_list(request: HttpRequest) -> HttpResponse:
         package.actions = _actions(cmd.available_commands(status=package.status, role=role, otp_enabled=otp_enabled))
 
     base_query = {"store": store.code, **({"q": search} if search else {})}
-    filters = [{"label": _("All"), "count": sum(counts.values()), "query": urlencode(base_query), "active": not status}]
+    filters = [
+        {
+            "key": ALL_COUNT,
+            "label": _("All"),
+            "count": counts[ALL_COUNT],
+            "query": urlencode(base_query),
+            "active": not status,
+        }
+    ]
     filters += [
         {
+            "key": value,
             "label": label,
-            "count": counts.get(value, 0),
+            "count": counts[value],
             "query": urlencode({**base_query, "status": value}),
             "active": status == value,
         }

@@ -384,3 +384,35 @@ def test_store_switcher_in_the_browser(page, store, other_store, make_package):
     page.wait_for_url(re.compile(r"store=IST01"))
     assert row(page, here).count() and not row(page, there).count()
     assert user.memberships.count() == 2
+
+
+def count_of(page, key):
+    return page.locator(f'.filters [data-filter="{key}"] .count')
+
+
+def test_filter_counts_follow_a_command_without_reload(page, manager, employee, make_package):
+    package = make_package(S.WAITING)
+    make_package(S.WAITING)
+    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "zeynep")
+    assert [count_of(page, key).inner_text() for key in ("all", "waiting", "packed_all_items")] == ["3", "2", "0"]
+    page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
+
+    row(page, package).get_by_role("button", name="Complete Packaging").click()
+    page.get_by_role("status").filter(has_text="Packaging completed.").wait_for()
+    assert "Packed All Items" in row(page, package).inner_text()
+    assert count_of(page, "waiting").inner_text() == "1"
+    assert count_of(page, "packed_all_items").inner_text() == "1"
+    assert count_of(page, "all").inner_text() == "3"
+
+    row(page, ready).get_by_role("button", name="Cancel").click()
+    dialog = page.get_by_role("dialog", name="Cancel package")
+    dialog.get_by_label("Reason for cancelling").fill("Box damaged in store")
+    dialog.get_by_role("button", name="Cancel package").click()
+    page.get_by_role("status").filter(has_text="Package cancelled.").wait_for()
+    assert count_of(page, "ready_for_customer_pickup").inner_text() == "0"
+    assert count_of(page, "cancelled").inner_text() == "1"
+    assert page.evaluate("window.notReloaded") is True
+    package.refresh_from_db()
+    ready.refresh_from_db()
+    assert (package.status, ready.status) == (S.PACKED_ALL_ITEMS, S.CANCELLED)

@@ -2,7 +2,8 @@
    Every form and link also works without this script (the server answers with full pages).
    Requests made here carry "X-Requested-With: fetch"; the server then answers JSON:
    {done: false, html}            the dialog again (error or notice inside), stays open
-   {done: true, message, row}     the package's new table row; the dialog closes
+   {done: true, message, row, counts}  the package's new table row and the filter bar's fresh counts
+                                  ({all: n, <status>: n, ...}); the dialog closes
    {done: true, redirect}         go there (the server queued the message for that page)
    {done: false, error}           a row button was refused: show the message */
 (function () {
@@ -78,6 +79,14 @@
     return true;
   }
 
+  // The filter bar's counts ("All 12", "Waiting 3", ...) after a command changed a row in place.
+  function updateCounts(counts) {
+    Object.keys(counts).forEach(function (key) {
+      var count = document.querySelector('.filters [data-filter="' + CSS.escape(key) + '"] .count');
+      if (count) count.textContent = String(counts[key]);
+    });
+  }
+
   function handle(data, packageId) {
     if (data.done) {
       if (data.redirect) {
@@ -86,6 +95,7 @@
       }
       closeDialog();
       if (data.row) replaceRow(packageId, data.row);
+      if (data.counts) updateCounts(data.counts);
       if (data.message) flash(data.message, "success");
       var box = searchBox();
       if (box) box.focus();
