@@ -1,0 +1,194 @@
+"""Two staff-page details: the filter counts after an in-place command, and "system" in the user's language.
+
+A command run from the list without a reload answers the package's new row *and* the list's fresh status
+counts (SPEC 10: "filters by status with counts"), so the filter bar never lies until the next reload.
+An audit record without a user shows "system" translated, on the package page and in the admin.
+"""
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from orders.models import AuditRecord, PackageStatus
+from orders.views import ALL_COUNT
+
+S = PackageStatus
+FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
+
+
+def list_url(**query):
+    url = reverse("staff:package-list")
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def counts_on_the_page(client, url):
+    """The filter bar of the list page as {data-filter key: count}."""
+    page = client.get(url).content.decode()
+    links = re.findall(
+        r'<a [^>]*class="filter[^"]*" data-filter="([^"]+)"[^>]*>\s*[^<]+? <span class="count">(\d+)</span>', page
+    )
+    return {key: int(count) for key, count in links}
+
+
+def expected(**counts):
+    statuses = {value: 0 for value in S.values}
+    statuses.update(counts)
+    return {ALL_COUNT: sum(statuses.values()), **statuses}
+
+
+@pytest.fixture
+def as_employee(client, employee):
+    client.force_login(employee)
+    return client
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    client.force_login(manager)
+    return client
+
+
+# --- the counts after an in-place command --------------------------------------------------------
+
+
+def test_the_list_marks_each_filter_with_its_count_key(as_employee, make_package):
+    make_package(S.WAITING)
+    make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    assert counts_on_the_page(as_employee, list_url()) == expected(waiting=1, ready_for_customer_pickup=1)
+
+
+def test_a_row_command_in_place_answers_the_fresh_counts(as_employee, make_package, other_store):
+    package = make_package(S.WAITING)
+    make_package(S.WAITING)
+    make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    make_package(S.WAITING, at_store=other_store)  # another store's list: never counted here
+    before = counts_on_the_page(as_employee, list_url())
+    assert before == expected(waiting=2, ready_for_customer_pickup=1)
+
+    response = as_employee.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": list_url(), "in_place": "1"},
+        **FETCH,
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["done"] is True and "Packed All Items" in data["row"]
+    assert data["counts"] == expected(waiting=1, packed_all_items=1, ready_for_customer_pickup=1)
+    # The same numbers the page shows after a reload.
+    assert data["counts"] == counts_on_the_page(as_employee, list_url())
+    package.refresh_from_db()
+    assert package.status == S.PACKED_ALL_ITEMS
+
+
+def test_delivering_in_place_moves_one_from_ready_to_delivered(as_employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    response = as_employee.post(
+        reverse("staff:package-deliver", args=[package.pk]),
+        {"otp": issued_code(package), "next": list_url(), "in_place": "1"},
+        **FETCH,
+    )
+    data = response.json()
+    assert data["done"] is True and data["message"] == "Package delivered."
+    assert data["counts"] == expected(ready_for_customer_pickup=1, delivered=1)
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+def test_cancelling_in_place_counts_the_cancelled_package(as_manager, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    response = as_manager.post(
+        reverse("staff:package-cancel", args=[package.pk]),
+        {"reason": "Box damaged", "next": list_url(status=S.READY_FOR_CUSTOMER_PICKUP), "in_place": "1"},
+        **FETCH,
+    )
+    data = response.json()
+    assert data["done"] is True
+    # The status filter of the list does not narrow its counts: every status is counted, as on the page.
+    assert data["counts"] == expected(cancelled=1)
+    package.refresh_from_db()
+    assert package.status == S.CANCELLED
+
+
+def test_the_counts_follow_the_search_of_the_list(as_employee, make_package):
+    package = make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    make_package(S.WAITING, order__customer__name="Ali Demir")
+    searched = list_url(store="IST01", q="kaya")
+    response = as_employee.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": searched, "in_place": "1"},
+        **FETCH,
+    )
+    data = response.json()
+    assert data["counts"] == expected(waiting=1, packed_all_items=1)
+    assert data["counts"] == counts_on_the_page(as_employee, searched)
+
+
+def test_a_refused_command_changes_no_count(as_employee, make_package):
+    package = make_package(S.WAITING)
+    response = as_employee.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": "READY_FOR_PICKUP", "next": list_url(), "in_place": "1"},
+        **FETCH,
+    )
+    assert response.status_code == 409  # not from this state
+    assert response.json()["done"] is False and "counts" not in response.json()
+    package.refresh_from_db()
+    assert package.status == S.WAITING
+
+
+def test_without_javascript_the_list_is_reloaded_with_the_counts(as_employee, make_package):
+    package = make_package(S.WAITING)
+    response = as_employee.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": list_url()},
+    )
+    assert response.status_code == 302 and response["Location"] == list_url()
+    assert counts_on_the_page(as_employee, list_url()) == expected(packed_all_items=1)
+
+
+# --- "system" in the user's language ---------------------------------------------------------------
+
+
+def system_record(package):
+    record = AuditRecord.objects.filter(package=package, actor=None).first()
+    assert record is not None, "make_package(CANCELLED) cancels as the system"
+    return record
+
+
+def test_actor_display_is_translated(make_package, employee):
+    package = make_package(S.CANCELLED)
+    record = system_record(package)
+    with translation.override("tr"):
+        assert record.actor_display == "sistem"
+    with translation.override("en"):
+        assert record.actor_display == "system"
+    make_package(S.PACKED_ALL_ITEMS)  # packed by the employee
+    by_user = AuditRecord.objects.exclude(actor=None).first()
+    with translation.override("tr"):
+        assert by_user.actor_display == employee.get_username()
+
+
+@pytest.mark.parametrize("language,word", [("en", "system"), ("tr", "sistem")])
+def test_the_package_page_shows_system_in_the_users_language(as_employee, make_package, settings, language, word):
+    package = make_package(S.CANCELLED)
+    as_employee.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = as_employee.get(reverse("staff:package-detail", args=[package.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'<html lang="{language}">' in page
+    assert re.search(rf'<div class="small muted">{word} · ', page)
+
+
+@pytest.mark.parametrize("language,word", [("en", "system"), ("tr", "sistem")])
+def test_the_admin_shows_system_in_the_users_language(admin_client, make_package, settings, language, word):
+    package = make_package(S.CANCELLED)
+    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = admin_client.get(reverse("admin:orders_auditrecord_changelist"), {"package__id__exact": package.pk})
+    assert response.status_code == 200
+    cells = re.findall(r'<td class="field-actor_display">([^<]*)</td>', response.content.decode())
+    assert cells and set(cells) == {word}
