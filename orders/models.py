@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -293,4 +294,5 @@ class AuditRecord(models.Model):
 
     @property
     def actor_display(self) -> str:
-        return self.actor.get_username() if self.actor_id else "system"
+        """Who did it: the username, or "system" in the request's language (read at call time, not import)."""
+        return self.actor.get_username() if self.actor_id else gettext("system")
