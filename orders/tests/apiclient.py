@@ -14,6 +14,31 @@ from django.test import Client
 
 from orders.tests.factories import PASSWORD
 
+# The keys of a package's representation (SPEC 9.3): what the API answers and what the schema documents.
+PACKAGE_KEYS = frozenset(
+    {
+        "id",
+        "orderId",
+        "orderNumber",
+        "store",
+        "status",
+        "statusDisplay",
+        "deliveryType",
+        "deliveryFromStore",
+        "customer",
+        "items",
+        "readyAt",
+        "readyExpiresAt",
+        "deliveredAt",
+        "cancelledAt",
+        "cancellationReason",
+        "otp",
+        "availableCommands",
+        "createdAt",
+        "updatedAt",
+    }
+)
+
 
 def obtain_tokens(username: str, password: str = PASSWORD) -> dict:
     response = Client().post(

@@ -11,34 +11,12 @@ from django.utils import timezone
 from core.services import app_setting_set
 from orders import commands as cmd
 from orders.models import AuditKind, AuditOutcome, AuditRecord, Package, PackageStatus
-from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
+from orders.tests.apiclient import PACKAGE_KEYS, _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
 from orders.tests.factories import CustomerFactory, OrderFactory, PackageFactory, employee_of, integration_user
 from otp.models import PickupCode
 
 S = PackageStatus
 pytestmark = pytest.mark.django_db
-
-PACKAGE_KEYS = {
-    "id",
-    "orderId",
-    "orderNumber",
-    "store",
-    "status",
-    "statusDisplay",
-    "deliveryType",
-    "deliveryFromStore",
-    "customer",
-    "items",
-    "readyAt",
-    "readyExpiresAt",
-    "deliveredAt",
-    "cancelledAt",
-    "cancellationReason",
-    "otp",
-    "availableCommands",
-    "createdAt",
-    "updatedAt",
-}
 
 
 def wrong_code(right: str) -> str:

@@ -29,7 +29,7 @@ from schemathesis.checks import (
 )
 
 from orders.models import PackageStatus, StaffMembership, StaffRole
-from orders.tests.apiclient import BearerClient, _fresh_throttles, bearer, obtain_tokens  # noqa: F401
+from orders.tests.apiclient import PACKAGE_KEYS, BearerClient, _fresh_throttles, bearer, obtain_tokens  # noqa: F401
 from orders.tests.factories import integration_user
 
 S = PackageStatus
@@ -91,27 +91,7 @@ def test_schema_documents_bodies_and_error_codes():
         "throttled",
     }
     package = schemas["PackageOutput"]["properties"]
-    assert set(package) == {
-        "id",
-        "orderId",
-        "orderNumber",
-        "store",
-        "status",
-        "statusDisplay",
-        "deliveryType",
-        "deliveryFromStore",
-        "customer",
-        "items",
-        "readyAt",
-        "readyExpiresAt",
-        "deliveredAt",
-        "cancelledAt",
-        "cancellationReason",
-        "otp",
-        "availableCommands",
-        "createdAt",
-        "updatedAt",
-    }
+    assert set(package) == PACKAGE_KEYS
     assert set(schemas["OtpState"]["properties"]) == {"required", "expiresAt", "attemptsRemaining", "locked"}
     intake = schemas["OrderIntakeInputRequest"]["properties"]
     assert set(intake) == {"orderNumber", "customer", "store", "deliveryType", "packages"}
