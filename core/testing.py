@@ -1,8 +1,11 @@
-"""Markers for tests that need a real service; each skip states its reason (SPEC: no silent skips)."""
+"""Test helpers: markers for tests that need a real service, each skip stating its reason (SPEC: no silent
+skips), and a way to start threads at the same instant for race tests."""
 
 import os
+import threading
 
 import pytest
+from django.db import connection
 
 requires_postgres = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
@@ -13,3 +16,26 @@ requires_shared_database = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="needs PostgreSQL (set DATABASE_URL): the in-memory SQLite test database cannot be opened by another process",
 )
+
+
+def run_in_threads(target, count: int, *, timeout: float = 60) -> list:
+    """Call ``target(index)`` in ``count`` threads released at the same instant; return what each returned or
+    raised (an exception is collected in its place, to be asserted on). Each thread closes its own connection."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def worker(index):
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except Exception as error:  # noqa: BLE001 - collected and asserted on
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results

@@ -1,36 +1,15 @@
 """Simultaneous API calls on PostgreSQL (SPEC 4): of many verifications of one package exactly one succeeds."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
-from core.testing import requires_postgres
+from core.testing import requires_postgres, run_in_threads
 from orders.models import PackageStatus
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
 from orders.tests.factories import employee_of
 
 THREADS = 8
-
-
-def run_in_threads(target, count=THREADS):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(index):
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @requires_postgres
@@ -47,7 +26,7 @@ def test_simultaneous_api_verifications_deliver_once(make_package, store, issued
             response = clients[index].post(f"/api/packages/{package.pk}/verify-otp/", {"otp": code})
         return response.status_code, response.json().get("code")
 
-    outcomes = Counter(run_in_threads(verify))
+    outcomes = Counter(run_in_threads(verify, THREADS))
     assert outcomes[(200, None)] == 1, outcomes
     assert outcomes[(409, "invalid_state")] == THREADS - 1, outcomes
     package.refresh_from_db()

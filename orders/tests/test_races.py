@@ -1,15 +1,13 @@
 """Concurrency on PostgreSQL (SPEC 4): row locks make simultaneous verifications end consistently."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from core.testing import requires_postgres
+from core.testing import requires_postgres, run_in_threads
 from notifications.models import Message
 from orders import services
 from orders.models import AuditKind, AuditOutcome, AuditRecord, PackageStatus
@@ -17,28 +15,6 @@ from orders.tests.factories import employee_of
 from otp.models import PickupCode
 
 THREADS = 20
-
-
-def run_in_threads(target, count=THREADS):
-    """Start ``count`` threads at the same instant; return what each returned or raised."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(index):
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except Exception as error:  # collected and asserted on
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @requires_postgres
@@ -49,7 +25,7 @@ def test_twenty_simultaneous_right_codes_deliver_once(make_package, store, issue
     staff = [employee_of(store) for _ in range(THREADS)]
 
     results = run_in_threads(
-        lambda i: services.package_deliver(package=package, actor=staff[i], channel="api", otp_value=code)
+        lambda i: services.package_deliver(package=package, actor=staff[i], channel="api", otp_value=code), THREADS
     )
 
     successes = [r for r in results if isinstance(r, services.DeliveryOutcome)]
@@ -58,9 +34,10 @@ def test_twenty_simultaneous_right_codes_deliver_once(make_package, store, issue
     assert len(failures) == THREADS - 1 and {f.code for f in failures} == {"invalid_state"}
     package.refresh_from_db()
     assert package.status == PackageStatus.DELIVERED
-    assert AuditRecord.objects.filter(
-        package=package, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.SUCCESS
-    ).count() == 1
+    assert (
+        AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.SUCCESS).count()
+        == 1
+    )
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.TRANSITION, to_status="delivered").count() == 1
     for channel in ("sms", "email", "push"):
         assert Message.objects.filter(package=package, event="picked_up", channel=channel).count() == 1
@@ -74,7 +51,7 @@ def test_twenty_simultaneous_wrong_codes_lock_at_exactly_max_attempts(make_packa
     staff = [employee_of(store) for _ in range(THREADS)]
 
     results = run_in_threads(
-        lambda i: services.package_deliver(package=package, actor=staff[i], channel="api", otp_value=wrong)
+        lambda i: services.package_deliver(package=package, actor=staff[i], channel="api", otp_value=wrong), THREADS
     )
 
     codes = sorted(r.code for r in results if isinstance(r, ApplicationError))
@@ -96,9 +73,11 @@ def test_resend_racing_verification_ends_consistently(make_package, store, issue
     staff = employee_of(store)
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
         results = run_in_threads(
-            lambda i: services.package_deliver(package=package, actor=staff, channel="api", otp_value=code)
-            if i == 0
-            else services.package_resend_code(package=package, actor=staff, channel="api"),
+            lambda i: (
+                services.package_deliver(package=package, actor=staff, channel="api", otp_value=code)
+                if i == 0
+                else services.package_resend_code(package=package, actor=staff, channel="api")
+            ),
             count=2,
         )
     package.refresh_from_db()
