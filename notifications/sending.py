@@ -24,6 +24,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -383,6 +384,17 @@ def _needs_wiped_secret(*, body_or_otp: Any, secret: Any) -> bool:
     return not secret and body_or_otp is not None and CODE_MASK in str(body_or_otp)
 
 
+def _failed_row_requeue(*, model: type[Message | WebhookDelivery], pk: Any, enqueue: Callable[[Any], Any]) -> bool:
+    """Compare-and-set a ``failed`` row back to ``pending`` with fresh tries; queue it after commit if it changed."""
+    with transaction.atomic():
+        changed = model.objects.filter(pk=pk, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.PENDING, attempts=0, last_error=""
+        )
+        if changed:
+            transaction.on_commit(lambda: enqueue(pk))
+    return bool(changed)
+
+
 def message_retry(*, message: Message) -> bool:
     """Put a ``failed`` message back to ``pending`` with fresh tries and queue it (admin's retry).
 
@@ -393,13 +405,7 @@ def message_retry(*, message: Message) -> bool:
         return False
     from notifications.services import message_enqueue
 
-    with transaction.atomic():
-        changed = Message.objects.filter(pk=message.pk, status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.PENDING, attempts=0, last_error=""
-        )
-        if changed:
-            transaction.on_commit(lambda: message_enqueue(message.pk))
-    return bool(changed)
+    return _failed_row_requeue(model=Message, pk=message.pk, enqueue=message_enqueue)
 
 
 def webhook_delivery_retry(*, delivery: WebhookDelivery) -> bool:
@@ -410,10 +416,4 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery) -> bool:
         return False
     from notifications.services import webhook_enqueue
 
-    with transaction.atomic():
-        changed = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.PENDING, attempts=0, last_error=""
-        )
-        if changed:
-            transaction.on_commit(lambda: webhook_enqueue(delivery.pk))
-    return bool(changed)
+    return _failed_row_requeue(model=WebhookDelivery, pk=delivery.pk, enqueue=webhook_enqueue)
