@@ -353,15 +353,20 @@ class Gunicorn:
             http_request("GET", self.port, "/healthz")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        if self._log:
-            self._log.close()
+        stop_process_group(self.process, self._log)
+
+
+def stop_process_group(process: subprocess.Popen | None, log=None) -> None:
+    """SIGTERM a child started in its own session (its whole group), SIGKILL after 30 s; close its log."""
+    if process and process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+    if log and not log.closed:
+        log.close()
 
 
 # --- HTTP ---------------------------------------------------------------------------------------------------
@@ -569,15 +574,7 @@ class CeleryWorker:
             self._log.close()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        if self._log and not self._log.closed:
-            self._log.close()
+        stop_process_group(self.process, self._log)
 
 
 def wait_until(condition, *, timeout: float, interval: float = 0.5) -> bool:

@@ -27,7 +27,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as common
+import _drill
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,16 +53,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="drill-pg-"))
+    workdir = _drill.make_workdir("drill-pg-")
     os.chmod(workdir, 0o755)  # the postgres user owns the cluster folder inside
-    failures: list[str] = []
-
-    def check(label: str, ok: bool, detail: str = "") -> None:
-        print(f"  [{'ok' if ok else 'FAIL'}] {label}{(': ' + detail) if detail else ''}")
-        if not ok:
-            failures.append(label)
-
-    print(f"workdir: {workdir}")
+    report = _drill.Report()
+    check = report.check
     cluster = common.PrivatePostgres(args.pg_port, workdir / "data")
     redis = common.PrivateRedis(args.redis_port, workdir / "redis")
     server = None
@@ -213,8 +207,7 @@ def main() -> None:
             server.stop()
         redis.stop()
         cluster.destroy()
-    print("DRILL PASSED" if not failures else f"DRILL FAILED: {failures}")
-    sys.exit(1 if failures else 0)
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as common
-from recording_backend import read_log
+import _drill
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,40 +39,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-class Report:
-    def __init__(self) -> None:
-        self.failures: list[str] = []
-
-    def check(self, label: str, ok: bool, detail: str = "") -> None:
-        print(f"  [{'ok' if ok else 'FAIL'}] {label}{(': ' + detail) if detail else ''}")
-        if not ok:
-            self.failures.append(label)
-
-
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="drill-redis-"))
+    workdir = _drill.make_workdir("drill-redis-")
     send_log = workdir / "sends.jsonl"
     redis = common.PrivateRedis(args.redis_port, workdir / "redis")
-    report = Report()
-    print(f"workdir: {workdir}")
+    report = _drill.Report()
     redis.start()
     server = worker = None
     try:
-        common.ensure_database(args.database)
-        backend = "bench.drills.recording_backend.RecordingBackend"
-        env = common.production_env(
-            database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
-            redis_url=redis.url,
-            NOTIFY_SMS_BACKEND=backend,
-            NOTIFY_EMAIL_BACKEND=backend,
-            NOTIFY_PUSH_BACKEND=backend,
-            DRILL_SEND_LOG=str(send_log),
-            LOG_LEVEL="INFO",
-            PYTHONPATH=str(common.ROOT),
+        env = _drill.recording_setup(
+            database=args.database, redis_url=redis.url, send_log=send_log, PYTHONPATH=str(common.ROOT)
         )
-        common.django_setup(env)
-        common.migrate_and_empty(args.database)
         usernames, packages = common.seed_ready_packages(packages=40, employees=2)
         from django.db import connections
 
@@ -170,10 +147,7 @@ def main() -> None:
         sent = Message.objects.filter(status=DeliveryStatus.SENT).count()
         report.check("every message row sent", done and sent == total, f"{sent} of {total} sent")
         time.sleep(2)  # a duplicate, if any, would arrive now
-        entries = [entry for entry in read_log(send_log) if entry["event"] == "delivered"]
-        per_message: dict[str, int] = {}
-        for entry in entries:
-            per_message[entry["id"]] = per_message.get(entry["id"], 0) + 1
+        per_message = _drill.delivered_counts(send_log)
         duplicates = {key: count for key, count in per_message.items() if count > 1}
         ids = {str(pk) for pk in Message.objects.values_list("pk", flat=True)}
         report.check(
@@ -187,8 +161,7 @@ def main() -> None:
         if server:
             server.stop()
         redis.stop()
-    print("DRILL PASSED" if not report.failures else f"DRILL FAILED: {report.failures}")
-    sys.exit(1 if report.failures else 0)
+    report.finish()
 
 
 if __name__ == "__main__":

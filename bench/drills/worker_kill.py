@@ -26,13 +26,13 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as common
+import _drill
 from recording_backend import read_log
 
 
@@ -46,49 +46,28 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="drill-worker-"))
+    workdir = _drill.make_workdir("drill-worker-")
     send_log = workdir / "sends.jsonl"
     redis = common.PrivateRedis(args.redis_port, workdir / "redis")
-    failures: list[str] = []
-
-    def check(label: str, ok: bool, detail: str = "") -> None:
-        print(f"  [{'ok' if ok else 'FAIL'}] {label}{(': ' + detail) if detail else ''}")
-        if not ok:
-            failures.append(label)
-
-    print(f"workdir: {workdir}")
+    report = _drill.Report()
+    check = report.check
     redis.start()
     workers: list[common.CeleryWorker] = []
     try:
-        common.ensure_database(args.database)
-        backend = "bench.drills.recording_backend.RecordingBackend"
-        env = common.production_env(
-            database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        env = _drill.recording_setup(
+            database=args.database,
             redis_url=redis.url,
-            NOTIFY_SMS_BACKEND=backend,
-            NOTIFY_EMAIL_BACKEND=backend,
-            NOTIFY_PUSH_BACKEND=backend,
-            DRILL_SEND_LOG=str(send_log),
+            send_log=send_log,
             DRILL_SEND_DELAY=str(args.delay),
-            LOG_LEVEL="INFO",
             # The relay re-queues a row pending this long (production: 180 s).
             NOTIFY_RELAY_AFTER_SECONDS="5",
         )
-        common.django_setup(env)
-        common.migrate_and_empty(args.database)
         from django.db import connections
 
         from notifications.models import DeliveryStatus, Message
 
         def started_ids() -> list[str]:
             return [entry["id"] for entry in read_log(send_log) if entry["event"] == "started"]
-
-        def deliveries() -> dict[str, int]:
-            counts: dict[str, int] = {}
-            for entry in read_log(send_log):
-                if entry["event"] == "delivered":
-                    counts[entry["id"]] = counts.get(entry["id"], 0) + 1
-            return counts
 
         def all_sent(ids: list[str]) -> bool:
             connections.close_all()
@@ -139,7 +118,7 @@ def main() -> None:
                 )
             sent = common.wait_until(lambda: all_sent(ids), timeout=120, interval=0.5)
             time.sleep(args.delay + 1)  # a duplicate hand-over, if any, would finish now
-            counts = deliveries()
+            counts = _drill.delivered_counts(send_log)
             starts = started_ids()
             rows = {str(m.pk): (m.status, m.attempts) for m in Message.objects.filter(pk__in=ids)}
             check(f"{variant}: every message of the package sent", sent, str(rows))
@@ -169,8 +148,7 @@ def main() -> None:
         for worker in workers:
             worker.stop()
         redis.stop()
-    print("DRILL PASSED" if not failures else f"DRILL FAILED: {failures}")
-    sys.exit(1 if failures else 0)
+    report.finish()
 
 
 if __name__ == "__main__":
