@@ -13,5 +13,9 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("", include("orders.urls_staff")),
 ]
+# A database error raised outside the view (a middleware saving the session) answers 503, not 400 or 500.
+handler400 = "core.middleware.bad_request"
+handler500 = "core.middleware.server_error"
+
 if settings.DEBUG:
     urlpatterns += static(settings.STATIC_URL, document_root=settings.STATIC_ROOT)

@@ -18,6 +18,8 @@ HTTP_STATUS = {
     "conflict": 409,
     "customer_restricted": 422,
     "throttled": 429,
+    # Not in SPEC 9.4: the database is unreachable (restart, failover); nothing was changed (core.middleware).
+    "service_unavailable": 503,
 }
 
 DEFAULT_MESSAGES = {
@@ -33,6 +35,7 @@ DEFAULT_MESSAGES = {
     "conflict": _("This order number already exists with different content."),
     "customer_restricted": _("The customer is restricted from Click & Collect orders after repeated no-shows."),
     "throttled": _("Too many requests. Try again later."),
+    "service_unavailable": _("The service is briefly unavailable. Try again in a few seconds."),
 }
 
 

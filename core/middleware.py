@@ -1,0 +1,144 @@
+"""A database outage answers 503 "try again in a few seconds", never Django's HTML 500.
+
+While PostgreSQL restarts or fails over, every request that touches it raises ``OperationalError``
+(cannot connect, the server closed the connection) or ``InterfaceError`` (the connection is already
+closed). Those are not bugs, so the client is told to retry. A request that failed inside a service
+changed nothing (its ``transaction.atomic`` rolled back); one that failed after its transaction
+committed (saving the session) did change it, and its retry answers as for a repeat (a verification:
+409 ``invalid_state``), so nothing is done twice:
+
+- under ``/api/``: the SPEC 9.4 body with ``code: service_unavailable`` and ``details.retryAfter``;
+- a staff page's fetch (``X-Requested-With: fetch``): ``{done: false, error}`` for the page script;
+- any other page: a short ``templates/503.html``;
+
+each with ``Retry-After``. Two hooks lead here. ``DatabaseUnavailableMiddleware.process_exception``
+sees everything raised inside the view: the view, DRF's authentication (simplejwt loads the user),
+``request.user`` loading the session, template rendering. What a middleware raises never reaches it
+(Django turns it into a response right there), so ``config.urls`` also names ``server_error``
+(``handler500``: an uncaught database error, such as a connection already closed while the session
+is saved) and ``bad_request`` (``handler400``: ``SessionMiddleware`` reports a failed session save as
+``SessionInterrupted``, a 400, whatever the cause). Any other exception goes on to Django's usual
+handling and logging.
+
+Django replaces a broken connection itself: the failed query marks it, and at the end of the
+request ``close_old_connections`` closes it, so the next request connects again (with
+``CONN_HEALTH_CHECKS`` for a connection that died while idle). Nothing here keeps or closes one.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.views.defaults import bad_request as django_bad_request
+from django.views.defaults import server_error as django_server_error
+
+from core.errors import DEFAULT_MESSAGES
+from core.exceptions import error_body
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
+
+def is_database_outage(error: BaseException | None) -> bool:
+    return isinstance(error, DATABASE_ERRORS)
+
+
+def database_unavailable_response(request: HttpRequest, error: BaseException) -> HttpResponse:
+    """The 503 for ``request`` (JSON, fetch JSON or HTML by path); logs one warning line.
+
+    The line names the method, the path and the error class, never the body or the error's text
+    (a driver may quote the statement, and a verification's statement holds the code's hash).
+    """
+    logger.warning(
+        "database unavailable: %s %s answered 503 (%s)", request.method, request.path, error.__class__.__name__
+    )
+    # LocaleMiddleware has chosen the language for views; a middleware's failure may come after it
+    # has run, so choose again from the request rather than rely on what is active.
+    language = getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+    with translation.override(language):
+        message = str(DEFAULT_MESSAGES["service_unavailable"])
+        if request.path_info.startswith("/api/"):
+            body = error_body("service_unavailable", message, {"retryAfter": RETRY_AFTER_SECONDS})
+            response = JsonResponse(body, status=503)
+        elif request.headers.get("X-Requested-With") == "fetch":
+            response = JsonResponse({"done": False, "error": message}, status=503)
+        else:
+            response = HttpResponse(_render_page(request, message), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    # Logged above: Django's request logger would add an error line with a traceback.
+    response._has_been_logged = True
+    return response
+
+
+def _render_page(request: HttpRequest, message: str) -> str:
+    # Rendered without the request's context processors: ``user`` and ``messages`` would load the
+    # session, from the database that is down. The page shows as for someone signed out.
+    context = {
+        "request": request,
+        "user": AnonymousUser(),
+        "messages": (),
+        "csrf_token": get_token(request),  # the language switch still posts
+        "message": message,
+        "retry_after": RETRY_AFTER_SECONDS,
+    }
+    return render_to_string("503.html", context)
+
+
+class DatabaseUnavailableMiddleware:
+    """Turns a database error raised inside the view into the 503 (see the module docstring)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_outage(exception):
+            return database_unavailable_response(request, exception)
+        return None  # not ours: Django's usual handling
+
+
+def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """``handler500``: the 503 when the uncaught exception is a database error, else Django's 500 page.
+
+    Django calls it while handling the exception, so ``sys.exc_info()`` holds it.
+    """
+    error = sys.exc_info()[1]
+    if is_database_outage(error):
+        return database_unavailable_response(request, error)
+    return django_server_error(request, *args, **kwargs)
+
+
+def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> HttpResponse:
+    """``handler400``: the 503 when the session could not be saved because the database failed.
+
+    The database session store turns the failed UPDATE into ``UpdateError`` and the middleware that
+    into ``SessionInterrupted``; the database error is at the start of that chain.
+    """
+    if isinstance(exception, SessionInterrupted):
+        cause = _chained_database_error(exception)
+        if cause is not None:
+            return database_unavailable_response(request, cause)
+    return django_bad_request(request, exception, *args, **kwargs)
+
+
+def _chained_database_error(exception: BaseException) -> BaseException | None:
+    seen = 0
+    error = exception.__cause__ or exception.__context__
+    while error is not None and seen < 5:
+        if is_database_outage(error):
+            return error
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
