@@ -62,7 +62,9 @@ def message_context(*, package: Package) -> dict[str, Any]:
     }
 
 
-def message_render(*, event: str, channel: str, language: str, context: dict[str, Any], code: str | None) -> tuple[str, str]:
+def message_render(
+    *, event: str, channel: str, language: str, context: dict[str, Any], code: str | None
+) -> tuple[str, str]:
     """(subject, body) from ``notifications/<language>/<event>.<channel>.txt``; subject only for e-mail."""
     data = {**context, "code": code or ""}
     body = render_to_string(f"notifications/{language}/{event}.{channel}.txt", data).strip()
@@ -82,11 +84,15 @@ def message_enqueue(message_id: Any) -> None:
         logger.warning("could not queue message %s; the relay will send it", message_id, exc_info=True)
 
 
-def messages_queue_for_package(*, package: Package, event: str, code: str | None = None) -> list[Message]:
+def messages_queue_for_package(
+    *, package: Package, event: str, code: str | None = None, enqueue: bool = True
+) -> list[Message]:
     """Write one pending message per channel for ``event`` to the package's customer.
 
     Code-carrying events go to the store's CODE_CHANNELS; the others to every channel the customer
     can be reached on. The code is stored only encrypted, and the stored body shows it masked.
+    Sending is queued on commit, one task per message, unless ``enqueue=False``: then the caller
+    queues the rows itself (with the other rows of its command, in one publish).
     """
     customer = package.order.customer
     channels = get_setting("CODE_CHANNELS", package.store_id) if event in CODE_EVENTS else list(CHANNELS)
@@ -118,8 +124,9 @@ def messages_queue_for_package(*, package: Package, event: str, code: str | None
     Message.objects.bulk_create(created)
     if event in CODE_EVENTS and not created:
         logger.warning("no channel reaches the customer of package %s for %s", package.pk, event)
-    for message in created:
-        transaction.on_commit(lambda message_id=message.pk: message_enqueue(message_id))
+    if enqueue:
+        for message in created:
+            transaction.on_commit(lambda message_id=message.pk: message_enqueue(message_id))
     return created
 
 
@@ -218,10 +225,12 @@ def webhooks_emit(
     previous_status: str = "",
     code: str | None = None,
     endpoints: list[WebhookEndpoint] | None = None,
+    enqueue: bool = True,
 ) -> list[WebhookDelivery]:
     """Write one pending delivery per active endpoint that subscribes to ``event_type``.
 
     ``endpoints``: the active endpoints as already read in this transaction (``webhook_endpoints_active``).
+    ``enqueue=False``: the caller queues the deliveries itself, as for messages.
     """
     if endpoints is None:
         endpoints = webhook_endpoints_active()
@@ -242,8 +251,9 @@ def webhooks_emit(
         for endpoint in endpoints
     ]
     WebhookDelivery.objects.bulk_create(deliveries)
-    for delivery in deliveries:
-        transaction.on_commit(lambda delivery_id=delivery.pk: webhook_enqueue(delivery_id))
+    if enqueue:
+        for delivery in deliveries:
+            transaction.on_commit(lambda delivery_id=delivery.pk: webhook_enqueue(delivery_id))
     return deliveries
 
 

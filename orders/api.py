@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -34,10 +35,10 @@ from orders.selectors import (
     package_get_for_user,
     package_search_q,
     packages_visible_to,
-    user_is_integration,
 )
 from orders.serializers import (
     COMMAND_CODES,
+    CURRENT_CODES_ATTR,
     ErrorSerializer,
     OrderOutputSerializer,
     OutputContext,
@@ -72,7 +73,7 @@ class IsStaffUser(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated) and (
-            request.user.is_superuser or not user_is_integration(user=request.user)
+            request.user.is_superuser or not request_output(request).is_integration
         )
 
 
@@ -83,8 +84,16 @@ class IsIntegrationUser(permissions.BasePermission):
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated) and (
-            request.user.is_superuser or user_is_integration(user=request.user)
+            request.user.is_superuser or request_output(request).is_integration
         )
+
+
+def request_output(request) -> OutputContext:
+    """The request's ``OutputContext``: roles, store settings and the integration check, read once."""
+    output = getattr(request, "_output_context", None)
+    if output is None:
+        output = request._output_context = OutputContext(request.user)
+    return output
 
 
 # --- input fields -----------------------------------------------------------------------------------
@@ -183,17 +192,20 @@ class ApiView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsStaffUser]
 
     def output_context(self) -> dict:
-        return {"request": self.request, "output": OutputContext(self.request.user)}
+        return {"request": self.request, "output": request_output(self.request)}
 
     def package_data(self, package) -> dict:
         return PackageOutputSerializer(package, context=self.output_context()).data
 
-    def order_data(self, order: Order) -> dict:
-        user = self.request.user
-        packages = order.packages.all() if user_is_integration(user=user) else packages_visible_to(user=user)
-        order.visible_packages = list(
-            package_queryset_for_output(packages.filter(order=order)).order_by("created_at", "pk")
-        )
+    def order_data(self, order: Order, packages: list | None = None) -> dict:
+        """The order with the packages the caller may see (``packages`` when the caller has them)."""
+        if packages is None:
+            user = self.request.user
+            visible = (
+                order.packages.all() if request_output(self.request).is_integration else packages_visible_to(user=user)
+            )
+            packages = list(package_queryset_for_output(visible.filter(order=order)).order_by("created_at", "pk"))
+        order.visible_packages = packages
         return OrderOutputSerializer(order, context=self.output_context()).data
 
 
@@ -358,19 +370,26 @@ class PackageVerifyOtpApi(ApiView):
     )
     def post(self, request, id):
         data = _validated(VerifyInputSerializer, request)
-        package = package_get_for_user(user=request.user, package_id=id)
+        # The counter's hot path: the service reads (and locks) the package itself, answering
+        # not_found for a package outside the caller's stores, and the answer is built from the rows
+        # it loaded instead of reading them again (docs/performance.md).
         outcome = services.package_deliver(
-            package=package,
+            package=id,
             actor=request.user,
             channel=Channel.API,
             otp_value=data.get("otp"),
             manual=data["manual_confirm"],
         )
-        delivered = outcome.package
+        package = outcome.package
+        request_output(request).know(package.store_id, role=outcome.role, otp_enabled=outcome.code_required)
+        setattr(package, CURRENT_CODES_ATTR, [])  # delivered: its code was used or invalidated
+        prefetch_related_objects([package], "items")
+        # The caller sees every package of the order in its stores; an order of one is this package.
+        siblings = [package] if package.order_package_count == 1 else None
         return _success(
             _delivery_message(outcome),
-            package=self.package_data(delivered),
-            order=self.order_data(order_get_for_user(user=request.user, order_id=delivered.order_id)),
+            package=self.package_data(package),
+            order=self.order_data(package.order, siblings),
         )
 
 

@@ -19,8 +19,8 @@ from rest_framework import serializers
 from core.appsettings import get_setting
 from core.errors import HTTP_STATUS
 from orders import commands as cmd
-from orders.models import Order, OrderStatus, Package, PackageStatus, TrustTier
-from orders.selectors import staff_roles
+from orders.models import Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
+from orders.selectors import staff_roles, user_is_integration
 from otp.models import PickupCode
 from otp.services import pickup_code_current
 
@@ -42,17 +42,38 @@ def package_queryset_for_output(queryset: QuerySet[Package]) -> QuerySet[Package
 
 
 class OutputContext:
-    """Per-request facts that every package of a response shares: the caller's roles and store settings."""
+    """Per-request facts that every package of a response shares: the caller's roles and store settings,
+    and whether the caller is the order system. Each is read at most once per request, and not at
+    all when the caller already knows it (``know``)."""
 
     def __init__(self, user: Any) -> None:
         self.user = user
         self._roles: dict[str, str] | None = None
+        self._known_roles: dict[str, str | None] = {}
         self._otp_enabled: dict[str, bool] = {}
+        self._integration: bool | None = None
+
+    @property
+    def is_integration(self) -> bool:
+        if self._integration is None:
+            self._integration = user_is_integration(user=self.user)
+        return self._integration
+
+    def know(self, store_id: Any, *, role: str | None, otp_enabled: bool) -> None:
+        """Record what a service read already for one store (the caller's role, IS_OTP_ENABLED)."""
+        self._known_roles[str(store_id)] = role
+        self._otp_enabled[str(store_id)] = otp_enabled
 
     def role(self, store_id: Any) -> str | None:
+        key = str(store_id)
+        if key in self._known_roles:
+            return self._known_roles[key]
+        user = self.user
+        if user is not None and user.is_authenticated and user.is_active and user.is_superuser:
+            return StaffRole.MANAGER  # as staff_roles answers for every store, without reading them all
         if self._roles is None:
-            self._roles = {str(key): value for key, value in staff_roles(user=self.user).items()}
-        return self._roles.get(str(store_id))
+            self._roles = {str(key): value for key, value in staff_roles(user=user).items()}
+        return self._roles.get(key)
 
     def otp_enabled(self, store_id: Any) -> bool:
         key = str(store_id)

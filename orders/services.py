@@ -15,12 +15,13 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -31,9 +32,11 @@ from core.bulk import insert_rows
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import (
+    message_enqueue,
     messages_queue_for_package,
     messages_queue_for_packages,
     webhook_endpoints_active,
+    webhook_enqueue,
     webhooks_emit,
     webhooks_emit_for_packages,
 )
@@ -66,13 +69,20 @@ NO_SHOW = "no_show"
 # --- helpers shared by the commands -------------------------------------------------------------
 
 
+@dataclass
+class _Outbox:
+    """The outbox rows a command wrote, queued after commit in one publish (``queue_on_commit``)."""
+
+    message_ids: list[Any] = field(default_factory=list)
+    delivery_ids: list[Any] = field(default_factory=list)
+
+    def queue_on_commit(self) -> None:
+        _queue_outbox_on_commit(message_ids=self.message_ids, delivery_ids=self.delivery_ids)
+
+
 def _lock_package(package_id: Any) -> Package:
     # of=("self",): lock only the package row, not the order/customer/store rows joined for reading.
-    return (
-        Package.objects.select_for_update(of=("self",))
-        .select_related("order__customer", "store")
-        .get(pk=package_id)
-    )
+    return Package.objects.select_for_update(of=("self",)).select_related("order__customer", "store").get(pk=package_id)
 
 
 def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: datetime) -> Package:
@@ -92,7 +102,7 @@ def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: date
     queryset = (
         Package.objects.select_for_update(of=("self",))
         .annotate(order_package_count=Subquery(order_size.values("n")[:1]))
-        .select_related("order__customer", "store")
+        .select_related("order__customer", "order__store", "store")
     )
     member = _is_member_actor(actor)
     if member:
@@ -100,7 +110,11 @@ def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: date
         queryset = queryset.annotate(
             actor_role=Subquery(role), spray_edge=otp.failed_verifications_window_edge(actor=actor, now=now)
         )
-    package = queryset.get(pk=package_id)
+    try:
+        package = queryset.get(pk=package_id)
+    except (Package.DoesNotExist, ValueError, TypeError, ValidationError):
+        # ValidationError: a malformed UUID. Any miss answers as a package of another store does.
+        raise ApplicationError("not_found") from None
     package.actor_role_loaded = member
     return package
 
@@ -210,12 +224,14 @@ def _move(
     fields: dict[str, Any] | None = None,
     earlier_audit: list[AuditRecord] | None = None,
     webhook_endpoints: list | None = None,
+    outbox: _Outbox | None = None,
 ) -> str:
     """Write the new state (and ``fields``), its audit record, the status webhook and the order status.
 
     ``earlier_audit``: unsaved records that belong before the transition (the verification that
     opened the package); they are inserted with it in one statement. ``webhook_endpoints``: the
     active endpoints when the caller has read them already (it emits another event too).
+    ``outbox``: collect the webhook deliveries there for the caller to queue, instead of queuing them.
     """
     previous = package.status
     package.status = command.target
@@ -235,12 +251,15 @@ def _move(
         reason=reason,
     )
     AuditRecord.objects.bulk_create([*(earlier_audit or []), transition])
-    webhooks_emit(
+    deliveries = webhooks_emit(
         event_type=WebhookEventType.PACKAGE_STATUS_CHANGED,
         package=package,
         previous_status=previous,
         endpoints=webhook_endpoints,
+        enqueue=outbox is None,
     )
+    if outbox is not None:
+        outbox.delivery_ids.extend(delivery.pk for delivery in deliveries)
     if getattr(package, "order_package_count", None) == 1:
         # The order's only package is this one, locked by us: its status decides the order's, so
         # there is nothing to lock or read (order intake never adds packages to an existing order).
@@ -275,14 +294,16 @@ def order_refresh_status(*, order: Order) -> str:
     Order.objects.select_for_update().filter(pk=order.pk).values_list("pk", flat=True).first()
     status = order_status_from(order.packages.values_list("status", flat=True))
     if status != order.status:
-        Order.objects.filter(pk=order.pk).update(status=status, updated_at=timezone.now())
-        order.status = status
+        now = timezone.now()
+        Order.objects.filter(pk=order.pk).update(status=status, updated_at=now)
+        order.status, order.updated_at = status, now
     return status
 
 
 def _order_set_status(*, order: Order, status: str, now: datetime) -> None:
     """Store ``status`` on the order unless it has it already (one statement, no read)."""
-    Order.objects.filter(pk=order.pk).exclude(status=status).update(status=status, updated_at=now)
+    if Order.objects.filter(pk=order.pk).exclude(status=status).update(status=status, updated_at=now):
+        order.updated_at = now
     order.status = status
 
 
@@ -349,9 +370,7 @@ def package_resend_code(*, package: Package, actor: User | None, channel: str) -
         now = timezone.now()
         otp.pickup_code_check_issue_allowed(package=package, store_settings=conf, now=now)
         _pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
-        _audit(
-            package=package, kind=AuditKind.CODE_RESENT, actor=actor, channel=channel, now=now, command=command.code
-        )
+        _audit(package=package, kind=AuditKind.CODE_RESENT, actor=actor, channel=channel, now=now, command=command.code)
         messages_queue_for_package(package=package, event=MessageEvent.CODE_RESENT, code=code)
         webhooks_emit(event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code)
         package.updated_at = now
@@ -361,11 +380,16 @@ def package_resend_code(*, package: Package, actor: User | None, channel: str) -
 
 @dataclass
 class DeliveryOutcome:
-    """What a successful delivery did: the delivered packages, and whether a code was checked."""
+    """What a successful delivery did: the delivered packages, and whether a code was checked.
+
+    ``role``: the actor's role in the (first) package's store, as authorised; the caller's answer
+    needs it for the package's next commands.
+    """
 
     packages: list[Package]
     code_required: bool
     manual: bool
+    role: str | None = None
 
     @property
     def package(self) -> Package:
@@ -443,6 +467,7 @@ def _deliver_locked(
     if not code_consumed:
         otp.pickup_code_invalidate(package=package, reason="delivered", now=now)
     endpoints = webhook_endpoints_active()  # once for both events of the delivery
+    outbox = _Outbox()  # its messages and webhook deliveries go out with one publish
     _move(
         package=package,
         command=cmd.COMMANDS[cmd.DELIVER],
@@ -453,9 +478,15 @@ def _deliver_locked(
         fields={"delivered_at": now, "ready_expires_at": None},
         earlier_audit=earlier_audit,
         webhook_endpoints=endpoints,
+        outbox=outbox,
     )
-    messages_queue_for_package(package=package, event=MessageEvent.PICKED_UP)
-    webhooks_emit(event_type=WebhookEventType.PACKAGE_DELIVERED, package=package, endpoints=endpoints)
+    messages = messages_queue_for_package(package=package, event=MessageEvent.PICKED_UP, enqueue=False)
+    deliveries = webhooks_emit(
+        event_type=WebhookEventType.PACKAGE_DELIVERED, package=package, endpoints=endpoints, enqueue=False
+    )
+    outbox.message_ids.extend(message.pk for message in messages)
+    outbox.delivery_ids.extend(delivery.pk for delivery in deliveries)
+    outbox.queue_on_commit()
 
 
 def _verify_and_deliver(
@@ -514,7 +545,7 @@ def _verify_and_deliver(
 
 def package_deliver(
     *,
-    package: Package,
+    package: Package | Any,
     actor: User | None,
     channel: str,
     otp_value: str | None = None,
@@ -527,19 +558,24 @@ def package_deliver(
     ``otp_invalid`` (the wrong entry is committed first), ``otp_expired``, ``otp_locked``,
     ``otp_not_issued``, ``throttled`` (the actor's failure window), ``invalid_state``. Of many
     simultaneous calls for one package exactly one succeeds: the package row lock serialises them.
+
+    ``package``: the package or its id. The package is read (locked) here whatever was passed, so a
+    caller need not read it first: an id that names no package in the actor's stores is ``not_found``.
+    The delivered package comes back with its order, customer and stores loaded, for the answer.
     """
     _check_verification_input(otp_value=otp_value, manual=manual)
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
+    package_id = package.pk if isinstance(package, Package) else package
     with transaction.atomic():
-        package = _lock_package_for_delivery(package.pk, actor=actor, now=timezone.now())
-        _authorize(package=package, actor=actor, command=command)
+        package = _lock_package_for_delivery(package_id, actor=actor, now=timezone.now())
+        role = _authorize(package=package, actor=actor, command=command)
         _check_state(package=package, command=command)
         conf = StoreSettings(package.store_id)
         now = timezone.now()
         if not conf.IS_OTP_ENABLED:
             _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=False)
-            return DeliveryOutcome(packages=[package], code_required=False, manual=False)
+            return DeliveryOutcome(packages=[package], code_required=False, manual=False, role=role)
         _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
             _check_manual_allowed(conf=conf)
@@ -552,7 +588,7 @@ def package_deliver(
         )
     if refusal is not None:
         raise refusal  # after the commit: the counted attempt and its audit record stay
-    return DeliveryOutcome(packages=delivered, code_required=True, manual=manual)
+    return DeliveryOutcome(packages=delivered, code_required=True, manual=manual, role=role)
 
 
 def order_verify(
@@ -653,14 +689,18 @@ _SERVICES = {
     cmd.COMPLETE_PACKAGING: lambda **kw: package_complete_packaging(
         package=kw["package"], actor=kw["actor"], channel=kw["channel"]
     ),
-    cmd.READY_FOR_PICKUP: lambda **kw: package_mark_ready(package=kw["package"], actor=kw["actor"], channel=kw["channel"]),
-    cmd.DELIVER: lambda **kw: package_deliver(
-        package=kw["package"],
-        actor=kw["actor"],
-        channel=kw["channel"],
-        otp_value=kw["otp_value"],
-        manual=kw["manual"],
-    ).package,
+    cmd.READY_FOR_PICKUP: lambda **kw: package_mark_ready(
+        package=kw["package"], actor=kw["actor"], channel=kw["channel"]
+    ),
+    cmd.DELIVER: lambda **kw: (
+        package_deliver(
+            package=kw["package"],
+            actor=kw["actor"],
+            channel=kw["channel"],
+            otp_value=kw["otp_value"],
+            manual=kw["manual"],
+        ).package
+    ),
     cmd.RESEND_CODE: lambda **kw: package_resend_code(package=kw["package"], actor=kw["actor"], channel=kw["channel"]),
     cmd.CANCEL: lambda **kw: package_cancel(
         package=kw["package"], actor=kw["actor"], channel=kw["channel"], reason=kw["reason"]
@@ -956,10 +996,17 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
 
 
 def _queue_outbox_on_commit(*, message_ids: list[Any], delivery_ids: list[Any] = ()) -> None:
-    """After commit, publish ONE fan-out task for a batch's outbox rows instead of one send task per
-    row: a publish costs about a millisecond, several times the rest of the work per package. If the
-    broker is unreachable the rows stay ``pending`` and the outbox relay sends them."""
+    """After commit, publish ONE task for the outbox rows of a command or a batch instead of one send
+    task per row: a publish costs about a millisecond, as much as the rest of a delivery's writes.
+    One row gets its own send task; more get ``orders.outbox_fan_out``, which queues the per-row
+    sends on a worker. If the broker is unreachable the rows stay ``pending`` for the outbox relay."""
     if not message_ids and not delivery_ids:
+        return
+    if len(message_ids) + len(delivery_ids) == 1:
+        if message_ids:
+            transaction.on_commit(lambda: message_enqueue(message_ids[0]))
+        else:
+            transaction.on_commit(lambda: webhook_enqueue(delivery_ids[0]))
         return
 
     def publish() -> None:
@@ -968,7 +1015,11 @@ def _queue_outbox_on_commit(*, message_ids: list[Any], delivery_ids: list[Any] =
         try:
             tasks.outbox_fan_out.delay([str(pk) for pk in message_ids], [str(pk) for pk in delivery_ids])
         except Exception:  # any broker failure: the relay sends the pending rows later
-            logger.warning("could not queue the outbox of a no-show batch; the relay will send it", exc_info=True)
+            logger.warning(
+                "could not queue %s outbox rows; the relay will send them",
+                len(message_ids) + len(delivery_ids),
+                exc_info=True,
+            )
 
     transaction.on_commit(publish)
 
