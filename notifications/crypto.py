@@ -5,7 +5,9 @@ from django.conf import settings
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in settings.FIELD_ENCRYPTION_KEYS])
+    return MultiFernet(
+        [Fernet(key.encode() if isinstance(key, str) else key) for key in settings.FIELD_ENCRYPTION_KEYS]
+    )
 
 
 def encrypt(value: str) -> bytes:

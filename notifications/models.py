@@ -74,7 +74,10 @@ class Message(models.Model):
 
 
 class WebhookEventType(models.TextChoices):
-    PACKAGE_READY_WHISPERER = "PackageReadyForCustomerPickupWhispererEvent", "PackageReadyForCustomerPickupWhispererEvent"
+    PACKAGE_READY_WHISPERER = (
+        "PackageReadyForCustomerPickupWhispererEvent",
+        "PackageReadyForCustomerPickupWhispererEvent",
+    )
     PACKAGE_DELIVERED = "PackageDeliveredEvent", "PackageDeliveredEvent"
     PACKAGE_CANCELLED = "PackageCancelledEvent", "PackageCancelledEvent"
     PACKAGE_STATUS_CHANGED = "PackageStatusChangedEvent", "PackageStatusChangedEvent"

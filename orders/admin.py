@@ -200,8 +200,19 @@ class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditRecord
     fk_name = "package"
     extra = 0
-    fields = ["created_at", "kind", "outcome", "error_code", "command", "from_status", "to_status", "manual",
-              "actor", "channel", "reason"]
+    fields = [
+        "created_at",
+        "kind",
+        "outcome",
+        "error_code",
+        "command",
+        "from_status",
+        "to_status",
+        "manual",
+        "actor",
+        "channel",
+        "reason",
+    ]
     readonly_fields = fields
 
 
@@ -217,8 +228,20 @@ class PackageAdmin(admin.ModelAdmin):
     list_select_related = ["order__customer", "store"]
     date_hierarchy = "created_at"
     # State moves only through commands (the actions below), never by editing fields.
-    readonly_fields = ["id", "order", "store", "status", "ready_at", "ready_expires_at", "reminder_sent_at",
-                       "delivered_at", "cancelled_at", "cancellation_reason", "created_at", "updated_at"]
+    readonly_fields = [
+        "id",
+        "order",
+        "store",
+        "status",
+        "ready_at",
+        "ready_expires_at",
+        "reminder_sent_at",
+        "delivered_at",
+        "cancelled_at",
+        "cancellation_reason",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [PackageItemInline, AuditInline]
     actions = ["resend_code", "cancel_packages"]
 
@@ -277,8 +300,20 @@ class PackageAdmin(admin.ModelAdmin):
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "kind", "outcome", "error_code", "command", "from_status", "to_status", "manual",
-                    "actor_display", "channel", "store", "package"]
+    list_display = [
+        "created_at",
+        "kind",
+        "outcome",
+        "error_code",
+        "command",
+        "from_status",
+        "to_status",
+        "manual",
+        "actor_display",
+        "channel",
+        "store",
+        "package",
+    ]
     list_filter = ["kind", "outcome", "channel", "manual", "store"]
     search_fields = ["package__id", "package__order__order_number", "actor__username", "reason"]
     list_select_related = ["actor", "store", "package"]

@@ -55,11 +55,7 @@ def packages_visible_to(*, user: AbstractBaseUser) -> QuerySet[Package]:
 def package_get_for_user(*, user: AbstractBaseUser, package_id: Any) -> Package:
     """The package if it is in one of the user's stores; otherwise ``not_found`` (never 403: no leak)."""
     try:
-        return (
-            packages_visible_to(user=user)
-            .select_related("order__customer", "store")
-            .get(pk=package_id)
-        )
+        return packages_visible_to(user=user).select_related("order__customer", "store").get(pk=package_id)
     except (Package.DoesNotExist, ValueError, TypeError, ValidationError):
         # ValidationError: a malformed UUID. Any miss answers the same.
         raise ApplicationError("not_found") from None

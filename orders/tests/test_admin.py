@@ -35,7 +35,9 @@ def test_changelists_and_change_pages_render_without_code_or_hash(admin_client, 
         first = model.objects.first()
         if first is not None:
             pages.append(
-                admin_client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[first.pk]))
+                admin_client.get(
+                    reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[first.pk])
+                )
             )
     assert [p.status_code for p in pages] == [200] * len(pages)
     for page in pages:

@@ -174,7 +174,11 @@ def test_transition_audit_has_who_what_where(make_package, employee):
     services.package_complete_packaging(package=package, actor=employee, channel="web")
     record = AuditRecord.objects.filter(package=package, kind=AuditKind.TRANSITION).latest("id")
     assert (record.actor, record.channel, record.store_id) == (employee, "web", package.store_id)
-    assert (record.from_status, record.to_status, record.command) == (S.WAITING, S.PACKED_ALL_ITEMS, cmd.COMPLETE_PACKAGING)
+    assert (record.from_status, record.to_status, record.command) == (
+        S.WAITING,
+        S.PACKED_ALL_ITEMS,
+        cmd.COMPLETE_PACKAGING,
+    )
 
 
 @pytest.mark.django_db

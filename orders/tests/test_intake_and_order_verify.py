@@ -15,8 +15,10 @@ BODY = {
     "order_number": "WEB-1001",
     "customer": {"name": "Elif Yılmaz", "phone": "0532 111 22 33", "email": "Elif@Example.com", "language": "tr"},
     "store_code": "IST01",
-    "packages": [{"items": [{"sku": "S1", "name": "Shoes", "quantity": 1}]}, {"items": [{"sku": "S2", "name": "Hat",
-                                                                                         "quantity": 2}]}],
+    "packages": [
+        {"items": [{"sku": "S1", "name": "Shoes", "quantity": 1}]},
+        {"items": [{"sku": "S2", "name": "Hat", "quantity": 2}]},
+    ],
 }
 
 
@@ -89,9 +91,7 @@ def test_order_code_opens_the_matching_package_only(two_ready_packages, employee
 @pytest.mark.django_db
 def test_order_wrong_code_counts_on_each_ready_package(two_ready_packages, employee, issued_code):
     first, second = two_ready_packages
-    wrong = next(
-        f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in (issued_code(first), issued_code(second))
-    )
+    wrong = next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in (issued_code(first), issued_code(second)))
     with pytest.raises(ApplicationError) as error:
         services.order_verify(order=first.order, actor=employee, channel="api", otp_value=wrong)
     assert error.value.code == "otp_invalid" and error.value.details["attemptsRemaining"] == 4
