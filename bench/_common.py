@@ -207,6 +207,11 @@ def production_env(*, database_url: str, redis_url: str, **extra: str) -> dict[s
         "DEBUG": "false",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
+        # Never a real provider: SMS and push print masked lines. Production refuses `console` unless allowed
+        # (notifications.checks, run by `migrate`). A script may choose `file` or its own backend in ``extra``.
+        "NOTIFY_SMS_BACKEND": "console",
+        "NOTIFY_PUSH_BACKEND": "console",
+        "NOTIFY_ALLOW_CONSOLE": "true",
     }
     env.update(extra)
     return env

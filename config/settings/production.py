@@ -73,10 +73,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Customer messages: real channels unless the environment says otherwise. ``console`` masks the code.
-NOTIFY_SMS_BACKEND = env.str("NOTIFY_SMS_BACKEND", default="console")
+# Customer messages go to real channels: SMS and push to an HTTP provider (NOTIFY_SMS_URL, NOTIFY_PUSH_URL),
+# e-mail over SMTP. notifications.checks stops `migrate` (the release step) and `check` when a URL is missing
+# or a channel is `console` (codes printed, never delivered) without NOTIFY_ALLOW_CONSOLE=true.
+NOTIFY_SMS_BACKEND = env.str("NOTIFY_SMS_BACKEND", default="http")
 NOTIFY_EMAIL_BACKEND = env.str("NOTIFY_EMAIL_BACKEND", default="smtp")
-NOTIFY_PUSH_BACKEND = env.str("NOTIFY_PUSH_BACKEND", default="console")
+NOTIFY_PUSH_BACKEND = env.str("NOTIFY_PUSH_BACKEND", default="http")
 
 # One JSON object per log line by default (core/logging.py); LOG_FORMAT=plain for a terminal.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
