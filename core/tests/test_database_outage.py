@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from contextlib import contextmanager
 
@@ -18,7 +19,6 @@ from django.db import IntegrityError, InterfaceError, OperationalError, close_ol
 from django.test import Client
 from django.urls import reverse
 
-from core.testing import requires_postgres
 from notifications.models import Message
 from orders.models import AuditRecord, Package, PackageStatus
 from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
@@ -30,6 +30,11 @@ pytestmark = pytest.mark.django_db
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 EN_MESSAGE = "The service is briefly unavailable. Try again in a few seconds."
 TR_MESSAGE = "Hizmet kısa bir süreliğine kullanılamıyor. Birkaç saniye sonra yeniden deneyin."
+# A real terminated session needs PostgreSQL's pg_terminate_backend.
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (set DATABASE_URL): the server terminates the test's own connection",
+)
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
