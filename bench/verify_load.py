@@ -17,9 +17,14 @@ What it does, in order:
 5. gets one JWT per employee through ``POST /api/auth/token/``;
 6. from a separate process (``bench/_common.py drive``), ``--concurrency`` threads verify every package
    once with its right code, then request ``/healthz`` as many times; both bounded by ``--time-limit``;
+   and, as a yardstick between the two, as many ``GET /api/packages/{id}/`` (an authenticated API read:
+   token, user, access checks, throttle, one package's representation);
 7. prints requests/s, p50/p95/p99, errors and the ratio verify/healthz, and checks the database:
    every 200 delivered exactly one package (one ``delivered`` transition, its code used), and no
-   code appears in the server's log.
+   code appears in the server's log;
+8. prints the CPU time each request cost the server, per phase: the gunicorn processes and the
+   PostgreSQL backends of the bench database, read from ``/proc`` before and after the phase. Unlike
+   requests/s, this hardly depends on what else the machine is doing.
 
 The request-rate throttle stays on (its counters are in Redis) but ``API_USER_RATE`` is raised for
 the run: a few employees sending thousands of requests a minute is the point of the benchmark.
@@ -28,6 +33,7 @@ the run: a few employees sending thousands of requests a minute is the point of 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -93,6 +99,55 @@ def check_database(*, delivered_ids: list[str], codes: list[str], log_path: Path
     return problems
 
 
+class ServerCpu:
+    """CPU seconds used so far by the gunicorn process tree and the bench database's PostgreSQL backends."""
+
+    def __init__(self, gunicorn_pid: int, database: str) -> None:
+        self.gunicorn_pid, self.database = gunicorn_pid, database
+        self.ticks = os.sysconf("SC_CLK_TCK")
+
+    def _stat(self, pid: int) -> list[str] | None:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
+    def _cpu(self, pids) -> float:
+        total = 0
+        for pid in pids:
+            fields = self._stat(pid)
+            if fields:
+                total += int(fields[11]) + int(fields[12])  # utime + stime of the process itself
+        return total / self.ticks
+
+    def read(self) -> tuple[float, float]:
+        """(gunicorn master and workers, PostgreSQL backends) in CPU seconds."""
+        from django.db import connection
+
+        web = [self.gunicorn_pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                fields = self._stat(int(entry))
+                if fields and int(fields[1]) == self.gunicorn_pid:  # a worker: parent is the master
+                    web.append(int(entry))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.database]
+            )
+            backends = [row[0] for row in cursor.fetchall()]
+        return self._cpu(web), self._cpu(backends)
+
+
+def _measured(meter: ServerCpu, run) -> tuple[common.LoadResult, float, float]:
+    """Run a phase; return its result and the server's CPU per request in ms (web, database)."""
+    web_before, db_before = meter.read()
+    result = run()
+    web_after, db_after = meter.read()
+    count = max(result.requests, 1)
+    return result, (web_after - web_before) / count * 1000, (db_after - db_before) / count * 1000
+
+
 def main() -> None:
     args = parse_args()
     if not args.database.startswith("bench"):
@@ -150,23 +205,29 @@ def main() -> None:
             for index, (package_id, code) in enumerate(packages)
         ]
         health_jobs = [{"method": "GET", "path": "/healthz"} for _ in packages]
-        print(f"driving {len(verify_jobs)} verifications, then {len(health_jobs)} healthz, {args.concurrency} threads")
-        verify = common.run_driver(
-            verify_jobs,
-            port=args.port,
-            concurrency=args.concurrency,
-            time_limit=args.time_limit,
-            name="verify",
-            workdir=workdir,
+        read_jobs = [
+            {"method": "GET", "path": f"/api/packages/{package_id}/", "token": tokens[index % len(tokens)]}
+            for index, (package_id, _code) in enumerate(packages)
+        ]
+        print(
+            f"driving {len(verify_jobs)} verifications, then {len(health_jobs)} healthz, then {len(read_jobs)} "
+            f"package reads, {args.concurrency} threads"
         )
-        health = common.run_driver(
-            health_jobs,
-            port=args.port,
-            concurrency=args.concurrency,
-            time_limit=args.time_limit,
-            name="healthz",
-            workdir=workdir,
-        )
+        meter = ServerCpu(server.process.pid, args.database)
+
+        def phase(jobs, name):
+            return lambda: common.run_driver(
+                jobs,
+                port=args.port,
+                concurrency=args.concurrency,
+                time_limit=args.time_limit,
+                name=name,
+                workdir=workdir,
+            )
+
+        verify, verify_web, verify_db = _measured(meter, phase(verify_jobs, "verify"))
+        health, health_web, health_db = _measured(meter, phase(health_jobs, "healthz"))
+        read, read_web, read_db = _measured(meter, phase(read_jobs, "read"))
     finally:
         if server:
             server.stop()
@@ -183,6 +244,14 @@ def main() -> None:
     print()
     print(verify.line())
     print(health.line())
+    print(read.line() + f"   ({read.rps / health.rps if health.rps else 0:.1%} of healthz)")
+    print("server CPU per request (gunicorn + PostgreSQL backends), ms:")
+    for name, web, db in (
+        ("verify", verify_web, verify_db),
+        ("healthz", health_web, health_db),
+        ("read", read_web, read_db),
+    ):
+        print(f"  {name:8} {web:6.2f} + {db:5.2f} = {web + db:6.2f}")
     print(f"ratio verify/healthz: {ratio:.1%} (goal >= 40%), verify errors: {verify.errors()} (goal 0)")
     print("database and log checks:", "ok" if not problems else "; ".join(problems))
     if not args.keep_db:

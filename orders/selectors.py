@@ -8,14 +8,22 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from core.authentication import INTEGRATION_GROUP, IS_INTEGRATION_ATTR
 from core.errors import ApplicationError
 from orders.models import Order, Package, StaffMembership, StaffRole, Store
 
-INTEGRATION_GROUP = "integration"
-
 
 def user_is_integration(*, user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.groups.filter(name=INTEGRATION_GROUP).exists())
+    """The user is an account of the order system (group ``INTEGRATION_GROUP``).
+
+    Read with the user when the API authenticated it (``core.authentication``); otherwise queried.
+    """
+    if not (user and user.is_authenticated):
+        return False
+    flag = getattr(user, IS_INTEGRATION_ATTR, None)
+    if flag is not None:
+        return bool(flag)
+    return user.groups.filter(name=INTEGRATION_GROUP).exists()
 
 
 def staff_roles(*, user: AbstractBaseUser | None) -> dict[Any, str]:

@@ -40,7 +40,7 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "core.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cc",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

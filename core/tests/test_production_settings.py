@@ -89,7 +89,7 @@ def test_production_defaults_are_secure():
     assert values["X_FRAME_OPTIONS"] == "DENY"
     assert values["CSRF_TRUSTED_ORIGINS"] == ["https://pickup.example.com"]
     assert values["LOG_FORMAT"] == "json" and database["formatter"] == "json"
-    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHES"]["default"]["BACKEND"] == "core.cache.RedisCache"  # Django's, one client per pool
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
     assert values["CELERY_TASK_ACKS_LATE"] is True and values["CELERY_TASK_REJECT_ON_WORKER_LOST"] is True
     assert values["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is False  # workers log JSON lines too

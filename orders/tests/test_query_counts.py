@@ -19,9 +19,9 @@ from otp.models import PickupCode
 
 S = PackageStatus
 VERIFY_SERVICE_MAX_QUERIES = 8
-# The API call adds the token's user, the integration-account check and the answer's package items:
+# The API call adds the token's user (read with its integration-account flag) and the answer's package items:
 # the answer is built from the rows the service loaded (the order of one package, its customer and store).
-VERIFY_API_MAX_QUERIES = 11
+VERIFY_API_MAX_QUERIES = 10
 
 
 @pytest.fixture

@@ -48,9 +48,7 @@ class Command(BaseCommand):
             raise CommandError(str(error.message)) from None
 
     def _list(self, store):
-        overridden = {
-            row.key for row in AppSetting.objects.filter(store=store)
-        }
+        overridden = {row.key for row in AppSetting.objects.filter(store=store)}
         for key, spec in SPECS.items():
             source = ("store" if store else "global") if key in overridden else "default"
             if store and key not in overridden and AppSetting.objects.filter(key=key, store=None).exists():

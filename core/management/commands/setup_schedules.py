@@ -10,5 +10,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         for name, (task, every) in SCHEDULES.items():
             interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
-            _task, created = PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "interval": interval})
+            _task, created = PeriodicTask.objects.get_or_create(
+                name=name, defaults={"task": task, "interval": interval}
+            )
             self.stdout.write(f"{'created' if created else 'kept'} schedule {name}: {task}")
