@@ -196,23 +196,15 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [PackageInline]
 
 
+# What an audit record says, in the package page's inline and in the audit list.
+AUDIT_COLUMNS = ["created_at", "kind", "outcome", "error_code", "command", "from_status", "to_status", "manual"]
+
+
 class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditRecord
     fk_name = "package"
     extra = 0
-    fields = [
-        "created_at",
-        "kind",
-        "outcome",
-        "error_code",
-        "command",
-        "from_status",
-        "to_status",
-        "manual",
-        "actor",
-        "channel",
-        "reason",
-    ]
+    fields = [*AUDIT_COLUMNS, "actor", "channel", "reason"]
     readonly_fields = fields
 
 
@@ -300,20 +292,7 @@ class PackageAdmin(admin.ModelAdmin):
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "kind",
-        "outcome",
-        "error_code",
-        "command",
-        "from_status",
-        "to_status",
-        "manual",
-        "actor_display",
-        "channel",
-        "store",
-        "package",
-    ]
+    list_display = [*AUDIT_COLUMNS, "actor_display", "channel", "store", "package"]
     list_filter = ["kind", "outcome", "channel", "manual", "store"]
     search_fields = ["package__id", "package__order__order_number", "actor__username", "reason"]
     list_select_related = ["actor", "store", "package"]

@@ -49,16 +49,6 @@ from orders.serializers import (
 # Lone UTF-16 surrogates ("\ud800" in JSON) cannot be stored by any database driver.
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
-COMMAND_DONE = {
-    cmd.COMPLETE_PACKAGING: _("Packaging completed."),
-    cmd.READY_FOR_PICKUP: _("The package is ready for pickup."),
-    cmd.DELIVER: _("Package delivered."),
-    cmd.RESEND_CODE: _("A new pickup code was sent to the customer."),
-    cmd.CANCEL: _("Package cancelled."),
-}
-DELIVERED = _("Package delivered.")
-DELIVERED_MANUAL = _("Package delivered after manual confirmation.")
-DELIVERED_NO_CODE = _("Package delivered. No pickup code was required at this store.")
 ORDER_PICKED_UP = _("Order picked up.")
 ORDER_DELIVERED_NO_CODE = _("Order picked up. No pickup code was required at this store.")
 
@@ -170,6 +160,13 @@ def _errors(*codes: int, **overrides: str) -> dict:
     }
     descriptions.update({int(key[1:]): text for key, text in overrides.items()})
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+def _command_errors() -> dict:
+    """The error answers of a command on a package or an order (deliver, verify, the commands endpoint)."""
+    return _errors(
+        400, 401, 403, 404, 409, 429, s409="invalid_state: not applicable in the current state; nothing changed"
+    )
 
 
 def _envelope(name: str, **data_fields) -> serializers.Serializer:
@@ -308,9 +305,7 @@ class PackageCommandApi(ApiView):
         request=InputSerializer,
         responses={
             200: _envelope("PackageCommandResult", package=PackageOutputSerializer()),
-            **_errors(
-                400, 401, 403, 404, 409, 429, s409="invalid_state: not applicable in the current state; nothing changed"
-            ),
+            **_command_errors(),
         },
     )
     def post(self, request, id):
@@ -335,7 +330,7 @@ class PackageCommandApi(ApiView):
             manual=data["manual_confirm"],
             reason=data.get("reason", ""),
         )
-        return _success(COMMAND_DONE[command], package=self.package_data(package))
+        return _success(cmd.DONE_MESSAGES[command], package=self.package_data(package))
 
 
 @extend_schema_serializer(component_name="VerifyOtpInput")
@@ -345,9 +340,7 @@ class VerifyInputSerializer(serializers.Serializer):
 
 
 def _delivery_message(outcome: services.DeliveryOutcome):
-    if not outcome.code_required:
-        return DELIVERED_NO_CODE
-    return DELIVERED_MANUAL if outcome.manual else DELIVERED
+    return cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
 
 
 class PackageVerifyOtpApi(ApiView):
@@ -363,9 +356,7 @@ class PackageVerifyOtpApi(ApiView):
         ],
         responses={
             200: _envelope("PackageVerifyResult", package=PackageOutputSerializer(), order=OrderOutputSerializer()),
-            **_errors(
-                400, 401, 403, 404, 409, 429, s409="invalid_state: not applicable in the current state; nothing changed"
-            ),
+            **_command_errors(),
         },
     )
     def post(self, request, id):
@@ -424,7 +415,7 @@ class PackageResendOtpApi(ApiView):
         _validated(self.InputSerializer, request)
         package = package_get_for_user(user=request.user, package_id=id)
         package = services.package_resend_code(package=package, actor=request.user, channel=Channel.API)
-        return _success(COMMAND_DONE[cmd.RESEND_CODE], package=self.package_data(package))
+        return _success(cmd.DONE_MESSAGES[cmd.RESEND_CODE], package=self.package_data(package))
 
 
 # --- orders -------------------------------------------------------------------------------------------
@@ -444,9 +435,7 @@ class OrderVerifyOtpApi(ApiView):
         request=VerifyInputSerializer,
         responses={
             200: _envelope("OrderVerifyResult", order=OrderOutputSerializer()),
-            **_errors(
-                400, 401, 403, 404, 409, 429, s409="invalid_state: not applicable in the current state; nothing changed"
-            ),
+            **_command_errors(),
         },
     )
     def post(self, request, id):

@@ -92,3 +92,22 @@ def available_commands(*, status: str, role: str | None, otp_enabled: bool) -> l
         for command in COMMANDS.values()
         if command.allows(status=status, role=role) and (otp_enabled or not command.needs_otp)
     ]
+
+
+# What the caller is told after a command succeeded (the API's ``message``, the staff pages' notice).
+DONE_MESSAGES = {
+    COMPLETE_PACKAGING: _("Packaging completed."),
+    READY_FOR_PICKUP: _("The package is ready for pickup."),
+    DELIVER: _("Package delivered."),
+    RESEND_CODE: _("A new pickup code was sent to the customer."),
+    CANCEL: _("Package cancelled."),
+}
+DELIVERED_MANUAL = _("Package delivered after manual confirmation.")
+DELIVERED_NO_CODE = _("Package delivered. No pickup code was required at this store.")
+
+
+def delivery_message(*, code_required: bool, manual: bool) -> Promise:
+    """The message of a delivery: with the code, after manual confirmation, or at a store without codes."""
+    if not code_required:
+        return DELIVERED_NO_CODE
+    return DELIVERED_MANUAL if manual else DONE_MESSAGES[DELIVER]

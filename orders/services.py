@@ -147,35 +147,9 @@ def _check_state(*, package: Package, command: cmd.Command) -> None:
         )
 
 
-def _audit(
-    *,
-    package: Package,
-    kind: str,
-    actor: User | None,
-    channel: str,
-    now: datetime,
-    outcome: str = AuditOutcome.SUCCESS,
-    command: str = "",
-    from_status: str = "",
-    to_status: str = "",
-    error_code: str = "",
-    manual: bool = False,
-    reason: str = "",
-) -> AuditRecord:
-    record = _audit_record(
-        package=package,
-        kind=kind,
-        actor=actor,
-        channel=channel,
-        now=now,
-        outcome=outcome,
-        command=command,
-        from_status=from_status,
-        to_status=to_status,
-        error_code=error_code,
-        manual=manual,
-        reason=reason,
-    )
+def _audit(**fields: Any) -> AuditRecord:
+    """Save and return one audit record; the arguments are ``_audit_record``'s."""
+    record = _audit_record(**fields)
     record.save(force_insert=True)
     return record
 

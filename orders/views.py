@@ -62,15 +62,6 @@ from otp import services as otp
 PAGE_SIZE = 50
 SESSION_STORE_KEY = "staff_store"
 
-DONE_MESSAGES = {
-    cmd.COMPLETE_PACKAGING: _("Packaging completed."),
-    cmd.READY_FOR_PICKUP: _("The package is ready for pickup."),
-    cmd.DELIVER: _("Package delivered."),
-    cmd.RESEND_CODE: _("A new pickup code was sent to the customer."),
-    cmd.CANCEL: _("Package cancelled."),
-}
-DELIVERED_MANUAL = _("Package delivered after manual confirmation.")
-DELIVERED_NO_CODE = _("Package delivered. No pickup code was required at this store.")
 VERIFIED = _("Pickup code verified")
 VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
 VERIFY_FAILED = _("Pickup code refused")
@@ -400,7 +391,7 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
             return JsonResponse({"done": False, "error": str(exc.message)}, status=exc.http_status)
         messages.error(request, exc.message)
         return redirect(next_url)
-    return _done(request, package, DONE_MESSAGES[command], next_url)
+    return _done(request, package, cmd.DONE_MESSAGES[command], next_url)
 
 
 def _deliver_context(
@@ -458,12 +449,7 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
         package.refresh_from_db()
         context = _deliver_context(request, package, DeliverForm(), error=exc)
         return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
-    if not outcome.code_required:
-        message = DELIVERED_NO_CODE
-    elif outcome.manual:
-        message = DELIVERED_MANUAL
-    else:
-        message = DONE_MESSAGES[cmd.DELIVER]
+    message = cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
     return _done(request, outcome.package, message, next_url)
 
 
@@ -478,7 +464,7 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
         _refused(exc)
         context = _deliver_context(request, package, DeliverForm(), error=exc)
         return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
-    context = _deliver_context(request, package, DeliverForm(), notice=DONE_MESSAGES[cmd.RESEND_CODE])
+    context = _deliver_context(request, package, DeliverForm(), notice=cmd.DONE_MESSAGES[cmd.RESEND_CODE])
     return _dialog(request, "orders/_deliver_dialog.html", context)
 
 
@@ -501,7 +487,7 @@ def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
         _refused(exc)
         context.update(form=form, error=exc)
         return _dialog(request, "orders/_cancel_dialog.html", context, status=exc.http_status)
-    return _done(request, package, DONE_MESSAGES[cmd.CANCEL], next_url)
+    return _done(request, package, cmd.DONE_MESSAGES[cmd.CANCEL], next_url)
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -151,9 +151,16 @@
   });
 
   dialog.addEventListener("close", function () {
+    // The browser gives the focus back to the opener as it closes the dialog; this event comes a
+    // moment later, so only place the focus where the browser could not (the opener was replaced),
+    // never taking it back from where the user has moved it since (e.g. "/" to the search box).
+    var active = document.activeElement;
+    var lost = !active || active === document.body || dialog.contains(active);
     dialogBody.innerHTML = "";
-    if (opener && document.body.contains(opener)) opener.focus();
-    else if (searchBox()) searchBox().focus();
+    if (lost) {
+      if (opener && document.body.contains(opener)) opener.focus();
+      else if (searchBox()) searchBox().focus();
+    }
     opener = null;
   });
 
