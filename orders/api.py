@@ -377,10 +377,10 @@ class PackageVerifyOtpApi(ApiView):
         prefetch_related_objects([package], "items")
         # The caller sees every package of the order in its stores; an order of one is this package.
         siblings = [package] if package.order_package_count == 1 else None
+        package_data = self.package_data(package)
+        package.order.package_representations = {package.pk: package_data}  # not made twice
         return _success(
-            _delivery_message(outcome),
-            package=self.package_data(package),
-            order=self.order_data(package.order, siblings),
+            _delivery_message(outcome), package=package_data, order=self.order_data(package.order, siblings)
         )
 
 

@@ -187,7 +187,14 @@ class OrderOutputSerializer(serializers.Serializer):
         packages = getattr(order, "visible_packages", None)
         if packages is None:
             packages = list(package_queryset_for_output(order.packages.all()).order_by("created_at", "pk"))
-        return PackageOutputSerializer(packages, many=True, context=self.context).data
+        # Representations the caller made already in this request (the verified package) are reused.
+        known = getattr(order, "package_representations", {})
+        rest = [package for package in packages if package.pk not in known]
+        made = {}
+        if rest:
+            data = PackageOutputSerializer(rest, many=True, context=self.context).data
+            made = {package.pk: item for package, item in zip(rest, data, strict=True)}
+        return [known.get(package.pk) or made[package.pk] for package in packages]
 
 
 class ErrorSerializer(serializers.Serializer):
