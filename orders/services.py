@@ -53,7 +53,6 @@ from orders.models import (
     Package,
     PackageItem,
     PackageStatus,
-    StaffMembership,
     Store,
     TrustTier,
 )
@@ -106,9 +105,11 @@ def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: date
     )
     member = _is_member_actor(actor)
     if member:
-        role = StaffMembership.objects.filter(user=actor, store_id=OuterRef("store_id")).order_by().values("role")[:1]
-        queryset = queryset.annotate(
-            actor_role=Subquery(role), spray_edge=otp.failed_verifications_window_edge(actor=actor, now=now)
+        # Only a package of the actor's stores matches (and is locked): another store's package is not
+        # even waited for. The join finds the one membership row (unique per user and store).
+        queryset = queryset.filter(store__memberships__user=actor).annotate(
+            actor_role=F("store__memberships__role"),
+            spray_edge=otp.failed_verifications_window_edge(actor=actor, now=now),
         )
     try:
         package = queryset.get(pk=package_id)
@@ -537,13 +538,15 @@ def package_deliver(
     caller need not read it first: an id that names no package in the actor's stores is ``not_found``.
     The delivered package comes back with its order, customer and stores loaded, for the answer.
     """
-    _check_verification_input(otp_value=otp_value, manual=manual)
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
     package_id = package.pk if isinstance(package, Package) else package
     with transaction.atomic():
         package = _lock_package_for_delivery(package_id, actor=actor, now=timezone.now())
         role = _authorize(package=package, actor=actor, command=command)
+        # After not_found (a package outside the caller's stores answers the same whatever the body),
+        # before anything is counted; raising here rolls back and leaves the package as it was.
+        _check_verification_input(otp_value=otp_value, manual=manual)
         _check_state(package=package, command=command)
         conf = StoreSettings(package.store_id)
         now = timezone.now()

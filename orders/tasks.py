@@ -39,10 +39,11 @@ def refresh_trust_tiers() -> int:
 
 @shared_task(name="orders.outbox_fan_out", ignore_result=True)
 def outbox_fan_out(message_ids: list[str], delivery_ids: list[str]) -> None:
-    """Queue the send task of each message and webhook delivery of one no-show or reminder batch.
+    """Queue the send task of each message and webhook delivery of one delivery, or of one no-show or
+    reminder batch.
 
-    The sweep publishes this one task per batch after commit, so its rate does not depend on the
-    broker; the per-row publishes happen here, on a worker. Running it twice is harmless: a send
+    A delivery, and the sweep per batch, publish this one task after commit, so their cost does not
+    grow with the number of rows; the per-row publishes happen here, on a worker. Running it twice is harmless: a send
     task for a row that is no longer pending does nothing. Rows whose publish fails stay pending
     for the outbox relay.
     """

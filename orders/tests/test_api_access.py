@@ -15,7 +15,7 @@ from orders.tests.apiclient import (  # noqa: F401 - autouse fixture
     bearer,
     obtain_tokens,
 )
-from orders.tests.factories import PASSWORD, integration_user
+from orders.tests.factories import PASSWORD, employee_of, integration_user
 
 S = PackageStatus
 pytestmark = pytest.mark.django_db
@@ -108,6 +108,33 @@ def test_deactivated_user_is_refused_at_once(employee, make_package):
     employee.is_active = False
     employee.save(update_fields=["is_active"])
     assert_error(client.get("/api/packages/"), 401, "not_authenticated")
+
+
+def test_a_deleted_user_or_a_new_integration_account_is_seen_at_once(employee, make_package):
+    from django.contrib.auth.models import Group
+
+    from core.authentication import INTEGRATION_GROUP
+
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    client = bearer(employee)
+    assert client.get(f"/api/packages/{package.pk}/").status_code == 200
+    employee.groups.add(Group.objects.get_or_create(name=INTEGRATION_GROUP)[0])  # read with the user per request
+    assert_error(
+        client.post(f"/api/packages/{package.pk}/verify-otp/", {"manualConfirm": True}), 403, "permission_denied"
+    )
+    newcomer = employee_of(package.store, "newcomer")  # audited users cannot be deleted; this one has no record
+    newcomer_client = bearer(newcomer)
+    assert newcomer_client.get("/api/packages/").status_code == 200
+    newcomer.delete()
+    assert_error(newcomer_client.get("/api/packages/"), 401, "not_authenticated")
+
+
+def test_the_token_check_mirrors_the_installed_simplejwt():
+    from importlib.metadata import version
+
+    # core.authentication.StaffJWTAuthentication.get_user repeats simplejwt's checks (to read the user with its
+    # integration flag in one query). On an upgrade, compare it with JWTAuthentication.get_user, then update this.
+    assert version("djangorestframework_simplejwt") == "5.5.1"
 
 
 def test_removed_membership_revokes_access_at_once(employee, make_package):

@@ -60,8 +60,11 @@ def test_unknown_or_foreign_package_is_not_found_and_changes_nothing(
 ):
     foreign = make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     client = bearer(employee)
+    bodies = ({"otp": issued_code(foreign)}, {"otp": "12ab"}, {}, {"manualConfirm": True})
     for target in (foreign.pk, "00000000-0000-0000-0000-000000000000", "not-a-uuid"):
-        response = client.post(f"/api/packages/{target}/verify-otp/", {"otp": issued_code(foreign)})
-        assert response.status_code == 404 and response.json()["code"] == "not_found"
+        for body in bodies:  # not_found first, whatever the body: nothing said about the package
+            response = client.post(f"/api/packages/{target}/verify-otp/", body)
+            assert response.status_code == 404 and response.json()["code"] == "not_found", (target, body)
     foreign.refresh_from_db()
     assert foreign.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert foreign.pickup_codes.get(used_at=None, invalidated_at=None).attempts == 0
