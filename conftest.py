@@ -81,6 +81,20 @@ def manager(store):
 
 
 @pytest.fixture
+def as_employee(client, employee):
+    """The Django test client signed in to the staff pages as the store's employee."""
+    client.force_login(employee)
+    return client
+
+
+@pytest.fixture
+def as_manager(client, manager):
+    """The Django test client signed in to the staff pages as the store's manager."""
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
 def make_package(store, employee):
     """make_package(status=..., at_store=...) walks a new package through the real commands to ``status``."""
 
@@ -109,5 +123,3 @@ def make_package(store, employee):
         return package
 
     return make
-
-

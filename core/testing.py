@@ -39,3 +39,16 @@ def run_in_threads(target, count: int, *, timeout: float = 60) -> list:
     for thread in threads:
         thread.join(timeout=timeout)
     return results
+
+
+# The environment a production process needs at least (settings only: no server is contacted), for tests that
+# load config.settings.production in a fresh interpreter.
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "x" * 50,
+    "OTP_HASH_KEY": "y" * 32,
+    "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
+    "ALLOWED_HOSTS": "pickup.example.com",
+    "DATABASE_URL": "postgres://app@db.internal:5432/clickcollect",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+}

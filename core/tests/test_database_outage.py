@@ -206,12 +206,6 @@ def test_a_connection_killed_by_the_server_answers_503_and_the_next_request_reco
 # --- the staff pages --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def as_employee(client, employee):
-    client.force_login(employee)
-    return client
-
-
 def test_a_staff_page_during_an_outage_is_the_html_503_in_the_request_language(as_employee):
     with database_down():  # loading the session fails first
         english = as_employee.get(reverse("staff:package-list"))

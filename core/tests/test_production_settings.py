@@ -19,19 +19,11 @@ from pathlib import Path
 import pytest
 
 from core.logging import JsonFormatter, logging_config
+from core.testing import PRODUCTION_ENV
 from orders.models import PackageStatus
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "SECRET_KEY": "x" * 50,
-    "OTP_HASH_KEY": "y" * 32,
-    "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
-    "ALLOWED_HOSTS": "pickup.example.com",
-    "DATABASE_URL": "postgres://app@db.internal:5432/clickcollect",
-    "REDIS_URL": "redis://cache.internal:6379/0",
-}
 DUMPED = [
     "DEBUG",
     "ALLOWED_HOSTS",

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core import checks
 from django.test import override_settings
 
+from core.testing import PRODUCTION_ENV
 from notifications.checks import check_notification_backends
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -80,16 +81,6 @@ def test_a_backend_the_channel_cannot_use_is_an_error():
 
 
 # --- what production does with it -------------------------------------------------------------------------
-
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "SECRET_KEY": "x" * 50,
-    "OTP_HASH_KEY": "y" * 32,
-    "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
-    "ALLOWED_HOSTS": "pickup.example.com",
-    "DATABASE_URL": "postgres://app@db.internal:5432/clickcollect",
-    "REDIS_URL": "redis://cache.internal:6379/0",
-}
 
 
 def manage_check(**variables: str) -> subprocess.CompletedProcess:

@@ -23,18 +23,6 @@ S = PackageStatus
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 
 
-@pytest.fixture
-def as_employee(client, employee):
-    client.force_login(employee)
-    return client
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
-
-
 def list_url(**query):
     url = reverse("staff:package-list")
     if query:

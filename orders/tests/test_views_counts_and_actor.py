@@ -39,16 +39,13 @@ def expected(**counts):
     return {ALL_COUNT: sum(statuses.values()), **statuses}
 
 
-@pytest.fixture
-def as_employee(client, employee):
-    client.force_login(employee)
-    return client
-
-
-@pytest.fixture
-def as_manager(client, manager):
-    client.force_login(manager)
-    return client
+def command_in_place(client, package, command, next_url):
+    """A command button on the list, as staff.js sends it: the row is updated in place."""
+    return client.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": command, "next": next_url, "in_place": "1"},
+        **FETCH,
+    )
 
 
 # --- the counts after an in-place command --------------------------------------------------------
@@ -68,11 +65,7 @@ def test_a_row_command_in_place_answers_the_fresh_counts(as_employee, make_packa
     before = counts_on_the_page(as_employee, list_url())
     assert before == expected(waiting=2, ready_for_customer_pickup=1)
 
-    response = as_employee.post(
-        reverse("staff:package-command", args=[package.pk]),
-        {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": list_url(), "in_place": "1"},
-        **FETCH,
-    )
+    response = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", list_url())
     assert response.status_code == 200
     data = response.json()
     assert data["done"] is True and "Packed All Items" in data["row"]
@@ -118,11 +111,7 @@ def test_the_counts_follow_the_search_of_the_list(as_employee, make_package):
     make_package(S.WAITING, order__customer__name="Deniz Kaya")
     make_package(S.WAITING, order__customer__name="Ali Demir")
     searched = list_url(store="IST01", q="kaya")
-    response = as_employee.post(
-        reverse("staff:package-command", args=[package.pk]),
-        {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": searched, "in_place": "1"},
-        **FETCH,
-    )
+    response = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", searched)
     data = response.json()
     assert data["counts"] == expected(waiting=1, packed_all_items=1)
     assert data["counts"] == counts_on_the_page(as_employee, searched)
@@ -130,11 +119,7 @@ def test_the_counts_follow_the_search_of_the_list(as_employee, make_package):
 
 def test_a_refused_command_changes_no_count(as_employee, make_package):
     package = make_package(S.WAITING)
-    response = as_employee.post(
-        reverse("staff:package-command", args=[package.pk]),
-        {"command": "READY_FOR_PICKUP", "next": list_url(), "in_place": "1"},
-        **FETCH,
-    )
+    response = command_in_place(as_employee, package, "READY_FOR_PICKUP", list_url())
     assert response.status_code == 409  # not from this state
     assert response.json()["done"] is False and "counts" not in response.json()
     package.refresh_from_db()
