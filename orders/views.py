@@ -8,8 +8,9 @@ The dialogs work with and without JavaScript. Without it they are plain pages th
 after a success. ``static/staff/staff.js`` opens them in a modal ``<dialog>`` and posts with the
 header ``X-Requested-With: fetch``; such requests get JSON: ``{"done": false, "html": ...}`` (the
 dialog again, with the error or notice inside) or ``{"done": true, "message": ..., "row": ...}``
-(the package's new table row and ``counts``, the list's fresh status counts, so the filter bar
-stays true without a reload) / ``{"done": true, "redirect": ...}``.
+(the package's new table row; ``counts``, the list's fresh status counts, so the filter bar
+stays true without a reload; ``inList``, whether the row still matches the list's search and status
+filter, so a filtered list drops it) / ``{"done": true, "redirect": ...}``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -135,19 +136,31 @@ def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:
 ALL_COUNT = "all"  # the key of the "All" filter's count; the others are the status values
 
 
-def _status_counts(store: Store, search: str) -> dict[str, int]:
-    """The filter bar's counts (SPEC 10) of one store's list, with the search applied: every status, and "all"."""
+def _list_packages(store: Store, search: str, status: str = "") -> QuerySet[Package]:
+    """The packages one store's list shows (SPEC 10): its search and its status filter applied."""
     packages = Package.objects.filter(store=store)
     if search:
         packages = packages.filter(package_search_q(search))
-    counts = dict(packages.values_list("status").annotate(n=Count("pk")).order_by())
+    if status:
+        packages = packages.filter(status=status)
+    return packages
+
+
+def _status_counts(store: Store, search: str) -> dict[str, int]:
+    """The filter bar's counts (SPEC 10) of one store's list, with the search applied: every status, and "all"."""
+    counts = dict(_list_packages(store, search).values_list("status").annotate(n=Count("pk")).order_by())
     return {ALL_COUNT: sum(counts.values()), **{value: counts.get(value, 0) for value in PackageStatus.values}}
 
 
-def _list_counts(package: Package, next_url: str) -> dict[str, int]:
-    """The counts of the list the user came from: the package's store, and the search of that list's address."""
+def _list_after_command(package: Package, next_url: str) -> dict[str, Any]:
+    """The list the user came from (the package's store, the search and status filter of that list's address)
+    after a command changed one of its rows in place: its fresh counts, and whether the row still belongs in it
+    (a ``?status=waiting`` list loses a package that is now packed)."""
     form = PackageFilterForm(QueryDict(urlsplit(next_url).query))
-    return _status_counts(package.store, (form.value("q") or "").strip())
+    search = (form.value("q") or "").strip()
+    status = form.value("status") or ""
+    in_list = _list_packages(package.store, search, status).filter(pk=package.pk).exists()
+    return {"counts": _status_counts(package.store, search), "inList": in_list}
 
 
 def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
@@ -159,7 +172,7 @@ def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -
                 "done": True,
                 "message": str(message),
                 "row": _row_html(request, package, next_url),
-                "counts": _list_counts(package, next_url),
+                **_list_after_command(package, next_url),
             }
         )
     messages.success(request, message)
@@ -239,13 +252,9 @@ def package_list(request: HttpRequest) -> HttpResponse:
     if request.session.get(SESSION_STORE_KEY) != store.code:
         request.session[SESSION_STORE_KEY] = store.code
 
-    packages = Package.objects.filter(store=store)
-    if search:
-        packages = packages.filter(package_search_q(search))
     counts = _status_counts(store, search)
     status = form.value("status") or ""
-    if status:
-        packages = packages.filter(status=status)
+    packages = _list_packages(store, search, status)
     paginator = Paginator(packages.select_related("order__customer", "store").order_by("-created_at", "-pk"), PAGE_SIZE)
     page = paginator.get_page(form.value("page") or 1)
 

@@ -416,3 +416,34 @@ def test_filter_counts_follow_a_command_without_reload(page, manager, employee, 
     package.refresh_from_db()
     ready.refresh_from_db()
     assert (package.status, ready.status) == (S.PACKED_ALL_ITEMS, S.CANCELLED)
+
+
+def test_a_row_leaves_a_filtered_list_without_reload(page, employee, make_package):
+    package = make_package(S.WAITING)
+    last = make_package(S.WAITING)
+    log_in(page, "ayse")
+    page.get_by_role("link", name=re.compile(r"^Waiting")).click()
+    page.wait_for_url(re.compile(r"status=waiting"))
+    assert row(page, package).count() and row(page, last).count()
+    page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
+
+    row(page, package).get_by_role("button", name="Complete Packaging").click()
+    page.get_by_role("status").filter(has_text="Packaging completed.").wait_for()
+    row(page, package).wait_for(state="detached")
+    assert row(page, last).is_visible() and "Waiting" in row(page, last).inner_text()
+    assert count_of(page, "waiting").inner_text() == "1"
+    assert count_of(page, "packed_all_items").inner_text() == "1"
+
+    # The last row leaves too: the list says it is empty, as after a reload.
+    row(page, last).get_by_role("button", name="Complete Packaging").click()
+    row(page, last).wait_for(state="detached")
+    page.locator(".empty-row").filter(has_text="No packages here.").wait_for()
+    assert count_of(page, "waiting").inner_text() == "0"
+    assert page.evaluate("window.notReloaded") is True
+    package.refresh_from_db()
+    last.refresh_from_db()
+    assert (package.status, last.status) == (S.PACKED_ALL_ITEMS, S.PACKED_ALL_ITEMS)
+    # The unfiltered list still shows both, as packed.
+    page.get_by_role("link", name=re.compile(r"^All")).click()
+    page.wait_for_url(re.compile(r"/packages/\?"))
+    assert "Packed All Items" in row(page, package).inner_text() and "Packed All Items" in row(page, last).inner_text()

@@ -1,7 +1,8 @@
 """Two staff-page details: the filter counts after an in-place command, and "system" in the user's language.
 
 A command run from the list without a reload answers the package's new row *and* the list's fresh status
-counts (SPEC 10: "filters by status with counts"), so the filter bar never lies until the next reload.
+counts (SPEC 10: "filters by status with counts"), so the filter bar never lies until the next reload, and
+whether the row still matches the list's search and status filter (``inList``), so a filtered list drops it.
 An audit record without a user shows "system" translated, on the package page and in the admin.
 """
 
@@ -12,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from core.services import app_setting_set
 from orders.models import AuditRecord, PackageStatus
 from orders.views import ALL_COUNT
 
@@ -134,6 +136,67 @@ def test_without_javascript_the_list_is_reloaded_with_the_counts(as_employee, ma
     )
     assert response.status_code == 302 and response["Location"] == list_url()
     assert counts_on_the_page(as_employee, list_url()) == expected(packed_all_items=1)
+
+
+# --- whether the row still belongs in the list ---------------------------------------------------
+
+
+def test_a_row_leaves_a_status_filtered_list_it_no_longer_matches(as_employee, make_package):
+    package = make_package(S.WAITING)
+    make_package(S.WAITING)
+    waiting = list_url(store="IST01", status=S.WAITING)
+    response = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", waiting)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["done"] is True and data["inList"] is False
+    assert data["message"] == "Packaging completed." and "Packed All Items" in data["row"]
+    assert data["counts"] == expected(waiting=1, packed_all_items=1)
+    # What a reload shows: the package is gone from the "Waiting" list.
+    assert f'id="row-{package.pk}"' not in as_employee.get(waiting).content.decode()
+    package.refresh_from_db()
+    assert package.status == S.PACKED_ALL_ITEMS
+
+
+def test_a_row_stays_in_an_unfiltered_list(as_employee, make_package):
+    package = make_package(S.WAITING)
+    response = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", list_url(store="IST01"))
+    data = response.json()
+    assert data["done"] is True and data["inList"] is True
+    assert f'id="row-{package.pk}"' in as_employee.get(list_url(store="IST01")).content.decode()
+
+
+def test_a_row_stays_in_a_list_whose_status_it_still_has(as_manager, make_package, store):
+    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    ready = list_url(status=S.READY_FOR_CUSTOMER_PICKUP)
+    response = command_in_place(as_manager, package, "RESEND_PICKUP_CODE", ready)
+    data = response.json()
+    assert data["done"] is True and data["inList"] is True
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
+def test_a_row_stays_in_a_search_it_still_matches(as_employee, make_package):
+    package = make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    make_package(S.WAITING, order__customer__name="Ali Demir")
+    searched = list_url(store="IST01", q="kaya")
+    response = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", searched)
+    data = response.json()
+    assert data["done"] is True and data["inList"] is True
+    assert data["counts"] == expected(packed_all_items=1)
+    # A search together with a status filter the package has left: out of that list.
+    other = make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    narrowed = list_url(store="IST01", q="kaya", status=S.WAITING)
+    data = command_in_place(as_employee, other, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", narrowed).json()
+    assert data["done"] is True and data["inList"] is False
+    assert data["counts"] == expected(packed_all_items=2)
+
+
+def test_a_refused_command_answers_no_list_state(as_employee, make_package):
+    package = make_package(S.WAITING)
+    response = command_in_place(as_employee, package, "READY_FOR_PICKUP", list_url(status=S.WAITING))
+    assert response.status_code == 409
+    assert "inList" not in response.json()
 
 
 # --- "system" in the user's language ---------------------------------------------------------------

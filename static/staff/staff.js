@@ -2,8 +2,10 @@
    Every form and link also works without this script (the server answers with full pages).
    Requests made here carry "X-Requested-With: fetch"; the server then answers JSON:
    {done: false, html}            the dialog again (error or notice inside), stays open
-   {done: true, message, row, counts}  the package's new table row and the filter bar's fresh counts
-                                  ({all: n, <status>: n, ...}); the dialog closes
+   {done: true, message, row, counts, inList}  the package's new table row, the filter bar's fresh counts
+                                  ({all: n, <status>: n, ...}) and whether the row still matches the list's
+                                  search and status filter (the server decides; if not, the row leaves the
+                                  list; the usual message says what happened); the dialog closes
    {done: true, redirect}         go there (the server queued the message for that page)
    {done: false, error}           a row button was refused: show the message */
 (function () {
@@ -79,6 +81,24 @@
     return true;
   }
 
+  // A filtered list ("Waiting") after a command moved the row out of it: the row leaves, as after a reload.
+  function removeRow(packageId) {
+    var row = document.getElementById("row-" + packageId);
+    if (!row) return;
+    var body = row.parentNode;
+    var columns = row.cells.length;
+    row.remove();
+    if (!body.querySelector("tr")) {
+      var empty = document.createElement("tr");
+      empty.className = "empty-row";
+      var cell = document.createElement("td");
+      cell.colSpan = columns;
+      cell.textContent = body.getAttribute("data-empty-text") || "";
+      empty.appendChild(cell);
+      body.appendChild(empty);
+    }
+  }
+
   // The filter bar's counts ("All 12", "Waiting 3", ...) after a command changed a row in place.
   function updateCounts(counts) {
     Object.keys(counts).forEach(function (key) {
@@ -94,7 +114,10 @@
         return;
       }
       closeDialog();
-      if (data.row) replaceRow(packageId, data.row);
+      if (data.row) {
+        if (data.inList === false) removeRow(packageId);
+        else replaceRow(packageId, data.row);
+      }
       if (data.counts) updateCounts(data.counts);
       if (data.message) flash(data.message, "success");
       var box = searchBox();
