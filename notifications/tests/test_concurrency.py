@@ -1,11 +1,8 @@
 """Two attempts on one message at the same moment: one sends, the other skips (PostgreSQL row locks)."""
 
-import threading
 import time
 
-from django.db import connections
-
-from core.testing import requires_postgres
+from core.testing import requires_postgres, run_in_threads
 from notifications import sending
 from notifications.backends import FileBackend
 from notifications.models import DeliveryStatus, Message
@@ -36,21 +33,7 @@ def test_parallel_attempts_send_a_message_once(transactional_db, settings, make_
     SlowFileBackend.calls = 0
     Message.objects.filter(pk=message.pk).update(status=DeliveryStatus.PENDING, attempts=0, sent_at=None)
 
-    barrier = threading.Barrier(4)
-    outcomes = []
-
-    def attempt():
-        try:
-            barrier.wait()
-            outcomes.append(sending.message_send_attempt(message_id=message.pk))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=attempt) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_in_threads(lambda i: sending.message_send_attempt(message_id=message.pk), 4)
 
     assert SlowFileBackend.calls == 1
     assert len(list((outbox_dir / "sms").glob("*.json"))) == 1

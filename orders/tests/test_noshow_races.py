@@ -3,17 +3,15 @@
 SQLite has no row locks, so these run only where DATABASE_URL names PostgreSQL.
 """
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from core.testing import requires_postgres
+from core.testing import requires_postgres, run_in_threads
 from notifications.models import Message
 from orders import services
 from orders.models import (
@@ -42,28 +40,6 @@ def _queue_instead_of_sending():
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = True
-
-
-def run_in_threads(*targets):
-    """Start one thread per target at the same instant; return what each returned or raised."""
-    barrier = threading.Barrier(len(targets))
-    results = [None] * len(targets)
-
-    def worker(index):
-        try:
-            barrier.wait()
-            results[index] = targets[index]()
-        except Exception as error:  # collected and asserted on
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(targets))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def bulk_ready_packages(*, store, customers, per_customer, expires_at):
@@ -104,10 +80,7 @@ def test_two_sweeps_in_parallel_cancel_and_penalise_each_package_once(store):
     packages = bulk_ready_packages(store=store, customers=customers, per_customer=5, expires_at=deadline)
     assert len(packages) == 500
 
-    results = run_in_threads(
-        lambda: services.packages_expire_unclaimed(batch_size=40),
-        lambda: services.packages_expire_unclaimed(batch_size=40),
-    )
+    results = run_in_threads(lambda i: services.packages_expire_unclaimed(batch_size=40), 2, timeout=120)
 
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == 500
@@ -143,14 +116,14 @@ def test_delivery_with_the_right_code_racing_the_sweep_at_the_deadline(make_pack
             services.package_resend_code(package=package, actor=staff[0], channel="api")
     codes = [issued_code(package) for package in packages]
 
-    def deliver(i):
-        return lambda: services.package_deliver(package=packages[i], actor=staff[i], channel="api", otp_value=codes[i])
+    def deliver_or_sweep(i):
+        """Threads 0 to count - 1 each deliver their package; the last one sweeps."""
+        if i < count:
+            return services.package_deliver(package=packages[i], actor=staff[i], channel="api", otp_value=codes[i])
+        return services.packages_expire_unclaimed(batch_size=5)
 
     with time_machine.travel(deadline, tick=False):
-        results = run_in_threads(
-            *[deliver(i) for i in range(count)],
-            lambda: services.packages_expire_unclaimed(batch_size=5),
-        )
+        results = run_in_threads(deliver_or_sweep, count + 1, timeout=120)
 
     swept = results[-1]
     assert isinstance(swept, int), swept
@@ -180,11 +153,7 @@ def test_reminders_in_parallel_go_out_once_per_package(store):
     deadline = timezone.now() + timedelta(hours=2)
     packages = bulk_ready_packages(store=store, customers=customers, per_customer=2, expires_at=deadline)
 
-    results = run_in_threads(
-        lambda: services.packages_send_reminders(batch_size=15),
-        lambda: services.packages_send_reminders(batch_size=15),
-        lambda: services.packages_send_reminders(batch_size=15),
-    )
+    results = run_in_threads(lambda i: services.packages_send_reminders(batch_size=15), 3, timeout=120)
 
     assert all(isinstance(r, int) for r in results), results
     assert sum(results) == len(packages) == 100
