@@ -1,5 +1,5 @@
 """Test helpers: markers for tests that need a real service, each skip stating its reason (SPEC: no silent
-skips), and a way to start threads at the same instant for race tests."""
+skips), a way to start threads at the same instant for race tests, and a wrong pickup code."""
 
 import os
 import threading
@@ -39,6 +39,16 @@ def run_in_threads(target, count: int, *, timeout: float = 60) -> list:
     for thread in threads:
         thread.join(timeout=timeout)
     return results
+
+
+def wrong_code(*right: str) -> str:
+    """A well-formed six-digit pickup code that is none of ``right`` (the codes issued): the next number after
+    the first one that is free, so it is refused as wrong (``otp_invalid``), never as malformed."""
+    number = int(right[0])
+    while True:
+        number = (number + 1) % 1_000_000
+        if f"{number:06d}" not in right:
+            return f"{number:06d}"
 
 
 # The environment a production process needs at least (settings only: no server is contacted), for tests that

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.services import app_setting_set
+from core.testing import wrong_code
 from orders import commands as cmd
 from orders.models import AuditKind, AuditOutcome, AuditRecord, Package, PackageStatus
 from orders.tests.apiclient import PACKAGE_KEYS, _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
@@ -17,10 +18,6 @@ from otp.models import PickupCode
 
 S = PackageStatus
 pytestmark = pytest.mark.django_db
-
-
-def wrong_code(right: str) -> str:
-    return f"{(int(right) + 1) % 1_000_000:06d}"
 
 
 @pytest.fixture
@@ -109,6 +106,13 @@ def test_list_pages(api, make_package):
     assert len(second["results"]) == 1
     assert {r["id"] for r in first["results"]}.isdisjoint({r["id"] for r in second["results"]})
     assert_error(api.get("/api/packages", {"page": 9}), 404, "not_found")
+
+
+@pytest.mark.parametrize("query", ["page=", "pageSize=", "page=1&page=2", "page=0", "pageSize=201", "page=x"])
+def test_a_malformed_page_parameter_is_a_field_error_not_a_silent_default(api, make_package, query):
+    make_package(S.WAITING)
+    body = assert_error(api.get(f"/api/packages/?{query}"), 400, "validation_error")
+    assert set(body["details"]["fields"]) == {query.split("=")[0]}
 
 
 def test_list_filters_by_status_and_store(manager, make_package, other_store):
@@ -399,7 +403,7 @@ def test_order_verify_picks_the_matching_package_and_counts_wrong_codes_on_each(
     first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     second = make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
     url = f"/api/orders/{first.order_id}/verify-otp/"
-    bad = next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in (issued_code(first), issued_code(second)))
+    bad = wrong_code(issued_code(first), issued_code(second))
     assert_error(api.post(url, {"otp": bad}), 400, "otp_invalid")
     assert set(PickupCode.objects.filter(used_at=None, invalidated_at=None).values_list("attempts", flat=True)) == {1}
     response = api.post(url, {"otp": issued_code(second)})

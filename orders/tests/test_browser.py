@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.services import app_setting_set
+from core.testing import wrong_code
 from notifications.models import Message
 from orders.models import AuditKind, AuditRecord, PackageStatus, StaffRole
 from orders.tests.factories import PASSWORD, employee_of
@@ -88,10 +89,6 @@ def row(page, package):
     return page.locator(f"#row-{package.pk}")
 
 
-def wrong_code_for(code):
-    return "000000" if code != "000000" else "111111"
-
-
 def test_log_in_and_find_a_ready_package_by_scanner_search(page, employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-2024-0042")
     make_package(S.WAITING, order__order_number="CC-2024-0043")
@@ -130,7 +127,7 @@ def test_wrong_code_then_right_code_through_the_dialog(page, employee, make_pack
     focused_is(page, "document.activeElement.id === 'id_otp'")
     shot(page, "dialog-en")
 
-    field.fill(wrong_code_for(code))
+    field.fill(wrong_code(code))
     dialog.get_by_role("button", name="Verify").click()
     error = dialog.get_by_role("alert")
     error.wait_for()
@@ -186,7 +183,7 @@ def test_expired_code_offers_resend(page, employee, make_package, issued_code, s
     log_in(page, "ayse")
     row(page, package).get_by_role("button", name="Delivered").click()
     dialog = page.get_by_role("dialog", name="Verify pickup code")
-    dialog.get_by_label("Verification code").fill(wrong_code_for(code))
+    dialog.get_by_label("Verification code").fill(wrong_code(code))
     dialog.get_by_label("Verification code").press("Enter")
     dialog.get_by_text("The code is now locked: send a new code.").wait_for()
     dialog.get_by_label("Verification code").fill(code)
@@ -273,7 +270,7 @@ def test_the_turkish_page(page, employee, make_package, issued_code):
     shot(page, "list-tr")
     row(page, package).get_by_role("button", name="Teslim Edildi").click()
     dialog = page.get_by_role("dialog", name="Teslim kodunu doğrula")
-    dialog.get_by_label("Doğrulama kodu").fill(wrong_code_for(code))
+    dialog.get_by_label("Doğrulama kodu").fill(wrong_code(code))
     dialog.get_by_role("button", name="Doğrula").click()
     dialog.get_by_role("alert").wait_for()
     assert "Teslim kodu yanlış. 4 deneme hakkı kaldı." in dialog.get_by_role("alert").inner_text()

@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from core.testing import requires_postgres, run_in_threads
+from core.testing import requires_postgres, run_in_threads, wrong_code
 from notifications.models import Message
 from orders import services
 from orders.models import AuditKind, AuditOutcome, AuditRecord, PackageStatus
@@ -47,7 +47,7 @@ def test_twenty_simultaneous_right_codes_deliver_once(make_package, store, issue
 @pytest.mark.django_db(transaction=True)
 def test_twenty_simultaneous_wrong_codes_lock_at_exactly_max_attempts(make_package, store, issued_code):
     package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
-    wrong = f"{(int(issued_code(package)) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(issued_code(package))
     staff = [employee_of(store) for _ in range(THREADS)]
 
     results = run_in_threads(
