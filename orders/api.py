@@ -120,6 +120,22 @@ class CodeField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class QueryIntegerField(serializers.IntegerField):
+    """An optional integer query parameter: absent is the default, but ``?page=`` (empty) is a field error.
+
+    DRF skips an empty value of an optional field in a query string, which would make ``?page=`` page 1
+    silently, and a repeated parameter (``?page=1&page=2``) is refused rather than one of them picked.
+    """
+
+    def get_value(self, dictionary):
+        if self.field_name not in dictionary:
+            return super().get_value(dictionary)
+        values = (
+            dictionary.getlist(self.field_name) if hasattr(dictionary, "getlist") else [dictionary[self.field_name]]
+        )
+        return values[0] if len(values) == 1 else values
+
+
 class StrictBooleanField(serializers.BooleanField):
     """JSON ``true`` or ``false`` only: ``"yes"`` or ``1`` must not confirm a handover."""
 
@@ -218,8 +234,8 @@ class PackageListApi(ApiView):
             required=False, allow_blank=True, max_length=100, help_text="Order number, customer name or phone digits."
         )
         # Read by the paginator; validated here so a malformed value is a field error, not a silent default.
-        page = serializers.IntegerField(required=False, min_value=1, help_text="Page number, from 1.")
-        pageSize = serializers.IntegerField(  # the query parameter's own name
+        page = QueryIntegerField(required=False, min_value=1, help_text="Page number, from 1.")
+        pageSize = QueryIntegerField(  # the query parameter's own name
             required=False, min_value=1, max_value=200, help_text="Rows a page (50 by default)."
         )
 
