@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from core.logging import logging_config
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, postgres_statement_options
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -36,6 +36,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A connection broken by a database restart is noticed and replaced at the next request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+DATABASES["default"]["OPTIONS"].update(postgres_statement_options())
 
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {
