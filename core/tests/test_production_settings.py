@@ -61,9 +61,18 @@ def load_production(**overrides: str | None) -> subprocess.CompletedProcess:
         "import json, importlib; s = importlib.import_module('config.settings.production'); "
         f"print(json.dumps({{k: getattr(s, k) for k in {DUMPED!r}}}, default=str)); "
         "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'conn_max_age': s.DATABASES['default']['CONN_MAX_AGE'], "
-        "'health': s.DATABASES['default']['CONN_HEALTH_CHECKS'], 'formatter': s.LOGGING['handlers']['console']['formatter']}))"
+        "'health': s.DATABASES['default']['CONN_HEALTH_CHECKS'], 'formatter': s.LOGGING['handlers']['console']['formatter'], "
+        "'binding': s.DATABASES['default']['OPTIONS'].get('server_side_binding'), "
+        "'prepare': s.DATABASES['default']['OPTIONS'].get('prepare_threshold')}))"
     )
     return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_prepared_statements_are_on_by_default_and_can_be_turned_off():
+    on = json.loads(load_production().stdout.strip().splitlines()[-1])
+    off = json.loads(load_production(DB_PREPARED_STATEMENTS="false").stdout.strip().splitlines()[-1])
+    assert (on["binding"], on["prepare"]) == (True, 5)
+    assert (off["binding"], off["prepare"]) == (None, None)  # Django's client-side binding, nothing prepared
 
 
 def test_production_defaults_are_secure():
