@@ -100,6 +100,8 @@ def test_production_defaults_are_secure():
         "conn_max_age": 60,
         "health": True,
         "formatter": "json",
+        "binding": True,
+        "prepare": 5,
     }
 
 
