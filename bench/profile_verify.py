@@ -106,7 +106,9 @@ def main() -> None:
         verify_ms = (time.perf_counter() - started) / count * 1000
         python_ms = (time.process_time() - cpu_started) / count * 1000
         pg_ms = (backend() - pg_started) / count * 1000
-        print(f"one verification: {verify_ms:.1f} ms wall, {python_ms:.1f} ms CPU in Python, {pg_ms:.1f} ms CPU in PostgreSQL")
+        print(
+            f"one verification: {verify_ms:.1f} ms wall, {python_ms:.1f} ms CPU in Python, {pg_ms:.1f} ms CPU in PostgreSQL"
+        )
         started = time.perf_counter()
         for _ in range(300):
             client.get("/healthz")

@@ -8,13 +8,31 @@ from otp.models import PickupCode
 class PickupCodeAdmin(admin.ModelAdmin):
     """Read-only: when a code was issued and how it ended. Neither the code nor its hash is shown."""
 
-    list_display = ["id", "package", "created_at", "expires_at", "attempts", "max_attempts", "state",
-                    "used_at", "invalidated_at", "invalidated_reason"]
+    list_display = [
+        "id",
+        "package",
+        "created_at",
+        "expires_at",
+        "attempts",
+        "max_attempts",
+        "state",
+        "used_at",
+        "invalidated_at",
+        "invalidated_reason",
+    ]
     list_filter = ["invalidated_reason"]
     search_fields = ["package__id", "package__order__order_number"]
     list_select_related = ["package__order"]
-    fields = ["package", "created_at", "expires_at", "attempts", "max_attempts", "used_at", "invalidated_at",
-              "invalidated_reason"]
+    fields = [
+        "package",
+        "created_at",
+        "expires_at",
+        "attempts",
+        "max_attempts",
+        "used_at",
+        "invalidated_at",
+        "invalidated_reason",
+    ]
     readonly_fields = fields
     date_hierarchy = "created_at"
 

@@ -58,8 +58,10 @@ def test_comparison_is_constant_time(monkeypatch):
     calls = []
     real = otp.hmac.compare_digest
     monkeypatch.setattr(otp.hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
-    row = PickupCode(package_id="00000000-0000-0000-0000-000000000001", code_hash=otp.code_hash(
-        package_id="00000000-0000-0000-0000-000000000001", code="123456"))
+    row = PickupCode(
+        package_id="00000000-0000-0000-0000-000000000001",
+        code_hash=otp.code_hash(package_id="00000000-0000-0000-0000-000000000001", code="123456"),
+    )
     assert otp.pickup_code_matches(code=row, value="123456")
     assert not otp.pickup_code_matches(code=row, value="123457")
     assert len(calls) == 2
@@ -134,8 +136,25 @@ def test_a_new_code_unlocks(make_package, employee, issued_code):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("bad", ["12345", "1234567", " 123456", "123456 ", "123456\n", "١٢٣٤٥٦", "12a456", "",
-                                 123456, None, 12.5, ["123456"], {"otp": "123456"}, True])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "12345",
+        "1234567",
+        " 123456",
+        "123456 ",
+        "123456\n",
+        "١٢٣٤٥٦",
+        "12a456",
+        "",
+        123456,
+        None,
+        12.5,
+        ["123456"],
+        {"otp": "123456"},
+        True,
+    ],
+)
 def test_malformed_code_is_a_validation_error_and_costs_nothing(make_package, employee, bad):
     package = make_package(READY)
     audit_before = AuditRecord.objects.count()
