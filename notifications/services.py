@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -50,7 +49,7 @@ def message_context(*, package: Package) -> dict[str, Any]:
     store = package.store
     deadline = ""
     if package.ready_expires_at:
-        local = timezone.localtime(package.ready_expires_at, ZoneInfo(store.timezone))
+        local = timezone.localtime(package.ready_expires_at, store.zone)
         deadline = local.strftime("%d.%m.%Y %H:%M")
     return {
         "customer_name": package.order.customer.name,
