@@ -268,7 +268,8 @@ class AuditKind(models.TextChoices):
 
 class AuditOutcome(models.TextChoices):
     SUCCESS = "success", _("Success")
-    FAILURE = "failure", _("Failure")
+    FAILURE = "failure", _("Failure")  # a verification: the code was wrong, expired, locked or missing
+    REFUSED = "refused", _("Refused")  # a verification the rules refused before comparing a code
 
 
 class AppendOnlyError(Exception):

@@ -14,7 +14,8 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -416,6 +417,39 @@ def _audit_verification(
     )
 
 
+# Refusals of a verification attempt made before any code is compared; each is still an attempt (SPEC 3.4).
+_REFUSALS_AUDITED = frozenset({"invalid_state", "permission_denied", "throttled"})
+
+
+@contextmanager
+def _audited_refusals(*, actor: User | None, channel: str, manual: bool) -> Iterator[list[Package]]:
+    """Record, after the rollback, an attempt on the packages the caller appended (those it locked and the actor
+    may see) that the rules refused before any code was compared: not ready, manual confirmation not allowed,
+    too many failures. Outcome ``refused``, with the error code; it does not count towards the failure window
+    (only wrong codes do). Malformed input (``validation_error``) is not an attempt and is not recorded."""
+    attempted: list[Package] = []
+    try:
+        yield attempted
+    except ApplicationError as error:
+        if error.code in _REFUSALS_AUDITED and attempted:
+            now = timezone.now()
+            AuditRecord.objects.bulk_create(
+                _audit_record(
+                    package=package,
+                    kind=AuditKind.VERIFICATION,
+                    actor=actor,
+                    channel=channel,
+                    now=now,
+                    outcome=AuditOutcome.REFUSED,
+                    error_code=error.code,
+                    manual=manual,
+                    command=cmd.DELIVER,
+                )
+                for package in attempted
+            )
+        raise
+
+
 def _wrong_code_error(remaining: int) -> ApplicationError:
     if remaining:
         message = _("The pickup code is wrong. %(count)s attempts left.") % {"count": remaining}
@@ -541,9 +575,10 @@ def package_deliver(
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
     package_id = package.pk if isinstance(package, Package) else package
-    with transaction.atomic():
+    with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():
         package = _lock_package_for_delivery(package_id, actor=actor, now=timezone.now())
         role = _authorize(package=package, actor=actor, command=command)
+        attempted.append(package)
         # After not_found (a package outside the caller's stores answers the same whatever the body),
         # before anything is counted; raising here rolls back and leaves the package as it was.
         _check_verification_input(otp_value=otp_value, manual=manual)
@@ -582,7 +617,7 @@ def order_verify(
     _check_verification_input(otp_value=otp_value, manual=manual)
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
-    with transaction.atomic():
+    with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():
         visible_stores = {
             store_id
             for store_id in set(order.packages.values_list("store_id", flat=True))
@@ -605,6 +640,7 @@ def order_verify(
         without_codes = [p for p in packages if p not in with_codes]
         for package in packages:
             _authorize(package=package, actor=actor, command=command)
+        attempted.extend(packages)
         if not with_codes:
             for package in without_codes:
                 _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=False)

@@ -66,6 +66,7 @@ SESSION_STORE_KEY = "staff_store"
 VERIFIED = _("Pickup code verified")
 VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
 VERIFY_FAILED = _("Pickup code refused")
+VERIFY_REFUSED = _("Verification attempt refused")
 NO_SHOW_LABEL = _("No-show: not collected in time")
 LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 
@@ -333,6 +334,8 @@ def _describe(record: AuditRecord) -> None:
     elif record.kind == AuditKind.VERIFICATION:
         if record.outcome == AuditOutcome.SUCCESS:
             record.title = VERIFIED_MANUAL if record.manual else VERIFIED
+        elif record.outcome == AuditOutcome.REFUSED:
+            record.title = VERIFY_REFUSED
         else:
             record.title = VERIFY_FAILED
     else:

@@ -50,7 +50,14 @@ def test_each_command_from_each_state(state, code, make_package, manager):
             run(package, code, manager)
         assert error.value.code == "invalid_state"
         assert Package.objects.values().get(pk=package.pk) == before
-        assert AuditRecord.objects.count() == audit_before
+        # Only a delivery leaves a trace: the refused attempt is still a verification attempt (SPEC 3.4).
+        added = AuditRecord.objects.count() - audit_before
+        if code == cmd.DELIVER:
+            assert added == 1
+            record = AuditRecord.objects.latest("id")
+            assert (record.kind, record.outcome, record.error_code) == ("verification", "refused", "invalid_state")
+        else:
+            assert added == 0
 
 
 @pytest.mark.django_db
