@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from core import views as core_views
 
@@ -9,8 +9,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.urls_api")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", core_views.healthz, name="healthz"),
-    path("readyz", core_views.readyz, name="readyz"),
+    re_path(r"^healthz/?$", core_views.healthz, name="healthz"),  # with and without the slash, as every path
+    re_path(r"^readyz/?$", core_views.readyz, name="readyz"),
     path("", include("orders.urls_staff")),
 ]
 # A database error raised outside the view (a middleware saving the session) answers 503, not 400 or 500.

@@ -131,6 +131,9 @@ def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> 
         cause = _chained_database_error(exception)
         if cause is not None:
             return database_unavailable_response(request, cause)
+    if request.path.startswith("/api/"):
+        # E.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig): the API answers in its own shape.
+        return JsonResponse(error_body("validation_error", DEFAULT_MESSAGES["validation_error"]), status=400)
     return django_bad_request(request, exception, *args, **kwargs)
 
 

@@ -29,7 +29,7 @@ from core.negotiation import JsonOnlyContentNegotiation
 from core.pagination import PageNumberPagination
 from orders import commands as cmd
 from orders import services
-from orders.models import Channel, DeliveryType, Language, Order, PackageStatus, Store
+from orders.models import Channel, DeliveryType, Language, Order, OrderStatus, PackageStatus, Store
 from orders.selectors import (
     order_get_for_user,
     package_get_for_user,
@@ -465,7 +465,10 @@ class OrderVerifyOtpApi(ApiView):
             manual=data["manual_confirm"],
         )
         order = order_get_for_user(user=request.user, order_id=order.pk)
-        message = ORDER_PICKED_UP if outcome.code_required else ORDER_DELIVERED_NO_CODE
+        if order.status == OrderStatus.PICKED_UP:
+            message = ORDER_PICKED_UP if outcome.code_required else ORDER_DELIVERED_NO_CODE
+        else:  # other packages of the order are still to come
+            message = _delivery_message(outcome)
         return _success(message, order=self.order_data(order))
 
 

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from core.appsettings import StoreSettings
 from core.bulk import insert_rows
@@ -452,7 +453,11 @@ def _audited_refusals(*, actor: User | None, channel: str, manual: bool) -> Iter
 
 def _wrong_code_error(remaining: int) -> ApplicationError:
     if remaining:
-        message = _("The pickup code is wrong. %(count)s attempts left.") % {"count": remaining}
+        message = ngettext_lazy(
+            "The pickup code is wrong. %(count)s attempt left.",
+            "The pickup code is wrong. %(count)s attempts left.",
+            "count",
+        ) % {"count": remaining}
     else:
         message = _("The pickup code is wrong. The code is now locked: send a new code.")
     return ApplicationError("otp_invalid", message, {"attemptsRemaining": remaining})

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from core.errors import HTTP_STATUS, ApplicationError
 from core.exceptions import api_exception_handler, error_body
@@ -90,7 +90,12 @@ def test_messages_follow_accept_language(employee, make_package, issued_code):
     assert assert_error(client.get("/api/packages/nope/"), 404, "not_found")["message"] == turkish("Not found.")
     wrong = f"{(int(issued_code(package)) + 1) % 1_000_000:06d}"
     body = assert_error(client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong}), 400, "otp_invalid")
-    assert body["message"] == turkish("The pickup code is wrong. %(count)s attempts left.") % {"count": 4}
+    with translation.override("tr"):
+        expected = ngettext(
+            "The pickup code is wrong. %(count)s attempt left.", "The pickup code is wrong. %(count)s attempts left.", 4
+        ) % {"count": 4}
+    assert expected != "The pickup code is wrong. 4 attempts left."  # the Turkish is there
+    assert body["message"] == expected
     response = client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": issued_code(package)})
     assert response.json()["message"] == turkish("Package delivered.")
 
