@@ -378,6 +378,13 @@ def _check_verification_input(*, otp_value: Any, manual: Any) -> None:
     if manual not in (True, False):
         raise ApplicationError("validation_error", _("manualConfirm must be true or false."))
     if otp_value is not None:
+        if manual:
+            # {otp} or {manualConfirm: true} (SPEC 9.2), never both: a wrong code must not pass as a confirmation.
+            raise ApplicationError(
+                "validation_error",
+                _("Send either the pickup code or manualConfirm, not both."),
+                {"fields": {"manualConfirm": [str(_("Send either the pickup code or manualConfirm, not both."))]}},
+            )
         otp.code_check_format(otp_value)
 
 

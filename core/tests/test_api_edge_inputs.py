@@ -86,3 +86,20 @@ def test_order_verify_says_package_delivered_while_the_order_waits_for_more(empl
     response = api.post(f"/api/orders/{first.order_id}/verify-otp", {"otp": issued_code(second)})
     assert response.json()["message"] == "Order picked up."
     assert response.json()["data"]["order"]["orderStatus"] == "picked_up"
+
+
+def test_code_and_manual_confirmation_together_are_refused_and_nothing_is_counted(employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    api = bearer(employee)
+    for code in (wrong_code(issued_code(package)), issued_code(package)):
+        body = assert_error(
+            api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": code, "manualConfirm": True}),
+            400,
+            "validation_error",
+        )
+        assert "manualConfirm" in body["details"]["fields"]
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.pickup_codes.get(used_at=None, invalidated_at=None).attempts == 0
+    # Either one alone still works.
+    assert api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": None, "manualConfirm": True}).status_code == 200
