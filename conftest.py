@@ -35,6 +35,17 @@ def issued_code():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts and ends in the default language: a request with ``Accept-Language: tr`` leaves Turkish
+    active in the thread (LocaleMiddleware activates, nothing deactivates), which would leak into the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_settings_cache():
     from core.appsettings import invalidate_cache
 
