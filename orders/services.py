@@ -380,11 +380,8 @@ def _check_verification_input(*, otp_value: Any, manual: Any) -> None:
     if otp_value is not None:
         if manual:
             # {otp} or {manualConfirm: true} (SPEC 9.2), never both: a wrong code must not pass as a confirmation.
-            raise ApplicationError(
-                "validation_error",
-                _("Send either the pickup code or manualConfirm, not both."),
-                {"fields": {"manualConfirm": [str(_("Send either the pickup code or manualConfirm, not both."))]}},
-            )
+            message = _("Send either the pickup code or manualConfirm, not both.")
+            raise ApplicationError("validation_error", message, {"fields": {"manualConfirm": [str(message)]}})
         otp.code_check_format(otp_value)
 
 
@@ -402,6 +399,10 @@ def _check_manual_allowed(*, conf: StoreSettings) -> None:
         raise ApplicationError("permission_denied", _("Manual confirmation is not allowed at this store."))
 
 
+# Refusals of a verification attempt made before any code is compared; each is still an attempt (SPEC 3.4).
+_REFUSALS_AUDITED = frozenset({"invalid_state", "permission_denied", "throttled"})
+
+
 def _audit_verification(
     *,
     package: Package,
@@ -412,21 +413,25 @@ def _audit_verification(
     refusal: ApplicationError | None,
     save: bool = True,
 ) -> AuditRecord:
+    """One verification attempt: ``success``, ``failure`` (the code was wrong, expired, locked or missing) or
+    ``refused`` (the rules refused it before any code was compared, ``_REFUSALS_AUDITED``)."""
+    if refusal is None:
+        outcome = AuditOutcome.SUCCESS
+    elif refusal.code in _REFUSALS_AUDITED:
+        outcome = AuditOutcome.REFUSED
+    else:
+        outcome = AuditOutcome.FAILURE
     return (_audit if save else _audit_record)(
         package=package,
         kind=AuditKind.VERIFICATION,
         actor=actor,
         channel=channel,
         now=now,
-        outcome=AuditOutcome.FAILURE if refusal else AuditOutcome.SUCCESS,
+        outcome=outcome,
         error_code=refusal.code if refusal else "",
         manual=manual,
         command=cmd.DELIVER,
     )
-
-
-# Refusals of a verification attempt made before any code is compared; each is still an attempt (SPEC 3.4).
-_REFUSALS_AUDITED = frozenset({"invalid_state", "permission_denied", "throttled"})
 
 
 @contextmanager
@@ -442,16 +447,8 @@ def _audited_refusals(*, actor: User | None, channel: str, manual: bool) -> Iter
         if error.code in _REFUSALS_AUDITED and attempted:
             now = timezone.now()
             AuditRecord.objects.bulk_create(
-                _audit_record(
-                    package=package,
-                    kind=AuditKind.VERIFICATION,
-                    actor=actor,
-                    channel=channel,
-                    now=now,
-                    outcome=AuditOutcome.REFUSED,
-                    error_code=error.code,
-                    manual=manual,
-                    command=cmd.DELIVER,
+                _audit_verification(
+                    package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=error, save=False
                 )
                 for package in attempted
             )
