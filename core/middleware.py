@@ -122,7 +122,8 @@ def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> HttpResponse:
-    """``handler400``: the 503 when the session could not be saved because the database failed.
+    """``handler400``: the 503 when the session could not be saved because the database failed; under
+    ``/api/`` any other bad request (e.g. a body over the size limit) in the API's JSON shape.
 
     The database session store turns the failed UPDATE into ``UpdateError`` and the middleware that
     into ``SessionInterrupted``; the database error is at the start of that chain.
