@@ -60,6 +60,7 @@ from orders.models import (
 )
 from orders.selectors import staff_role_for_store
 from otp import services as otp
+from otp.models import PickupCode
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +87,16 @@ def _lock_package(package_id: Any) -> Package:
     return Package.objects.select_for_update(of=("self",)).select_related("order__customer", "store").get(pk=package_id)
 
 
-def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: datetime) -> Package:
+def _lock_package_for_delivery(package_id: Any, *, actor: User | None) -> Package:
     """``_lock_package`` for the verification path (the counter's hot path), reading in that one query
     what the delivery needs next instead of one round trip each: the actor's membership role in the
-    store, the actor's failed-verification window edge (``otp.failed_verifications_window_edge``), and
-    how many packages the order has (a one-package order needs no order lock to derive its status).
+    store and how many packages the order has (a one-package order needs no order lock to derive its
+    status). The same statement first takes the actor's verification lock
+    (``otp.verifications_lock_condition``), which orders the actor's verifications of different packages.
 
-    Not the pickup code: a statement that waited for the lock sees the joined rows as they were when
-    it started (READ COMMITTED re-reads only the locked row), and the code's attempt counter must be
-    read after the lock. The spray window needs no such care: it counts failures on any package,
-    which no lock orders anyway.
+    Not the pickup code nor the actor's failure window: a statement that waited for a lock sees the other
+    rows as they were when it started (READ COMMITTED re-reads only the locked row), so both are read in
+    the next statement (``otp.pickup_code_for_verification``).
     """
     order_size = (
         Package.objects.filter(order_id=OuterRef("order_id")).order_by().values("order_id").annotate(n=Count("pk"))
@@ -105,14 +106,14 @@ def _lock_package_for_delivery(package_id: Any, *, actor: User | None, now: date
         .annotate(order_package_count=Subquery(order_size.values("n")[:1]))
         .select_related("order__customer", "order__store", "store")
     )
+    actor_lock = otp.verifications_lock_condition(actor=actor)
+    if actor_lock is not None:
+        queryset = queryset.filter(actor_lock)
     member = _is_member_actor(actor)
     if member:
         # Only a package of the actor's stores matches (and is locked): another store's package is not
         # even waited for. The join finds the one membership row (unique per user and store).
-        queryset = queryset.filter(store__memberships__user=actor).annotate(
-            actor_role=F("store__memberships__role"),
-            spray_edge=otp.failed_verifications_window_edge(actor=actor, now=now),
-        )
+        queryset = queryset.filter(store__memberships__user=actor).annotate(actor_role=F("store__memberships__role"))
     try:
         package = queryset.get(pk=package_id)
     except (Package.DoesNotExist, ValueError, TypeError, ValidationError):
@@ -515,14 +516,17 @@ def _verify_and_deliver(
     otp_value: str | None,
     manual: bool,
     now: datetime,
+    codes: dict[Any, PickupCode | None] | None = None,
 ) -> tuple[list[Package], ApplicationError | None]:
     """Check the code against ``packages`` (locked, ready, same order) and deliver what it opens.
 
     A value opens the one package whose live code it matches; when it matches none, a wrong entry
     is counted on each package with a live code. Manual confirmation opens every package whose
-    code is live. Every attempt is audited. Returns (delivered packages, refusal).
+    code is live. Every attempt is audited. Returns (delivered packages, refusal). ``codes``: each
+    package's current code by package id, when the caller has read them after the lock.
     """
-    codes = {package.pk: otp.pickup_code_current(package=package) for package in packages}
+    if codes is None:
+        codes = {package.pk: otp.pickup_code_current(package=package) for package in packages}
     refusals = {package.pk: otp.pickup_code_refusal(code=codes[package.pk], now=now) for package in packages}
     live = [package for package in packages if refusals[package.pk] is None]
     if manual:
@@ -585,7 +589,7 @@ def package_deliver(
     refusal = None
     package_id = package.pk if isinstance(package, Package) else package
     with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():
-        package = _lock_package_for_delivery(package_id, actor=actor, now=timezone.now())
+        package = _lock_package_for_delivery(package_id, actor=actor)
         role = _authorize(package=package, actor=actor, command=command)
         attempted.append(package)
         # After not_found (a package outside the caller's stores answers the same whatever the body),
@@ -600,12 +604,15 @@ def package_deliver(
         _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
             _check_manual_allowed(conf=conf)
-        if getattr(package, "actor_role_loaded", False):
-            otp.verification_check_spray_limit(actor=actor, now=now, oldest_counted=package.spray_edge)
-        else:
-            otp.verification_check_spray_limit(actor=actor, now=now)
+        code = otp.pickup_code_for_verification(package=package, actor=actor, now=now)  # throttled first
         delivered, refusal = _verify_and_deliver(
-            packages=[package], actor=actor, channel=channel, otp_value=otp_value, manual=manual, now=now
+            packages=[package],
+            actor=actor,
+            channel=channel,
+            otp_value=otp_value,
+            manual=manual,
+            now=now,
+            codes={package.pk: code},
         )
     if refusal is not None:
         raise refusal  # after the commit: the counted attempt and its audit record stay
@@ -627,6 +634,7 @@ def order_verify(
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
     with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():
+        otp.verifications_lock(actor=actor)  # before any row lock; the failure window below is read after it
         visible_stores = {
             store_id
             for store_id in set(order.packages.values_list("store_id", flat=True))

@@ -16,7 +16,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import F
+from django.db import connection
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -189,6 +191,54 @@ def failed_verifications_window_edge(*, actor: Any, now):
 
 
 _UNREAD = object()
+
+# pg_advisory_xact_lock(classid, objid) namespace of one user's verifications ("OTPV").
+_VERIFICATIONS_LOCK_NAMESPACE = 0x4F545056
+
+
+def verifications_lock_condition(*, actor: Any):
+    """A filter condition that takes the actor's verification lock (PostgreSQL, transaction-scoped) before the
+    statement locks any row: an uncorrelated subquery, which PostgreSQL evaluates once, ahead of the scan.
+
+    The guess-spraying window counts failures on any package, so no package lock orders two verifications by
+    one user; this lock does. A statement that runs after it sees the failures of the user's verifications that
+    held it before (READ COMMITTED: each statement reads what was committed when it started), so the window
+    must be read in a later statement (``pickup_code_for_verification``). None on other databases (SQLite
+    serialises writers anyway) and for a caller without an account.
+    """
+    if actor is None or actor.pk is None or connection.vendor != "postgresql":
+        return None
+    return RawSQL(
+        "(SELECT true FROM pg_advisory_xact_lock(%s, %s))",
+        (_VERIFICATIONS_LOCK_NAMESPACE, actor.pk),
+        output_field=BooleanField(),
+    )
+
+
+def verifications_lock(*, actor: Any) -> None:
+    """Take the actor's verification lock (see ``verifications_lock_condition``) in a statement of its own,
+    before the transaction locks any row: advisory locks are always taken first, so they cannot deadlock."""
+    if actor is None or actor.pk is None or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_advisory_xact_lock(%s, %s)", (_VERIFICATIONS_LOCK_NAMESPACE, actor.pk))
+
+
+def pickup_code_for_verification(*, package: Package, actor: Any, now) -> PickupCode | None:
+    """``pickup_code_current`` after ``verification_check_spray_limit``, both read in one statement.
+
+    Call it after the actor's verification lock (``verifications_lock_condition``): the window is then read
+    with what the actor's earlier verifications committed.
+    """
+    if actor is None:
+        return pickup_code_current(package=package)
+    code = (
+        PickupCode.objects.filter(package=package, used_at__isnull=True, invalidated_at__isnull=True)
+        .annotate(spray_edge=failed_verifications_window_edge(actor=actor, now=now))
+        .first()
+    )
+    verification_check_spray_limit(actor=actor, now=now, oldest_counted=_UNREAD if code is None else code.spray_edge)
+    return code
 
 
 def verification_check_spray_limit(*, actor: Any, now, oldest_counted: Any = _UNREAD) -> None:

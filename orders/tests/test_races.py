@@ -108,3 +108,95 @@ def test_two_packages_of_one_order_delivered_at_once_leave_the_order_picked_up(m
     assert all(isinstance(r, services.DeliveryOutcome) for r in results)
     first.order.refresh_from_db()
     assert first.order.status == OrderStatus.PICKED_UP
+
+
+SPRAY_THREADS = 8
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("order_level", [False, True], ids=["package", "order"])
+def test_parallel_wrong_codes_on_many_packages_cannot_pass_the_spray_limit(
+    make_package, store, issued_code, order_level
+):
+    """SPEC 4: more than 20 failures by one user in 10 minutes answer throttled. With 19 already counted, of 8
+    simultaneous wrong codes on 8 different packages by that user exactly one is counted (the 20th) and the
+    others are throttled: the failure window is read after the user's earlier verifications have committed."""
+    from otp import conf
+
+    staff = employee_of(store)
+    earlier = [make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP) for _ in range(4)]
+    for attempt in range(conf.SPRAY_MAX_FAILURES - 1):
+        package = earlier[attempt % len(earlier)]
+        with pytest.raises(ApplicationError) as refused:
+            services.package_deliver(
+                package=package, actor=staff, channel="api", otp_value=wrong_code(issued_code(package))
+            )
+        assert refused.value.code in ("otp_invalid", "otp_locked")
+    assert AuditRecord.objects.filter(actor=staff, outcome=AuditOutcome.FAILURE).count() == conf.SPRAY_MAX_FAILURES - 1
+    targets = [make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP) for _ in range(SPRAY_THREADS)]
+
+    def attempt(index):
+        package = targets[index]
+        wrong = wrong_code(issued_code(package))
+        if order_level:
+            return services.order_verify(order=package.order, actor=staff, channel="api", otp_value=wrong)
+        return services.package_deliver(package=package, actor=staff, channel="api", otp_value=wrong)
+
+    results = run_in_threads(attempt, SPRAY_THREADS)
+
+    codes = sorted(r.code if isinstance(r, ApplicationError) else repr(r) for r in results)
+    assert codes == ["otp_invalid"] + ["throttled"] * (SPRAY_THREADS - 1)
+    assert AuditRecord.objects.filter(actor=staff, outcome=AuditOutcome.FAILURE).count() == conf.SPRAY_MAX_FAILURES
+    assert sum(PickupCode.objects.get(package=p).attempts for p in targets) == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_verification_waiting_for_its_user_lock_holds_no_package_lock(make_package, store, issued_code):
+    """The user's verification lock is taken before the package row lock, in every verification: one waiting
+    for it holds nothing another transaction could need, so the two kinds of lock cannot deadlock."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from orders.models import Package
+    from otp import services as otp
+
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    staff = employee_of(store)
+    holding, release, waiter_done = threading.Event(), threading.Event(), threading.Event()
+    outcome = {}
+
+    def hold_user_lock():
+        try:
+            with transaction.atomic():
+                otp.verifications_lock(actor=staff)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def verify():
+        try:
+            outcome["result"] = services.package_deliver(
+                package=package, actor=staff, channel="api", otp_value=issued_code(package)
+            )
+        finally:
+            waiter_done.set()
+            connection.close()
+
+    holder = threading.Thread(target=hold_user_lock)
+    holder.start()
+    assert holding.wait(10)
+    waiter = threading.Thread(target=verify)
+    waiter.start()
+    try:
+        assert not waiter_done.wait(0.5), "the verification did not wait for its user's lock"
+        with transaction.atomic():  # the package row is free while the verification waits
+            assert Package.objects.select_for_update(nowait=True).get(pk=package.pk).pk == package.pk
+    finally:
+        release.set()
+        holder.join(10)
+        waiter.join(10)
+    assert isinstance(outcome.get("result"), services.DeliveryOutcome)
