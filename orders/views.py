@@ -10,7 +10,9 @@ header ``X-Requested-With: fetch``; such requests get JSON: ``{"done": false, "h
 dialog again, with the error or notice inside) or ``{"done": true, "message": ..., "row": ...}``
 (the package's new table row; ``counts``, the list's fresh status counts, so the filter bar
 stays true without a reload; ``inList``, whether the row still matches the list's search and status
-filter, so a filtered list drops it) / ``{"done": true, "redirect": ...}``.
+filter, so a filtered list drops it; ``note`` and ``pager``, the search result note and the pager
+rendered again for the list's new total, so their numbers, plural and language come from the same
+templates as on a reload) / ``{"done": true, "redirect": ...}``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -147,35 +149,65 @@ def _list_packages(store: Store, search: str, status: str = "") -> QuerySet[Pack
     return packages
 
 
+def _list_query(store: Store, search: str, status: str = "") -> dict[str, str]:
+    """The query string of one store's list (its search and status filter), as its links carry it."""
+    return {"store": store.code, **({"q": search} if search else {}), **({"status": status} if status else {})}
+
+
+def _list_page(packages: QuerySet[Package], number: Any) -> Page:
+    """One page of a list, in the list's order (newest first); an unusable or too high number gives the last."""
+    return Paginator(packages.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(number or 1)
+
+
 def _status_counts(store: Store, search: str) -> dict[str, int]:
     """The filter bar's counts (SPEC 10) of one store's list, with the search applied: every status, and "all"."""
     counts = dict(_list_packages(store, search).values_list("status").annotate(n=Count("pk")).order_by())
     return {ALL_COUNT: sum(counts.values()), **{value: counts.get(value, 0) for value in PackageStatus.values}}
 
 
-def _list_after_command(package: Package, next_url: str) -> dict[str, Any]:
-    """The list the user came from (the package's store, the search and status filter of that list's address)
-    after a command changed one of its rows in place: its fresh counts, and whether the row still belongs in it
-    (a ``?status=waiting`` list loses a package that is now packed)."""
+def _list_after_command(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
+    """The list the user came from (the package's store, the search, status filter and page of that list's
+    address) after a command changed one of its rows in place: its fresh counts, whether the row still belongs
+    in it (a ``?status=waiting`` list loses a package that is now packed), and its result note and pager for
+    the new total ("3 packages match" becomes "2 packages match"; "page 2 of 3" may become "page 2 of 2").
+
+    ``None`` when the page the user is on now lies past the list's last page (its last row left): rows do not
+    move up between pages without a reload, so only a reload shows that list truly."""
     form = PackageFilterForm(QueryDict(urlsplit(next_url).query))
     search = (form.value("q") or "").strip()
     status = form.value("status") or ""
-    in_list = _list_packages(package.store, search, status).filter(pk=package.pk).exists()
-    return {"counts": _status_counts(package.store, search), "inList": in_list}
+    packages = _list_packages(package.store, search, status)
+    page = _list_page(packages, form.value("page"))
+    if (form.value("page") or 1) > page.paginator.num_pages:
+        return None
+    context = {
+        "search": search,
+        "page": page,
+        "page_query": urlencode(_list_query(package.store, search, status)),
+    }
+    return {
+        "counts": _status_counts(package.store, search),
+        "inList": packages.filter(pk=package.pk).exists(),
+        "note": render_to_string("orders/_result_note.html", context, request=request).strip(),
+        "pager": render_to_string("orders/_pager.html", context, request=request).strip(),
+    }
 
 
 def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
-    """A command succeeded: the new row and counts (in place, from the list) or a redirect with the message."""
+    """A command succeeded: the new row and the list's numbers (in place, from the list) or a redirect with the
+    message (without JavaScript, from the package page, or when the list's page the user is on ran out of rows)."""
     if _is_fetch(request) and request.POST.get("in_place") == "1":
         package = Package.objects.select_related("order__customer", "store").get(pk=package.pk)
-        return JsonResponse(
-            {
-                "done": True,
-                "message": str(message),
-                "row": _row_html(request, package, next_url),
-                **_list_after_command(package, next_url),
-            }
-        )
+        list_state = _list_after_command(request, package, next_url)
+        if list_state is not None:
+            return JsonResponse(
+                {
+                    "done": True,
+                    "message": str(message),
+                    "row": _row_html(request, package, next_url),
+                    **list_state,
+                }
+            )
     messages.success(request, message)
     if _is_fetch(request):
         return JsonResponse({"done": True, "redirect": next_url})
@@ -255,9 +287,9 @@ def package_list(request: HttpRequest) -> HttpResponse:
 
     counts = _status_counts(store, search)
     status = form.value("status") or ""
-    packages = _list_packages(store, search, status)
-    paginator = Paginator(packages.select_related("order__customer", "store").order_by("-created_at", "-pk"), PAGE_SIZE)
-    page = paginator.get_page(form.value("page") or 1)
+    page = _list_page(
+        _list_packages(store, search, status).select_related("order__customer", "store"), form.value("page")
+    )
 
     role = roles[str(store.pk)]
     otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED
@@ -265,7 +297,7 @@ def package_list(request: HttpRequest) -> HttpResponse:
     for package in rows:
         package.actions = _actions(cmd.available_commands(status=package.status, role=role, otp_enabled=otp_enabled))
 
-    base_query = {"store": store.code, **({"q": search} if search else {})}
+    base_query = _list_query(store, search)
     filters = [
         {
             "key": ALL_COUNT,
@@ -297,7 +329,7 @@ def package_list(request: HttpRequest) -> HttpResponse:
             "search": search,
             "page": page,
             "rows": rows,
-            "page_query": urlencode({**base_query, **({"status": status} if status else {})}),
+            "page_query": urlencode(_list_query(store, search, status)),
             "clear_query": urlencode({"store": store.code, **({"status": status} if status else {})}),
             "next": request.get_full_path(),
         },

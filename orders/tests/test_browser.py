@@ -444,3 +444,37 @@ def test_a_row_leaves_a_filtered_list_without_reload(page, employee, make_packag
     page.get_by_role("link", name=re.compile(r"^All")).click()
     page.wait_for_url(re.compile(r"/packages/\?"))
     assert "Packed All Items" in row(page, package).inner_text() and "Packed All Items" in row(page, last).inner_text()
+
+
+def test_the_search_note_follows_a_delivery_without_reload(page, employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya")
+    other = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya")
+    make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Ali Demir")
+    code = issued_code(package)
+    log_in(page, "ayse")
+    page.get_by_role("link", name=re.compile(r"^Ready for Customer Pickup")).click()
+    page.wait_for_url(re.compile(r"status=ready_for_customer_pickup"))
+    page.locator("#id_q").fill("Kaya")
+    page.locator("#id_q").press("Enter")
+    page.wait_for_url(re.compile(r"q=Kaya"))
+    note = page.locator(".result-note")
+    assert note.inner_text() == "2 packages match “Kaya”."
+    page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
+
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_label("Verification code").fill(code)
+    dialog.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    row(page, package).wait_for(state="detached")
+    # The delivered package left the "Ready" list it was searched in: the note counts what is left, in the singular.
+    assert note.inner_text() == "1 package matches “Kaya”."
+    assert row(page, other).is_visible()
+    assert count_of(page, "ready_for_customer_pickup").inner_text() == "1"
+    assert page.evaluate("window.notReloaded") is True
+    package.refresh_from_db()
+    other.refresh_from_db()
+    assert (package.status, other.status) == (S.DELIVERED, S.READY_FOR_CUSTOMER_PICKUP)
+    # A reload says the same.
+    page.reload()
+    assert page.locator(".result-note").inner_text() == "1 package matches “Kaya”."

@@ -2,7 +2,9 @@
 
 A command run from the list without a reload answers the package's new row *and* the list's fresh status
 counts (SPEC 10: "filters by status with counts"), so the filter bar never lies until the next reload, and
-whether the row still matches the list's search and status filter (``inList``), so a filtered list drops it.
+whether the row still matches the list's search and status filter (``inList``), so a filtered list drops it,
+and the search result note and the pager rendered for the list's new total (``note``, ``pager``), so "3 packages
+match" and "Page 2 of 3" do not keep their old numbers once a row has left.
 An audit record without a user shows "system" translated, on the package page and in the admin.
 """
 
@@ -14,8 +16,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from core.services import app_setting_set
-from orders.models import AuditRecord, PackageStatus
-from orders.views import ALL_COUNT
+from orders.models import AuditRecord, Package, PackageStatus
+from orders.tests.factories import PackageFactory
+from orders.views import ALL_COUNT, PAGE_SIZE
 
 S = PackageStatus
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
@@ -197,6 +200,99 @@ def test_a_refused_command_answers_no_list_state(as_employee, make_package):
     response = command_in_place(as_employee, package, "READY_FOR_PICKUP", list_url(status=S.WAITING))
     assert response.status_code == 409
     assert "inList" not in response.json()
+
+
+# --- the search result note and the pager after an in-place command -------------------------------
+
+
+def holder_on_the_page(client, url, name):
+    """What the list page shows inside its ``data-list-<name>`` holder (the note or the pager), as staff.js sees it."""
+    found = re.search(rf"<div data-list-{name}>(.*?)</div>", client.get(url).content.decode(), re.S)
+    assert found, f"no data-list-{name} holder on {url}"
+    return found.group(1).strip()
+
+
+def newest_first(store):
+    """The store's packages in the list's order, to know which one a page shows."""
+    return list(Package.objects.filter(store=store).order_by("-created_at", "-pk"))
+
+
+@pytest.mark.parametrize(
+    "language,two,one",
+    [
+        ("en", "2 packages match “kaya”.", "1 package matches “kaya”."),
+        ("tr", "“kaya” ile eşleşen 2 paket var.", "“kaya” ile eşleşen 1 paket var."),
+    ],
+)
+def test_the_result_note_counts_what_is_left_of_a_searched_list(
+    as_employee, make_package, settings, language, two, one
+):
+    as_employee.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    package = make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    make_package(S.WAITING, order__customer__name="Ali Demir")
+    searched = list_url(store="IST01", q="kaya", status=S.WAITING)
+    assert holder_on_the_page(as_employee, searched, "note") == f'<p class="result-note">{two}</p>'
+
+    data = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", searched).json()
+    assert data["done"] is True and data["inList"] is False
+    assert data["note"] == f'<p class="result-note">{one}</p>'
+    assert data["note"] == holder_on_the_page(as_employee, searched, "note")  # what a reload shows
+    assert data["pager"] == ""
+
+
+def test_the_result_note_stays_when_the_row_stays(as_employee, make_package):
+    package = make_package(S.WAITING, order__customer__name="Deniz Kaya")
+    searched = list_url(store="IST01", q="kaya")
+    data = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", searched).json()
+    assert data["inList"] is True
+    assert data["note"] == '<p class="result-note">1 package matches “kaya”.</p>'
+
+
+def test_a_list_without_a_search_answers_no_note(as_employee, make_package):
+    package = make_package(S.WAITING)
+    waiting = list_url(store="IST01", status=S.WAITING)
+    data = command_in_place(as_employee, package, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", waiting).json()
+    assert data["inList"] is False
+    assert data["note"] == "" == holder_on_the_page(as_employee, waiting, "note")
+
+
+def test_the_pager_counts_the_pages_left(as_employee, store):
+    PackageFactory.create_batch(2 * PAGE_SIZE + 1, order__store=store)
+    on_page_two = newest_first(store)[PAGE_SIZE]
+    second = list_url(store="IST01", status=S.WAITING, page=2)
+    before = holder_on_the_page(as_employee, second, "pager")
+    assert "Page 2 of 3" in before and 'rel="next"' in before
+
+    data = command_in_place(as_employee, on_page_two, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", second).json()
+    assert data["done"] is True and data["inList"] is False
+    assert "Page 2 of 2" in data["pager"] and 'rel="next"' not in data["pager"]
+    assert 'rel="prev" href="?store=IST01&amp;status=waiting&amp;page=1"' in data["pager"]
+    assert data["pager"] == holder_on_the_page(as_employee, second, "pager")  # what a reload shows
+
+
+def test_the_pager_goes_when_one_page_is_left(as_employee, store):
+    PackageFactory.create_batch(PAGE_SIZE + 1, order__store=store)
+    waiting = list_url(store="IST01", status=S.WAITING)
+    assert "Page 1 of 2" in holder_on_the_page(as_employee, waiting, "pager")
+    data = command_in_place(as_employee, newest_first(store)[0], "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", waiting).json()
+    assert data["inList"] is False
+    assert data["pager"] == "" == holder_on_the_page(as_employee, waiting, "pager")
+
+
+def test_a_page_whose_last_row_left_is_loaded_again(as_employee, store):
+    """Rows do not move up between pages in place: an emptied last page is reloaded (it shows the new last page)."""
+    PackageFactory.create_batch(PAGE_SIZE + 1, order__store=store)
+    alone = newest_first(store)[PAGE_SIZE]
+    second = list_url(store="IST01", status=S.WAITING, page=2)
+    response = command_in_place(as_employee, alone, "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", second)
+    assert response.status_code == 200
+    assert response.json() == {"done": True, "redirect": second}
+    alone.refresh_from_db()
+    assert alone.status == S.PACKED_ALL_ITEMS
+    page = as_employee.get(second).content.decode()
+    assert "Packaging completed." in page  # the message waits for the reloaded page
+    assert page.count('<tr id="row-') == PAGE_SIZE and "Page 1 of" not in page
 
 
 # --- "system" in the user's language ---------------------------------------------------------------

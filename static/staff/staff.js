@@ -2,10 +2,13 @@
    Every form and link also works without this script (the server answers with full pages).
    Requests made here carry "X-Requested-With: fetch"; the server then answers JSON:
    {done: false, html}            the dialog again (error or notice inside), stays open
-   {done: true, message, row, counts, inList}  the package's new table row, the filter bar's fresh counts
-                                  ({all: n, <status>: n, ...}) and whether the row still matches the list's
+   {done: true, message, row, counts, inList, note, pager}
+                                  the package's new table row, the filter bar's fresh counts
+                                  ({all: n, <status>: n, ...}), whether the row still matches the list's
                                   search and status filter (the server decides; if not, the row leaves the
-                                  list; the usual message says what happened); the dialog closes
+                                  list; the usual message says what happened), and the search result note
+                                  and the pager rendered by the server for the list's new total (HTML, empty
+                                  when the list shows none); the dialog closes
    {done: true, redirect}         go there (the server queued the message for that page)
    {done: false, error}           a row button was refused: show the message */
 (function () {
@@ -107,6 +110,13 @@
     });
   }
 
+  // The search result note ("3 packages match ...") and the pager ("Page 1 of 2") after a row left the list:
+  // the server renders them, so the number, its plural and the language are those of a reload.
+  function updateFragment(selector, html) {
+    var holder = document.querySelector(selector);
+    if (holder && typeof html === "string") holder.innerHTML = html;
+  }
+
   function handle(data, packageId) {
     if (data.done) {
       if (data.redirect) {
@@ -119,6 +129,8 @@
         else replaceRow(packageId, data.row);
       }
       if (data.counts) updateCounts(data.counts);
+      updateFragment("[data-list-note]", data.note);
+      updateFragment("[data-list-pager]", data.pager);
       if (data.message) flash(data.message, "success");
       var box = searchBox();
       if (box) box.focus();
