@@ -7,6 +7,7 @@ from django.utils.translation import gettext, ngettext
 
 from core.errors import HTTP_STATUS, ApplicationError
 from core.exceptions import api_exception_handler, error_body
+from core.testing import wrong_code
 from orders.models import PackageStatus
 from orders.tests.apiclient import BearerClient, _fresh_throttles, assert_error, bearer  # noqa: F401
 
@@ -88,7 +89,7 @@ def test_messages_follow_accept_language(employee, make_package, issued_code):
     body = assert_error(client.post(f"/api/packages/{package.pk}/commands/", {}), 400, "validation_error")
     assert body["details"]["fields"]["command"] == [turkish("This field is required.")]
     assert assert_error(client.get("/api/packages/nope/"), 404, "not_found")["message"] == turkish("Not found.")
-    wrong = f"{(int(issued_code(package)) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(issued_code(package))
     body = assert_error(client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong}), 400, "otp_invalid")
     with translation.override("tr"):
         expected = ngettext(

@@ -19,6 +19,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, close_ol
 from django.test import Client
 from django.urls import reverse
 
+from core.testing import wrong_code
 from notifications.models import Message
 from orders.models import AuditRecord, Package, PackageStatus
 from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
@@ -120,7 +121,7 @@ def test_verify_during_an_outage_is_503_changes_nothing_and_works_once_the_datab
 
 def test_a_wrong_code_during_an_outage_is_not_counted(employee, make_package, issued_code):
     package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
-    wrong = f"{(int(issued_code(package)) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(issued_code(package))
     client = bearer(employee)
     before = snapshot(package)
 

@@ -10,17 +10,13 @@ import pytest
 from django.conf import settings as django_settings
 
 from core import throttling
-from core.testing import requires_redis
+from core.testing import requires_redis, wrong_code
 from orders.models import AuditKind, AuditOutcome, AuditRecord, PackageStatus
 from orders.tests.apiclient import BearerClient, _fresh_throttles, assert_error, bearer  # noqa: F401
 
 S = PackageStatus
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wrong(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def with_rates(settings, **rates):
@@ -35,7 +31,7 @@ def test_more_than_20_failed_verifications_in_10_minutes_are_throttled(employee,
     packages = [make_package(S.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
     for package in packages[:4]:  # 4 packages x 5 wrong entries = 20 failures, spread over packages
         for _ in range(5):
-            response = client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong(issued_code(package))})
+            response = client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong_code(issued_code(package))})
             assert_error(response, 400, "otp_invalid")
     assert (
         AuditRecord.objects.filter(actor=employee, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.FAILURE).count()
@@ -58,7 +54,7 @@ def test_the_failure_window_is_per_user(employee, make_package, issued_code, sto
     client = bearer(employee)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     for _ in range(20):
-        client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong(issued_code(package))})
+        client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong_code(issued_code(package))})
     colleague = bearer(employee_of(store, "can"))
     other = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     assert colleague.post(f"/api/packages/{other.pk}/verify-otp/", {"otp": issued_code(other)}).status_code == 200

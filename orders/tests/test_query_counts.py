@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.appsettings import get_setting
+from core.testing import wrong_code
 from orders import services
 from orders.models import AuditRecord, Package, PackageStatus
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
@@ -91,7 +92,7 @@ def test_verification_of_a_package_in_a_bigger_order_stays_bounded(
 @pytest.mark.django_db(transaction=True)
 def test_wrong_code_is_bounded_too(employee, make_package, issued_code, settings_snapshot):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    wrong = f"{(int(issued_code(package)) + 1) % 1_000_000:06d}"
+    wrong = wrong_code(issued_code(package))
 
     with CaptureQueriesContext(connection) as captured, pytest.raises(Exception) as refused:
         services.package_deliver(package=package, actor=employee, channel="api", otp_value=wrong)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.services import app_setting_set
+from core.testing import wrong_code
 from notifications.models import Message
 from orders.models import AuditKind, AuditOutcome, AuditRecord, Package, PackageStatus, StaffRole
 from orders.tests.factories import PASSWORD, PackageFactory, UserFactory, employee_of
@@ -387,7 +388,7 @@ def test_dialog_has_the_labelled_code_field_and_buttons(as_employee, make_packag
 def test_wrong_code_stays_in_the_dialog_with_attempts_left(as_employee, make_package, issued_code):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = wrong_code(code)
     response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": wrong}, **FETCH)
     assert response.status_code == 400
     data = response.json()
@@ -460,7 +461,7 @@ def test_locked_code_refuses_even_the_right_code(as_employee, make_package, issu
     app_setting_set(key="OTP_MAX_ATTEMPTS", value=2)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = wrong_code(code)
     url = reverse("staff:package-deliver", args=[package.pk])
     as_employee.post(url, {"otp": wrong}, **FETCH)
     html = as_employee.post(url, {"otp": wrong}, **FETCH).json()["html"]
@@ -587,7 +588,7 @@ def test_package_page_shows_items_customer_timeline_and_messages(as_employee, ma
         order__customer__email="deniz.kaya@example.com",
     )
     code = issued_code(package)
-    wrong = "000000" if code != "000000" else "111111"
+    wrong = wrong_code(code)
     as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": wrong}, **FETCH)
     response = as_employee.get(reverse("staff:package-detail", args=[package.pk]))
     page = text_of(response)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.services import app_setting_set
+from core.testing import wrong_code
 from notifications.models import Message
 from orders import services
 from orders.models import AuditKind, AuditOutcome, AuditRecord, PackageStatus
@@ -27,10 +28,6 @@ def refusal(package, actor, **kwargs) -> ApplicationError:
         deliver(package, actor, **kwargs)
     package.refresh_from_db()
     return error.value
-
-
-def other_code(code: str) -> str:
-    return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
 def test_codes_are_six_ascii_digits_from_secrets(monkeypatch):
@@ -104,7 +101,7 @@ def test_wrong_entries_count_down_then_lock_even_the_right_code(make_package, em
     code = issued_code(package)
     remaining = []
     for _ in range(5):
-        error = refusal(package, employee, otp_value=other_code(code))
+        error = refusal(package, employee, otp_value=wrong_code(code))
         assert error.code == "otp_invalid"
         remaining.append(error.details["attemptsRemaining"])
     assert remaining == [4, 3, 2, 1, 0]
@@ -120,8 +117,8 @@ def test_max_attempts_follows_the_setting(make_package, employee, issued_code, s
     app_setting_set(key="OTP_MAX_ATTEMPTS", value=2, store=store)
     package = make_package(READY)
     code = issued_code(package)
-    assert refusal(package, employee, otp_value=other_code(code)).details["attemptsRemaining"] == 1
-    assert refusal(package, employee, otp_value=other_code(code)).details["attemptsRemaining"] == 0
+    assert refusal(package, employee, otp_value=wrong_code(code)).details["attemptsRemaining"] == 1
+    assert refusal(package, employee, otp_value=wrong_code(code)).details["attemptsRemaining"] == 0
     assert refusal(package, employee, otp_value=code).code == "otp_locked"
 
 
@@ -129,7 +126,7 @@ def test_max_attempts_follows_the_setting(make_package, employee, issued_code, s
 def test_a_new_code_unlocks(make_package, employee, issued_code):
     package = make_package(READY)
     for _ in range(5):
-        refusal(package, employee, otp_value=other_code(issued_code(package)))
+        refusal(package, employee, otp_value=wrong_code(issued_code(package)))
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
         services.package_resend_code(package=package, actor=employee, channel="web")
         assert deliver(package, employee, otp_value=issued_code(package)).package.status == PackageStatus.DELIVERED
@@ -239,7 +236,7 @@ def test_manual_confirmation_still_needs_a_live_code(make_package, employee, iss
         assert refusal(expired, employee, manual=True).code == "otp_expired"
     locked = make_package(READY)
     for _ in range(5):
-        refusal(locked, employee, otp_value=other_code(issued_code(locked)))
+        refusal(locked, employee, otp_value=wrong_code(issued_code(locked)))
     assert refusal(locked, employee, manual=True).code == "otp_locked"
     assert expired.status == locked.status == READY
 
