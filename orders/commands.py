@@ -111,3 +111,23 @@ def delivery_message(*, code_required: bool, manual: bool) -> Promise:
     if not code_required:
         return DELIVERED_NO_CODE
     return DELIVERED_MANUAL if manual else DONE_MESSAGES[DELIVER]
+
+
+# Reasons the system records (an audit record's ``reason``, a package's ``cancellation_reason``) are stable
+# codes, shown in the reader's language by ``reason_label``; a person's reason (a manager's cancellation) is
+# stored and shown as typed.
+NO_SHOW = "no_show"
+MANUAL_CONFIRMATION = "manual_confirmation"
+REASON_LABELS = {
+    NO_SHOW: _("No-show: not collected in time"),
+    MANUAL_CONFIRMATION: _("manual confirmation"),
+    # Written by earlier versions as text in the request's language.
+    "manual confirmation": _("manual confirmation"),
+    "elle onay": _("manual confirmation"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """A recorded reason as the reader should see it (see ``REASON_LABELS``)."""
+    label = REASON_LABELS.get(reason)
+    return str(label) if label is not None else reason

@@ -65,7 +65,7 @@ from otp.models import PickupCode
 logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser
-NO_SHOW = "no_show"
+NO_SHOW = cmd.NO_SHOW
 
 
 # --- helpers shared by the commands -------------------------------------------------------------
@@ -493,7 +493,7 @@ def _deliver_locked(
         actor=actor,
         channel=channel,
         now=now,
-        reason=_("manual confirmation") if manual else "",
+        reason=cmd.MANUAL_CONFIRMATION if manual else "",
         fields={"delivered_at": now, "ready_expires_at": None},
         earlier_audit=earlier_audit,
         webhook_endpoints=endpoints,

@@ -69,7 +69,6 @@ VERIFIED = _("Pickup code verified")
 VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
 VERIFY_FAILED = _("Pickup code refused")
 VERIFY_REFUSED = _("Verification attempt refused")
-NO_SHOW_LABEL = _("No-show: not collected in time")
 LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 
 
@@ -351,10 +350,6 @@ def _status_label(value: str) -> str:
     return str(PackageStatus(value).label) if value in PackageStatus.values else value
 
 
-def _reason_label(reason: str) -> str:
-    return str(NO_SHOW_LABEL) if reason == services.NO_SHOW else reason
-
-
 def _describe(record: AuditRecord) -> None:
     """What the timeline shows for one audit record; never a code (none is ever recorded)."""
     command = cmd.COMMANDS.get(record.command)
@@ -374,7 +369,7 @@ def _describe(record: AuditRecord) -> None:
         record.title = record.get_kind_display()
     if record.error_code:
         record.error_text = DEFAULT_MESSAGES.get(record.error_code, record.error_code)
-    record.reason = _reason_label(record.reason)
+    record.reason = cmd.reason_label(record.reason)
 
 
 @login_required
@@ -400,7 +395,7 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
             "customer": customer,
             "items": list(package.items.all()),
             "timeline": timeline,
-            "cancellation_reason": _reason_label(package.cancellation_reason),
+            "cancellation_reason": cmd.reason_label(package.cancellation_reason),
             "sent_messages": sent,
             "strikes": list(NoShowStrike.objects.filter(customer=customer).select_related("package__order")[:20]),
             "code": code,

@@ -508,6 +508,20 @@ def test_manual_confirmation(as_employee, make_package):
     assert AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION).manual is True
 
 
+def test_manual_confirmation_is_shown_in_the_readers_language_whatever_language_recorded_it(as_employee, make_package):
+    """The audit stores a code for "manual confirmation", not text in the language of the request that delivered."""
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    as_employee.post(
+        reverse("staff:package-deliver", args=[package.pk]), {"manual": "on", "otp": ""}, HTTP_ACCEPT_LANGUAGE="tr"
+    )
+    transition = AuditRecord.objects.get(package=package, kind=AuditKind.TRANSITION, to_status=S.DELIVERED)
+    assert transition.reason == "manual_confirmation"
+    url = reverse("staff:package-detail", args=[package.pk])
+    assert "· manual confirmation" in text_of(as_employee.get(url, HTTP_ACCEPT_LANGUAGE="en"))
+    assert "· elle onay" in text_of(as_employee.get(url, HTTP_ACCEPT_LANGUAGE="tr"))
+    assert "manual_confirmation" not in text_of(as_employee.get(url))
+
+
 def test_manual_confirmation_not_offered_or_accepted_where_off(as_employee, make_package, store):
     app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
