@@ -520,8 +520,9 @@ def _verify_and_deliver(
 ) -> tuple[list[Package], ApplicationError | None]:
     """Check the code against ``packages`` (locked, ready, same order) and deliver what it opens.
 
-    A value opens the one package whose live code it matches; when it matches none, a wrong entry
-    is counted on each package with a live code. Manual confirmation opens every package whose
+    A value opens the one package whose live code it matches; the right code of a locked or expired
+    package is refused as such; when it matches none, a wrong entry is counted on each package with
+    a live code. Manual confirmation opens every package whose
     code is live. Every attempt is audited. Returns (delivered packages, refusal). ``codes``: each
     package's current code by package id, when the caller has read them after the lock.
     """
@@ -532,7 +533,17 @@ def _verify_and_deliver(
     if manual:
         opened = live
     else:
-        opened = [p for p in live if otp.pickup_code_matches(code=codes[p.pk], value=otp_value)][:1]
+        # Compared with every current code, live or not: the right code of a locked or expired package is refused
+        # as such (SPEC 4), not counted as a wrong entry on the order's other packages. That a value is a dead
+        # code's tells nothing worth having: a locked or expired code never opens anything again.
+        matched = next(
+            (p for p in packages if codes[p.pk] and otp.pickup_code_matches(code=codes[p.pk], value=otp_value)), None
+        )
+        if matched is not None and refusals[matched.pk] is not None:
+            refusal = refusals[matched.pk]
+            _audit_verification(package=matched, actor=actor, channel=channel, now=now, manual=False, refusal=refusal)
+            return [], refusal
+        opened = [] if matched is None else [matched]
     if opened:
         for package in opened:
             consumed = otp.pickup_code_consume(code=codes[package.pk], now=now)

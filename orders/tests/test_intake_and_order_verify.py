@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from core.testing import wrong_code
 from orders import services
-from orders.models import Customer, Order, OrderStatus, PackageStatus
+from orders.models import AuditKind, AuditOutcome, AuditRecord, Customer, Order, OrderStatus, PackageStatus
 from orders.tests.factories import CustomerFactory, PackageFactory
 from otp.models import PickupCode
 
@@ -97,6 +97,31 @@ def test_order_wrong_code_counts_on_each_ready_package(two_ready_packages, emplo
         services.order_verify(order=first.order, actor=employee, channel="api", otp_value=wrong)
     assert error.value.code == "otp_invalid" and error.value.details["attemptsRemaining"] == 4
     assert list(PickupCode.objects.filter(package__order=first.order).values_list("attempts", flat=True)) == [1, 1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dead", ["otp_locked", "otp_expired"])
+def test_order_right_code_of_a_dead_package_is_refused_as_such_and_counts_nothing_elsewhere(
+    two_ready_packages, employee, issued_code, dead
+):
+    """SPEC 4: the right code of a locked code is refused as otp_locked (expired: otp_expired). At order level it is
+    not a wrong entry on the order's other packages either: that would let a customer lock their own packages."""
+    first, second = two_ready_packages
+    if dead == "otp_locked":
+        PickupCode.objects.filter(package=first).update(attempts=5)
+    else:
+        PickupCode.objects.filter(package=first).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(ApplicationError) as error:
+        services.order_verify(order=first.order, actor=employee, channel="api", otp_value=issued_code(first))
+    assert error.value.code == dead
+    assert PickupCode.objects.get(package=second).attempts == 0
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.status == second.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
+    failures = AuditRecord.objects.filter(kind=AuditKind.VERIFICATION, outcome=AuditOutcome.FAILURE)
+    assert list(failures.values_list("package_id", "error_code")) == [(first.pk, dead)]
+    # The other package's right code still opens it.
+    outcome = services.order_verify(order=first.order, actor=employee, channel="api", otp_value=issued_code(second))
+    assert [p.pk for p in outcome.packages] == [second.pk]
 
 
 @pytest.mark.django_db
