@@ -19,6 +19,16 @@ class _DegradeOpenMixin:
         # Read at request time, not import time, so a changed setting (or a test override) applies.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
+    def wait(self):
+        """Seconds until this client may send a request again: until enough of its counted requests have left
+        the window. DRF answers None when more requests are counted than the rate now allows (the rate was
+        lowered, or processes counted at once), which the client would be told as a 1-second wait."""
+        if self.num_requests <= 0:
+            return self.duration
+        if len(self.history) >= self.num_requests:
+            return max(0.0, self.duration - (self.now - self.history[self.num_requests - 1]))
+        return super().wait()
+
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)

@@ -200,7 +200,7 @@ class OrderOutputSerializer(serializers.Serializer):
 class ErrorSerializer(serializers.Serializer):
     """Every error answer (SPEC 9.4)."""
 
-    success = serializers.BooleanField(default=False)
+    success = serializers.BooleanField(help_text="Always false.")
     message = serializers.CharField()
     code = serializers.ChoiceField(choices=list(HTTP_STATUS))
     details = serializers.DictField(

@@ -50,6 +50,19 @@ def test_body_that_is_not_json_is_a_validation_error(api, make_package):
     assert_error(api.client.post(url, "otp=123456", content_type="text/plain"), 400, "validation_error")
 
 
+def test_a_json_null_body_is_refused_in_the_requests_language(api, make_package):
+    """DRF's "No data provided" is not translatable: the handler says it in the request's language."""
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    url = f"/api/packages/{package.pk}/verify-otp/"
+    for language, expected in (
+        ("en", "No data was sent: the body must be a JSON object."),
+        ("tr", "Veri gönderilmedi: istek gövdesi bir JSON nesnesi olmalı."),
+    ):
+        response = api.client.post(url, "null", content_type="application/json", HTTP_ACCEPT_LANGUAGE=language)
+        body = assert_error(response, 400, "validation_error")
+        assert body["details"]["fields"]["nonFieldErrors"] == [expected]
+
+
 def test_unknown_api_paths_answer_the_json_404(api):
     for path in ("/api/nothing", "/api/packages/x/y/z", "/api/orders/1/verify", "/api/"):
         response = api.client.get(path)

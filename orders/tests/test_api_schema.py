@@ -74,7 +74,7 @@ def test_schema_is_valid_openapi_3_and_documents_every_endpoint():
 def test_schema_documents_bodies_and_error_codes():
     document = schema_document()
     schemas = document["components"]["schemas"]
-    assert set(schemas["Error"]["required"]) >= {"message", "code"}
+    assert set(schemas["Error"]["required"]) == {"success", "message", "code"}
     code_enum = schemas[schemas["Error"]["properties"]["code"]["$ref"].split("/")[-1]]["enum"]
     assert set(code_enum) == {
         "validation_error",

@@ -79,6 +79,20 @@ def test_anonymous_rate_throttle_on_the_token_endpoint(settings, employee):
     assert_error(client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}), 429, "throttled")
 
 
+def test_retry_after_is_the_real_wait_when_more_is_counted_than_a_lowered_rate_allows(settings, employee):
+    """Six requests counted under 10/min, then the rate lowered to 2/min: the client must wait until four of them
+    have left the minute, about 60 s, not the 1 s DRF's own estimate falls back to."""
+    with_rates(settings, anon="10/min")
+    client = BearerClient()
+    for _ in range(6):
+        assert client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}).status_code == 401
+    with_rates(settings, anon="2/min")
+    response = client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"})
+    body = assert_error(response, 429, "throttled")
+    assert 55 <= body["details"]["retryAfter"] <= 60
+    assert response["Retry-After"] == str(body["details"]["retryAfter"])
+
+
 class _BrokenCache:
     def get(self, *args, **kwargs):
         raise ConnectionError("cache down")
