@@ -14,8 +14,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import ApplicationError
+from core.errors import DEFAULT_MESSAGES, ApplicationError
 from orders import services
+from orders.commands import COMMANDS, reason_label
 from orders.models import (
     AuditRecord,
     Channel,
@@ -196,15 +197,62 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [PackageInline]
 
 
-# What an audit record says, in the package page's inline and in the audit list.
-AUDIT_COLUMNS = ["created_at", "kind", "outcome", "error_code", "command", "from_status", "to_status", "manual"]
+# What an audit record says, in the package page's inline and in the audit list. The record stores stable
+# codes (statuses, commands, error codes, system reasons); these columns show them in the reader's language.
+AUDIT_COLUMNS = [
+    "created_at",
+    "kind",
+    "outcome",
+    "error_display",
+    "command_display",
+    "from_status_display",
+    "to_status_display",
+    "manual",
+]
 
 
-class AuditInline(ReadOnlyAdminMixin, admin.TabularInline):
+def _audit_field_name(name):
+    return AuditRecord._meta.get_field(name).verbose_name
+
+
+def _status_label(value):
+    return PackageStatus(value).label if value in PackageStatus.values else value
+
+
+class AuditDisplayMixin:
+    """The audit record's coded columns as a person reads them, for the inline and the audit pages."""
+
+    @admin.display(description=_audit_field_name("error_code"), ordering="error_code")
+    def error_display(self, obj):
+        if not obj.error_code:
+            return ""
+        message = DEFAULT_MESSAGES.get(obj.error_code)
+        # The code stays visible: it is what the API answered and what support searches for.
+        return f"{message} ({obj.error_code})" if message is not None else obj.error_code
+
+    @admin.display(description=_audit_field_name("command"), ordering="command")
+    def command_display(self, obj):
+        command = COMMANDS.get(obj.command)
+        return command.name if command is not None else obj.command
+
+    @admin.display(description=_audit_field_name("from_status"), ordering="from_status")
+    def from_status_display(self, obj):
+        return _status_label(obj.from_status)
+
+    @admin.display(description=_audit_field_name("to_status"), ordering="to_status")
+    def to_status_display(self, obj):
+        return _status_label(obj.to_status)
+
+    @admin.display(description=_audit_field_name("reason"), ordering="reason")
+    def reason_display(self, obj):
+        return reason_label(obj.reason)
+
+
+class AuditInline(AuditDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditRecord
     fk_name = "package"
     extra = 0
-    fields = [*AUDIT_COLUMNS, "actor", "channel", "reason"]
+    fields = [*AUDIT_COLUMNS, "actor", "channel", "reason_display"]
     readonly_fields = fields
 
 
@@ -291,8 +339,10 @@ class PackageAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditRecordAdmin(AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [*AUDIT_COLUMNS, "actor_display", "channel", "store", "package"]
+    fields = [*AUDIT_COLUMNS, "actor", "channel", "store", "package", "reason_display"]
+    readonly_fields = fields
     list_filter = ["kind", "outcome", "channel", "manual", "store"]
     search_fields = ["package__id", "package__order__order_number", "actor__username", "reason"]
     list_select_related = ["actor", "store", "package"]

@@ -1,5 +1,7 @@
 """Django admin: every model listed, history read-only, no code or hash shown, actions run the services."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,6 +11,9 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.testing import wrong_code
+from orders import services
 from orders.models import AuditRecord, PackageStatus
 from otp.models import PickupCode
 
@@ -86,3 +91,100 @@ def test_admin_cancel_action_asks_for_a_reason(admin_client, make_package):
     package.refresh_from_db()
     assert (package.status, package.cancellation_reason) == (PackageStatus.CANCELLED, "Damaged box")
     assert AuditRecord.objects.filter(package=package, to_status="cancelled", channel="admin").count() == 1
+
+
+def _visible_text(response) -> str:
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", response.content.decode(), flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+@pytest.fixture
+def audited_package(make_package, issued_code, employee):
+    """A package walked to delivered by manual confirmation, after one wrong code: transitions with statuses,
+    a refused verification with an error code, and a system reason code (manual_confirmation)."""
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    with pytest.raises(ApplicationError):
+        services.package_deliver(
+            package=package, actor=employee, channel="web", otp_value=wrong_code(issued_code(package))
+        )
+    services.package_deliver(package=package, actor=employee, channel="web", manual=True)
+    assert AuditRecord.objects.filter(package=package, error_code="otp_invalid").exists()
+    assert AuditRecord.objects.filter(package=package, reason="manual_confirmation").exists()
+    return package
+
+
+# What each audit page must say, per language: statuses, the refusal's message next to its code, the command's
+# name, the system reason and the record's kind and outcome, all as labels.
+AUDIT_PAGE_WORDS = {
+    "tr": {
+        "package": [
+            "Bekliyor",
+            "Teslim Almaya Hazır",
+            "Teslim Edildi",
+            "Teslim kodu yanlış. (otp_invalid)",
+            "Self Servis Paket Teslimi",
+            "elle onay",
+            "Durum değişikliği Başarılı",
+        ],
+        "audit list": [
+            "Bekliyor",
+            "Teslim Almaya Hazır",
+            "Teslim Edildi",
+            "Teslim kodu yanlış. (otp_invalid)",
+            "Self Servis Paket Teslimi",
+        ],
+        "audit record": ["Teslim Almaya Hazır", "Teslim Edildi", "Self Servis Paket Teslimi", "elle onay"],
+    },
+    "en": {
+        "package": [
+            "Waiting",
+            "Ready for Customer Pickup",
+            "Delivered",
+            "The pickup code is wrong. (otp_invalid)",
+            "Self Service Package Delivery",
+            "manual confirmation",
+            "Transition Success",
+        ],
+        "audit list": [
+            "Waiting",
+            "Ready for Customer Pickup",
+            "Delivered",
+            "The pickup code is wrong. (otp_invalid)",
+            "Self Service Package Delivery",
+        ],
+        "audit record": [
+            "Ready for Customer Pickup",
+            "Delivered",
+            "Self Service Package Delivery",
+            "manual confirmation",
+        ],
+    },
+}
+# How the raw stored values read in the page's text (word-bounded, so "Waiting" is not "waiting").
+RAW_AUDIT_VALUES = re.compile(
+    r"\b(waiting|packed_all_items|ready_for_customer_pickup|delivered|manual_confirmation|complete_packaging|"
+    r"ready_for_pickup|deliver|transition success|verification failure)\b"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["tr", "en"])
+def test_audit_pages_show_labels_not_raw_values(admin_client, audited_package, language):
+    delivery = AuditRecord.objects.get(package=audited_package, kind="transition", to_status="delivered")
+    pages = {
+        "package": reverse("admin:orders_package_change", args=[audited_package.pk]),
+        "audit list": reverse("admin:orders_auditrecord_changelist"),
+        "audit record": reverse("admin:orders_auditrecord_change", args=[delivery.pk]),
+    }
+    for page, url in pages.items():
+        response = admin_client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        text = _visible_text(response)
+        assert [w for w in AUDIT_PAGE_WORDS[language][page] if w not in text] == [], page
+        # The codes stay searchable where they are the record's identity (otp_invalid), nowhere else.
+        assert RAW_AUDIT_VALUES.findall(text) == [], page
+
+    kind, outcome = {"tr": ("Durum değişikliği", "Başarılı"), "en": ("Transition", "Success")}[language]
+    title = f"{delivery.created_at:%Y-%m-%d %H:%M:%S} {kind} {outcome}"
+    record_page = _visible_text(admin_client.get(pages["audit record"], HTTP_ACCEPT_LANGUAGE=language))
+    assert record_page.count(title) >= 3  # the browser title, the breadcrumbs and the heading
