@@ -296,7 +296,7 @@ class PackageAdmin(admin.ModelAdmin):
     def customer_tier(self, obj):
         return obj.order.customer.get_trust_tier_display()
 
-    @admin.action(description=_("Resend pickup code"))
+    @admin.action(description=_("Resend pickup code"), permissions=["change"])
     def resend_code(self, request, queryset):
         done = 0
         for package in queryset:
@@ -308,7 +308,7 @@ class PackageAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, _("A new code was sent for %(count)d package(s).") % {"count": done})
 
-    @admin.action(description=_("Cancel packages (with a reason)"))
+    @admin.action(description=_("Cancel packages (with a reason)"), permissions=["change"])
     def cancel_packages(self, request, queryset):
         form = CancelForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():

@@ -55,6 +55,7 @@ from orders.models import (
     Package,
     PackageItem,
     PackageStatus,
+    StaffRole,
     Store,
     TrustTier,
 )
@@ -128,9 +129,24 @@ def _is_member_actor(actor: User | None) -> bool:
     return bool(actor is not None and actor.is_authenticated and actor.is_active and not actor.is_superuser)
 
 
-def _authorize(*, package: Package, actor: User | None, command: cmd.Command) -> str:
+def _is_admin_site_administrator(actor: User | None, channel: str) -> bool:
+    """An administrator (SPEC 2: superusers and staff) acting in Django admin, whose model permissions the
+    admin has checked (its actions need the change permission). Staff users without a membership are
+    administrators there only: the staff pages and the API give them no store."""
+    return bool(
+        channel == Channel.ADMIN
+        and actor is not None
+        and actor.is_authenticated
+        and actor.is_active
+        and getattr(actor, "is_staff", False)
+    )
+
+
+def _authorize(*, package: Package, actor: User | None, command: cmd.Command, channel: str) -> str:
     """Return the actor's role for the package's store, or raise (not_found / permission_denied)."""
-    if getattr(package, "actor_role_loaded", False) and _is_member_actor(actor):
+    if _is_admin_site_administrator(actor, channel):
+        role = StaffRole.MANAGER
+    elif getattr(package, "actor_role_loaded", False) and _is_member_actor(actor):
         role = package.actor_role  # read with the lock (_lock_package_for_delivery)
     else:
         role = staff_role_for_store(user=actor, store_id=package.store_id)
@@ -293,7 +309,7 @@ def package_complete_packaging(*, package: Package, actor: User | None, channel:
     command = cmd.COMMANDS[cmd.COMPLETE_PACKAGING]
     with transaction.atomic():
         package = _lock_package(package.pk)
-        _authorize(package=package, actor=actor, command=command)
+        _authorize(package=package, actor=actor, command=command, channel=channel)
         _check_state(package=package, command=command)
         _move(package=package, command=command, actor=actor, channel=channel, now=timezone.now())
     return package
@@ -305,7 +321,7 @@ def package_mark_ready(*, package: Package, actor: User | None, channel: str) ->
     command = cmd.COMMANDS[cmd.READY_FOR_PICKUP]
     with transaction.atomic():
         package = _lock_package(package.pk)
-        _authorize(package=package, actor=actor, command=command)
+        _authorize(package=package, actor=actor, command=command, channel=channel)
         _check_state(package=package, command=command)
         now = timezone.now()
         conf = StoreSettings(package.store_id)
@@ -338,7 +354,7 @@ def package_resend_code(*, package: Package, actor: User | None, channel: str) -
     command = cmd.COMMANDS[cmd.RESEND_CODE]
     with transaction.atomic():
         package = _lock_package(package.pk)
-        _authorize(package=package, actor=actor, command=command)
+        _authorize(package=package, actor=actor, command=command, channel=channel)
         _check_state(package=package, command=command)
         conf = StoreSettings(package.store_id)
         if not conf.IS_OTP_ENABLED:
@@ -601,7 +617,7 @@ def package_deliver(
     package_id = package.pk if isinstance(package, Package) else package
     with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():
         package = _lock_package_for_delivery(package_id, actor=actor)
-        role = _authorize(package=package, actor=actor, command=command)
+        role = _authorize(package=package, actor=actor, command=command, channel=channel)
         attempted.append(package)
         # After not_found (a package outside the caller's stores answers the same whatever the body),
         # before anything is counted; raising here rolls back and leaves the package as it was.
@@ -667,7 +683,7 @@ def order_verify(
         with_codes = [p for p in packages if StoreSettings(p.store_id).IS_OTP_ENABLED]
         without_codes = [p for p in packages if p not in with_codes]
         for package in packages:
-            _authorize(package=package, actor=actor, command=command)
+            _authorize(package=package, actor=actor, command=command, channel=channel)
         attempted.extend(packages)
         if not with_codes:
             for package in without_codes:
@@ -705,7 +721,7 @@ def package_cancel(*, package: Package, actor: User | None, channel: str, reason
     command = cmd.COMMANDS[cmd.CANCEL]
     with transaction.atomic():
         package = _lock_package(package.pk)
-        _authorize(package=package, actor=actor, command=command)
+        _authorize(package=package, actor=actor, command=command, channel=channel)
         _check_state(package=package, command=command)
         _cancel_locked(package=package, actor=actor, channel=channel, now=timezone.now(), reason=reason)
         messages_queue_for_package(package=package, event=MessageEvent.CANCELLED)

@@ -1,0 +1,62 @@
+"""Administrators who are staff but not superusers (SPEC 2: superusers/staff are administrators) in Django admin:
+the package actions work for them as for a superuser, within their admin permissions, and being staff gives them
+no store on the staff pages or the API."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from orders.models import AuditRecord, PackageStatus
+from orders.tests.apiclient import bearer
+from orders.tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_admin(*codenames: str):
+    user = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def cancel(client, package, reason="Damaged box"):
+    return client.post(
+        reverse("admin:orders_package_changelist"),
+        {"action": "cancel_packages", "_selected_action": [package.pk], "apply": "1", "reason": reason},
+    )
+
+
+def test_a_staff_administrator_with_change_permission_cancels_in_admin(make_package):
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    user, client = staff_admin("view_package", "change_package")
+    cancel(client, package)
+    package.refresh_from_db()
+    assert (package.status, package.cancellation_reason) == (PackageStatus.CANCELLED, "Damaged box")
+    record = AuditRecord.objects.get(package=package, to_status="cancelled")
+    assert (record.actor, record.channel) == (user, "admin")
+
+
+def test_a_view_only_staff_administrator_cannot_run_the_package_actions(make_package):
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    _, client = staff_admin("view_package")
+    page = client.get(reverse("admin:orders_package_changelist")).content.decode()
+    assert "cancel_packages" not in page and "resend_code" not in page
+    cancel(client, package)
+    package.refresh_from_db()
+    assert package.status == PackageStatus.PACKED_ALL_ITEMS
+
+
+def test_being_staff_gives_no_store_on_the_api_or_the_staff_pages(make_package):
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    user, client = staff_admin("view_package", "change_package")
+    api = bearer(user)
+    assert api.get(f"/api/packages/{package.pk}/").status_code == 404
+    response = api.post(f"/api/packages/{package.pk}/commands/", {"command": "CANCEL_PACKAGE", "reason": "x"})
+    assert response.status_code == 404
+    assert client.get(reverse("staff:package-detail", args=[package.pk])).status_code == 404
+    package.refresh_from_db()
+    assert package.status == PackageStatus.PACKED_ALL_ITEMS
