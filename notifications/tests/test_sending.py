@@ -3,14 +3,17 @@
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notifications import sending, tasks
 from notifications.models import CODE_MASK, DeliveryStatus, Message
+from notifications.services import message_render
 from orders import services
 from orders.models import PackageStatus
 
@@ -74,6 +77,31 @@ def test_turkish_customer_gets_the_turkish_text(ready, outbox_dir, issued_code):
     package = ready(order__customer__language="tr")
     body = json.loads(outbox_files(outbox_dir, "sms")[0].read_text())["body"]
     assert "Teslim alma kodunuz" in body and issued_code(package) in body
+
+
+def test_turkish_email_signs_off_with_the_service_name_the_turkish_pages_use(ready, outbox_dir):
+    ready(order__customer__language="tr")
+    body = json.loads(outbox_files(outbox_dir, "email")[0].read_text())["body"]
+    assert body.endswith("\nTıkla & Gel Al") and "Click & Collect" not in body
+
+
+EMAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "notifications"
+
+
+@pytest.mark.parametrize("language", ["en", "tr"])
+@pytest.mark.parametrize("event", sorted(p.name.split(".")[0] for p in (EMAIL_TEMPLATES / "en").glob("*.email.txt")))
+def test_every_email_signs_off_with_the_service_name_in_its_language(event, language):
+    with translation.override(language):
+        service_name = str(apps.get_app_config("orders").verbose_name)  # what the pages call the service
+    _, body = message_render(
+        event=event,
+        channel="email",
+        language=language,
+        context={"customer_name": "Ayşe", "order_number": "ORD1", "store_name": "Kanyon", "deadline": "1 Ocak"},
+        code=None,
+    )
+    assert body.splitlines()[-1] == service_name
+    assert service_name == {"en": "Click & Collect", "tr": "Tıkla & Gel Al"}[language]
 
 
 def test_without_otp_the_ready_message_carries_no_code(ready, outbox_dir):
