@@ -99,8 +99,24 @@ class NoShowStrikeInline(admin.TabularInline):
         return format_html('<a class="button" href="{}">{}</a>', url, _("Forgive…"))
 
 
+class CustomerForm(forms.ModelForm):
+    """The phone is validated and stored in E.164 as order intake stores it (SPEC 2): intake finds a customer by
+    it, and SMS goes to it."""
+
+    class Meta:
+        model = Customer
+        fields = ["name", "phone", "email", "push_token", "language"]
+
+    def clean_phone(self):
+        try:
+            return services.phone_normalize(self.cleaned_data["phone"])
+        except ApplicationError as error:
+            raise forms.ValidationError(error.details["fields"]["customer"]["phone"]) from None
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
     list_display = ["name", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
     list_filter = ["trust_tier", "language"]
     search_fields = ["name", "phone", "email"]

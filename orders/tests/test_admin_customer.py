@@ -1,0 +1,47 @@
+"""A customer edited in admin keeps a valid phone in E.164 (SPEC 2), the form order intake looks customers up by."""
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Customer
+from orders.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def change(admin_client, customer, phone):
+    return admin_client.post(
+        reverse("admin:orders_customer_change", args=[customer.pk]),
+        {
+            "name": customer.name,
+            "phone": phone,
+            "email": customer.email,
+            "push_token": customer.push_token,
+            "language": customer.language,
+            "no_show_strikes-TOTAL_FORMS": "0",
+            "no_show_strikes-INITIAL_FORMS": "0",
+        },
+    )
+
+
+def test_a_phone_that_is_not_a_number_is_refused_and_nothing_changes(admin_client):
+    customer = CustomerFactory()
+    response = change(admin_client, customer, "call me maybe")
+    assert response.status_code == 200
+    assert "Enter a valid phone number" in response.content.decode()
+    assert Customer.objects.get(pk=customer.pk).phone == customer.phone
+
+
+def test_a_phone_written_the_local_way_is_stored_in_e164(admin_client):
+    customer = CustomerFactory()
+    response = change(admin_client, customer, "0532 123 45 67")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Customer.objects.get(pk=customer.pk).phone == "+905321234567"
+
+
+def test_another_customers_phone_in_another_form_is_refused(admin_client):
+    other = CustomerFactory(phone="+905321234567")
+    customer = CustomerFactory()
+    response = change(admin_client, customer, "0 532 123 4567")
+    assert response.status_code == 200
+    assert Customer.objects.get(pk=customer.pk).phone == customer.phone != other.phone
