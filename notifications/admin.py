@@ -25,6 +25,10 @@ from notifications.models import (
 )
 
 
+def _verbose_name(model, name):
+    return model._meta.get_field(name).verbose_name
+
+
 class RetryFailedMixin:
     """The "retry" action, for users who may change the rows."""
 
@@ -107,13 +111,17 @@ class MessageAdmin(RetryFailedMixin, admin.ModelAdmin):
         "body",
         "status",
         "attempts",
-        "last_error",
+        "last_error_display",
         "provider_message_id",
         "created_at",
         "sent_at",
         "waiting_code",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_verbose_name(Message, "last_error"))
+    def last_error_display(self, obj):
+        return sending.sending_error_label(obj.last_error)
 
     @admin.display(description=_("code waiting (encrypted)"), boolean=True)
     def waiting_code(self, obj):
@@ -174,8 +182,12 @@ class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
-    fields = ["attempted_at", "response_status", "error", "duration_ms"]
+    fields = ["attempted_at", "response_status", "error_display", "duration_ms"]
     readonly_fields = fields
+
+    @admin.display(description=_verbose_name(WebhookAttempt, "error"))
+    def error_display(self, obj):
+        return sending.sending_error_label(obj.error)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -202,12 +214,16 @@ class WebhookDeliveryAdmin(RetryFailedMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "last_response_status",
-        "last_error",
+        "last_error_display",
         "created_at",
         "delivered_at",
         "payload_masked",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_verbose_name(WebhookDelivery, "last_error"))
+    def last_error_display(self, obj):
+        return sending.sending_error_label(obj.last_error)
 
     @admin.display(description=_("payload (code masked)"))
     def payload_masked(self, obj):

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.fernet import InvalidToken
@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.template import TemplateDoesNotExist
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from notifications.backends import OutgoingMessage, PermanentSendError, SendError, TransientSendError, backend_for
 from notifications.crypto import decrypt
@@ -50,7 +51,19 @@ from notifications.models import (
 from notifications.services import message_render
 from otp import services as otp_services
 
+if TYPE_CHECKING:
+    from orders.models import Package
+
 logger = logging.getLogger(__name__)
+
+# Fixed reasons stored in ``last_error`` in English (the logs' language), shown translated in admin.
+CODE_NOT_CURRENT = gettext_noop("not sent: the code was used, invalidated or replaced in the meantime")
+_TRANSLATED_REASONS = frozenset({CODE_NOT_CURRENT})
+
+
+def sending_error_label(text: str) -> str:
+    """A stored ``last_error`` as the reader sees it: a fixed reason translated, any other text as stored."""
+    return gettext(text) if text in _TRANSLATED_REASONS else text
 
 
 @dataclass(frozen=True)
@@ -105,9 +118,9 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
             ) from None
     elif CODE_MASK in message.body:
         raise PermanentSendError("the code of this message was wiped; send a new code")
-    if code is not None and message.package_id and not _code_is_current(message=message, code=code):
+    if code is not None and message.package_id and not _code_is_current(package=message.package, code=code):
         # Sent late (a broker outage): the package was delivered or cancelled, or a newer code went out since.
-        raise PermanentSendError("not sent: the code was used, invalidated or replaced in the meantime")
+        raise PermanentSendError(CODE_NOT_CURRENT)
     try:
         subject, body = message_render(
             event=message.event,
@@ -132,8 +145,9 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
     )
 
 
-def _code_is_current(*, message: Message, code: str) -> bool:
-    current = otp_services.pickup_code_current(package=message.package)
+def _code_is_current(*, package: Package, code: str) -> bool:
+    """Whether ``code`` is still the package's code: not used, invalidated or replaced by a resend."""
+    current = otp_services.pickup_code_current(package=package)
     return current is not None and otp_services.pickup_code_matches(code=current, value=code)
 
 
@@ -212,9 +226,13 @@ def _webhook_body(delivery: WebhookDelivery) -> bytes:
         data = payload.setdefault("data", {})
         if delivery.secret_encrypted:
             try:
-                data["otp"] = decrypt(delivery.secret_encrypted)
+                code = decrypt(delivery.secret_encrypted)
             except InvalidToken:
                 raise PermanentSendError("the code cannot be decrypted (FIELD_ENCRYPTION_KEYS changed?)") from None
+            if delivery.package_id and not _code_is_current(package=delivery.package, code=code):
+                # Late (an endpoint down, retried with backoff): the extension app must not get a dead code.
+                raise PermanentSendError(CODE_NOT_CURRENT)
+            data["otp"] = code
         elif data.get("otp") == CODE_MASK:
             raise PermanentSendError("the code of this event was wiped")
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()

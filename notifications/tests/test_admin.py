@@ -1,10 +1,14 @@
 """Admin for messages, webhook endpoints and deliveries: masked, read-only, retryable, no code anywhere."""
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
+from notifications import sending
 from notifications.models import CODE_MASK, DeliveryStatus, Message, WebhookDelivery, WebhookEndpoint
 from orders import services
 from orders.models import PackageStatus
@@ -150,3 +154,29 @@ def test_endpoint_form_refuses_a_malformed_secret(admin_client):
 def test_searching_any_text_answers(admin_client, model, query):
     response = admin_client.get(reverse(f"admin:notifications_{model}_changelist"), {"q": query})
     assert response.status_code == 200
+
+
+def test_the_not_sent_reason_of_a_replaced_code_is_shown_in_the_readers_language(
+    admin_client, make_package, employee, outbox_dir
+):
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", secret="whsec_dGVzdA==")
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        services.package_resend_code(package=package, actor=employee, channel="web")
+    delivery = WebhookDelivery.objects.filter(event_type="PackageReadyForCustomerPickupWhispererEvent").earliest(
+        "created_at"
+    )
+    message = Message.objects.get(channel="sms", event="ready_for_pickup")
+    assert sending.webhook_deliver_attempt(delivery_id=delivery.pk).status == DeliveryStatus.FAILED
+    assert sending.message_send_attempt(message_id=message.pk).status == DeliveryStatus.FAILED
+
+    english = "not sent: the code was used, invalidated or replaced in the meantime"
+    turkish = "gönderilmedi: kod bu arada kullanıldı, geçersiz kılındı ya da yenisiyle değiştirildi"
+    for url in (
+        reverse("admin:notifications_webhookdelivery_change", args=[delivery.pk]),
+        reverse("admin:notifications_message_change", args=[message.pk]),
+    ):
+        assert english in admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode(), url
+        html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+        assert turkish in html and english not in html, url

@@ -3,11 +3,14 @@ every try recorded, the same webhook-id on retries, the code only in the Whisper
 
 import base64
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from notifications import sending
+from notifications import sending, tasks
 from notifications.models import CODE_MASK, DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from orders import services
 from orders.models import PackageStatus
@@ -180,3 +183,57 @@ def test_the_relay_delivers_a_pending_webhook_left_behind(endpoint, make_package
     assert Webhook(SECRET).verify(server.requests[0].body, server.requests[0].headers)["data"]["status"] == (
         "packed_all_items"
     )
+
+
+def _whisperer_deliveries():
+    return WebhookDelivery.objects.filter(event_type=WebhookEventType.PACKAGE_READY_WHISPERER).order_by("created_at")
+
+
+@pytest.mark.parametrize("end", ["deliver", "cancel"])
+def test_a_late_whisperer_event_is_not_sent_once_its_code_is_used_or_invalidated(
+    end, endpoint, make_package, employee, manager, issued_code
+):
+    _row, server = endpoint(statuses=[503, 200], event_types=[WebhookEventType.PACKAGE_READY_WHISPERER])
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    code = issued_code(package)
+    (delivery,) = _whisperer_deliveries()
+    assert sending.webhook_deliver_attempt(delivery_id=delivery.pk).status == DeliveryStatus.PENDING  # endpoint down
+    assert len(server.requests) == 1
+    if end == "deliver":
+        services.package_deliver(package=package, actor=employee, channel="web", otp_value=code)
+    else:
+        services.package_cancel(package=package, actor=manager, channel="web", reason="customer asked")
+
+    tasks.webhook_deliver.apply(args=[str(delivery.pk)])  # the retry, after the endpoint came back
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.delivered_at is None
+    assert delivery.last_error == sending.CODE_NOT_CURRENT
+    assert delivery.secret_encrypted is None and delivery.payload["data"]["otp"] == CODE_MASK
+    assert len(server.requests) == 1  # no second request: the dead code never left
+    assert [a.error for a in delivery.attempt_log.order_by("attempted_at")] == [
+        "endpoint answered HTTP 503",
+        sending.CODE_NOT_CURRENT,
+    ]
+    assert sending.webhook_delivery_retry(delivery=delivery) is False  # its code is gone: admin cannot revive it
+
+
+def test_after_a_resend_only_the_new_codes_whisperer_event_goes_out(endpoint, make_package, employee, issued_code):
+    _row, server = endpoint(event_types=[WebhookEventType.PACKAGE_READY_WHISPERER])
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    old_code = issued_code(package)
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        services.package_resend_code(package=package, actor=employee, channel="web")
+    new_code = issued_code(package)
+    assert new_code != old_code
+    old, new = _whisperer_deliveries()
+
+    assert sending.webhook_deliver_attempt(delivery_id=old.pk).status == DeliveryStatus.FAILED
+    assert sending.webhook_deliver_attempt(delivery_id=new.pk).status == DeliveryStatus.SENT
+    old.refresh_from_db()
+    assert old.last_error == sending.CODE_NOT_CURRENT and old.secret_encrypted is None
+    (request,) = server.requests
+    assert request.headers["webhook-id"] == new.webhook_id
+    assert Webhook(SECRET).verify(request.body, request.headers)["data"]["otp"] == new_code
