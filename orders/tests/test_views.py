@@ -697,7 +697,8 @@ def _po_entries(path):
             key = "msgid"
             current["msgid"] = unquote(line[6:])
         elif line.startswith("msgstr"):
-            key = ("msgstr", line[line.index("[") + 1 : line.index("]")] if "[" in line else "0")
+            # msgstr[N] for plural forms; a plain msgstr may itself contain brackets ("[\"arg1\"]").
+            key = ("msgstr", line[7 : line.index("]")] if line.startswith("msgstr[") else "0")
             current["msgstr"][key[1]] = unquote(line[line.index(" ") + 1 :])
         elif line.startswith('"') and key:
             if isinstance(key, tuple):
