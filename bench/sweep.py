@@ -93,9 +93,9 @@ def seed(*, packages: int, per_customer: int) -> None:
         WebhookEndpoint.objects.create(url="https://oms.example.com/hooks", secret="whsec_YmVuY2g=")
         cursor.execute(
             """
-            INSERT INTO orders_customer (id, name, phone, email, push_token, language, trust_tier,
+            INSERT INTO orders_customer (id, name, name_folded, phone, email, push_token, language, trust_tier,
                                          restricted_until, created_at, updated_at)
-            SELECT gen_random_uuid(), 'Bench Customer ' || g, '+90532' || lpad(g::text, 7, '0'),
+            SELECT gen_random_uuid(), 'Bench Customer ' || g, 'bench customer ' || g, '+90532' || lpad(g::text, 7, '0'),
                    'bench' || g || '@example.com', 'push-' || g, 'en', 'good', NULL, now(), now()
             FROM generate_series(1, %(customers)s) AS g
             """,

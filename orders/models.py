@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.text import search_fold
+
 logger = logging.getLogger(__name__)
 
 
@@ -90,9 +92,43 @@ class TrustTier(models.TextChoices):
     RESTRICTED = "restricted", _("Restricted")
 
 
+class CustomerQuerySet(models.QuerySet):
+    """Keeps ``name_folded`` with ``name`` on the paths that skip ``Customer.save()``."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for customer in objs:
+            customer.name_folded = search_fold(customer.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields and "name" in update_fields and "name_folded" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "name_folded"]
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        if "name" in fields:
+            objs = list(objs)
+            for customer in objs:
+                customer.name_folded = search_fold(customer.name)
+            fields = [*fields, "name_folded"] if "name_folded" not in fields else fields
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if "name" in kwargs and "name_folded" not in kwargs:
+            if not isinstance(kwargs["name"], str):
+                # An expression's value is not known here; a stale folded name would hide the customer.
+                raise TypeError("Customer.name updated with an expression: pass name_folded as well.")
+            kwargs["name_folded"] = search_fold(kwargs["name"])
+        return super().update(**kwargs)
+
+
 class Customer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200)
+    # search_fold(name), what the package search compares (orders.selectors.package_search_q). Text, not
+    # a 200-character field: folding can lengthen a name ("ß" -> "ss", "ﷺ" -> 18 letters). No index:
+    # the search is "contains" (LIKE '%term%'), which a B-tree index cannot serve, and it always runs
+    # joined from one store's packages, so the planner starts from those rows, never from this column.
+    name_folded = models.TextField(_("name as searched"), editable=False, default="")
     phone = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
     email = models.EmailField(_("e-mail"), blank=True)
     push_token = models.CharField(_("push token"), max_length=255, blank=True)
@@ -102,6 +138,8 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = CustomerQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
@@ -109,6 +147,15 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Here rather than in the services: every path that writes a name (intake, admin, seed data,
+        # factories) goes through save(), and the folded copy must never drift from the name.
+        self.name_folded = search_fold(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields and "name_folded" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "name_folded"]
+        super().save(*args, **kwargs)
 
     @property
     def phone_masked(self) -> str:

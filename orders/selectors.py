@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from core.authentication import INTEGRATION_GROUP, IS_INTEGRATION_ATTR
 from core.errors import ApplicationError
+from core.text import search_fold
 from orders.models import Order, Package, StaffMembership, StaffRole, Store
 
 
@@ -88,10 +89,12 @@ def order_get_for_user(*, user: AbstractBaseUser, order_id: Any) -> Order:
 def package_search_q(term: str) -> Q:
     """Packages whose order number or customer name contains ``term``, or whose phone has its digits.
 
+    The name matches without case or accents, Turkish letters included (``sahin`` and ``ŞAHİN`` find
+    ``Şahin``): the folded term against the folded name stored with the customer (``core.text.search_fold``).
     Phone digits match with or without the national leading zero (``0532...`` finds ``+90532...``).
     """
     term = term.strip()
-    query = Q(order__order_number__icontains=term) | Q(order__customer__name__icontains=term)
+    query = Q(order__order_number__icontains=term) | Q(order__customer__name_folded__contains=search_fold(term))
     digits = "".join(ch for ch in term if ch in "0123456789").lstrip("0")
     if len(digits) >= 3:
         query |= Q(order__customer__phone__contains=digits)
