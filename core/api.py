@@ -1,13 +1,17 @@
-"""The token endpoints of the API (SPEC 9.1): ``POST /api/auth/token/`` and ``/api/auth/token/refresh/``."""
+"""The token endpoints of the API (SPEC 9.1): ``POST /api/auth/token/`` and ``/api/auth/token/refresh/``;
+the OpenAPI schema and its docs page (SPEC 9.2)."""
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework_simplejwt import views as jwt_views
 
 from core.errors import ApplicationError
-from core.negotiation import JsonOnlyContentNegotiation
+from core.negotiation import DefaultFormatContentNegotiation, JsonOnlyContentNegotiation
 
 LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 
@@ -76,3 +80,30 @@ class TokenObtainApi(jwt_views.TokenObtainPairView):
 )
 class TokenRefreshApi(jwt_views.TokenRefreshView):
     content_negotiation_class = JsonOnlyContentNegotiation
+
+
+class _JsonErrorsMixin:
+    """Errors in the API's JSON body (SPEC 9.4), whatever the view serves when it succeeds.
+
+    The schema and docs views render with their own renderers (YAML, JSON, HTML); without this an
+    error (405, 404 of an unknown ``?format=``, 401, 429) would come out in that format, or as a bare
+    HTML page. OPTIONS answers its metadata in JSON as every other API view does (the docs page's
+    HTML template cannot render it).
+    """
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and (response.exception or request.method == "OPTIONS"):
+            renderer = api_settings.DEFAULT_RENDERER_CLASSES[0]()
+            request.accepted_renderer, request.accepted_media_type = renderer, renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+# Comments, not docstrings: OPTIONS shows a view's docstring as its description, in English only.
+# GET /api/schema/: the OpenAPI document, YAML by default, JSON by Accept or ?format=json.
+class SchemaApi(_JsonErrorsMixin, SpectacularAPIView):
+    content_negotiation_class = DefaultFormatContentNegotiation
+
+
+# GET /api/docs/: Swagger UI over the schema, from drf-spectacular-sidecar's vendored files.
+class DocsApi(_JsonErrorsMixin, SpectacularSwaggerView):
+    content_negotiation_class = DefaultFormatContentNegotiation
