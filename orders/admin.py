@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DEFAULT_MESSAGES, ApplicationError
+from core.text import search_fold
 from orders import services
 from orders.commands import COMMANDS, reason_label
 from orders.models import (
@@ -122,6 +123,15 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["name", "phone", "email"]
     readonly_fields = ["trust_tier", "restricted_until", "created_at", "updated_at"]
     inlines = [NoShowStrikeInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Also the name as the staff search compares it (``search_fold``): "sahin" finds "Şahin", "YILMAZ"
+        "Yılmaz"."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        folded = search_fold(search_term)
+        if folded:
+            found |= queryset.filter(name_folded__contains=folded)
+        return found, may_have_duplicates
 
     def get_queryset(self, request):
         return (

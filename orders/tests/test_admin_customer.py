@@ -45,3 +45,11 @@ def test_another_customers_phone_in_another_form_is_refused(admin_client):
     response = change(admin_client, customer, "0 532 123 4567")
     assert response.status_code == 200
     assert Customer.objects.get(pk=customer.pk).phone == customer.phone != other.phone
+
+
+@pytest.mark.parametrize("term", ["şahin", "sahin", "AHMET ŞAHİN", "ahmet"])
+def test_the_customer_search_ignores_turkish_letters_and_case(admin_client, term):
+    CustomerFactory(name="Ahmet Şahin")
+    CustomerFactory(name="Zeynep Kaya")
+    page = admin_client.get(reverse("admin:orders_customer_changelist"), {"q": term}).content.decode()
+    assert "Ahmet Şahin" in page and "Zeynep Kaya" not in page
