@@ -32,10 +32,18 @@ class AppSetting(models.Model):
         ordering = ["key", "store__code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["key"], condition=models.Q(store__isnull=True), name="appsetting_one_global_per_key"
+                fields=["key"],
+                condition=models.Q(store__isnull=True),
+                name="appsetting_one_global_per_key",
+                violation_error_message=_("This setting already has a global value; change that one instead."),
             ),
             models.UniqueConstraint(
-                fields=["key", "store"], condition=models.Q(store__isnull=False), name="appsetting_one_per_store"
+                fields=["key", "store"],
+                condition=models.Q(store__isnull=False),
+                name="appsetting_one_per_store",
+                violation_error_message=_(
+                    "This store already has its own value for this setting; change that one instead."
+                ),
             ),
         ]
 

@@ -160,3 +160,62 @@ def test_change_takes_effect_in_another_process_within_five_seconds():
     elapsed = time.monotonic() - changed_at
     assert process.returncode == 0, err
     assert out.startswith("seen") and elapsed < 5
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("scope", "english", "turkish"),
+    [
+        (
+            "global",
+            "This setting already has a global value; change that one instead.",
+            "Bu ayarın zaten genel bir değeri var; onu değiştirin.",
+        ),
+        (
+            "store",
+            "This store already has its own value for this setting; change that one instead.",
+            "Bu mağazanın bu ayar için zaten kendi değeri var; onu değiştirin.",
+        ),
+    ],
+)
+def test_admin_says_plainly_that_a_setting_already_has_a_value(admin_client, store, scope, english, turkish):
+    store_pk = store.pk if scope == "store" else ""
+    app_setting_set(key="OTP_TTL_SECONDS", value=900, store=store if scope == "store" else None)
+    form = {"key": "OTP_TTL_SECONDS", "store": store_pk, "value": "120"}
+    for language, text in (("en", english), ("tr", turkish)):
+        response = admin_client.post("/admin/core/appsetting/add/", form, HTTP_ACCEPT_LANGUAGE=language)
+        html = response.content.decode()
+        assert response.status_code == 200 and text in html, language
+        assert "appsetting_one_" not in html
+    assert AppSetting.objects.get().value == 900
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", [["get", "NOPE"], ["set", "NOPE", "1"], ["unset", "NOPE"]])
+def test_cli_names_the_known_keys_for_an_unknown_one(args):
+    with pytest.raises(CommandError) as raised:
+        call_command("appsetting", *args)
+    assert str(raised.value) == f"Unknown setting NOPE. Known keys: {', '.join(SPECS)}"
+
+
+@pytest.mark.django_db
+def test_cli_finds_the_store_whatever_the_case_of_its_code(store):
+    call_command("appsetting", "set", "OTP_MAX_ATTEMPTS", "4", "--store", "ist01", stdout=StringIO())
+    assert get_setting("OTP_MAX_ATTEMPTS", store) == 4
+    out = StringIO()
+    call_command("appsetting", "get", "OTP_MAX_ATTEMPTS", "--store", "Ist01", stdout=out)
+    assert out.getvalue().strip() == "4"
+
+
+@pytest.mark.django_db
+def test_cli_store_codes_differing_only_in_case_need_the_exact_code(store):
+    from orders.tests.factories import StoreFactory
+
+    lower = StoreFactory(code="ist01")  # the code's uniqueness is case-sensitive, so this can exist
+    call_command("appsetting", "set", "OTP_MAX_ATTEMPTS", "4", "--store", "ist01", stdout=StringIO())
+    assert (get_setting("OTP_MAX_ATTEMPTS", lower), get_setting("OTP_MAX_ATTEMPTS", store)) == (4, 5)
+    with pytest.raises(CommandError) as raised:
+        call_command("appsetting", "get", "OTP_MAX_ATTEMPTS", "--store", "Ist01")
+    assert str(raised.value) == (
+        "Several stores have the code 'Ist01' in another case: IST01, ist01. Give the exact one."
+    )

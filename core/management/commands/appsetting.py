@@ -20,16 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--store", help="store code for a per-store override")
 
     def handle(self, *args, action, key, value, store, **options):
-        store_obj = None
-        if store:
-            store_obj = Store.objects.filter(code=store).first()
-            if store_obj is None:
-                raise CommandError(f"No store has the code {store!r}.")
+        store_obj = self._store(store) if store else None
+        known = f"Known keys: {', '.join(SPECS)}"
         try:
             if action == "list":
                 return self._list(store_obj)
             if not key:
-                raise CommandError(f"'{action}' needs a KEY. Known keys: {', '.join(SPECS)}")
+                raise CommandError(f"'{action}' needs a KEY. {known}")
+            if key not in SPECS:
+                raise CommandError(f"Unknown setting {key}. {known}")
             spec = get_spec(key)
             if action == "get":
                 self.stdout.write(spec.render(get_setting(spec.key, store_obj)))
@@ -37,15 +36,31 @@ class Command(BaseCommand):
                 if value is None:
                     raise CommandError("'set' needs a VALUE.")
                 setting = app_setting_set(key=spec.key, value=value, store=store_obj)
-                self.stdout.write(f"{spec.key} = {spec.render(setting.value)} ({store or 'global'})")
+                self.stdout.write(
+                    f"{spec.key} = {spec.render(setting.value)} ({store_obj.code if store_obj else 'global'})"
+                )
             else:
                 removed = app_setting_unset(key=spec.key, store=store_obj)
                 self.stdout.write(
-                    f"{spec.key}: {'removed' if removed else 'nothing to remove'} ({store or 'global'}); "
+                    f"{spec.key}: {'removed' if removed else 'nothing to remove'} ({store_obj.code if store_obj else 'global'}); "
                     f"now {spec.render(get_setting(spec.key, store_obj))}"
                 )
         except ApplicationError as error:
             raise CommandError(str(error.message)) from None
+
+    def _store(self, code):
+        """The store with ``code``, whatever its case, as the staff pages' store switcher finds it. The field's
+        uniqueness is case-sensitive, so codes differing only in case can exist: the exact one wins, else refuse."""
+        stores = sorted(Store.objects.filter(code__iexact=code), key=lambda store: store.code)
+        exact = [store for store in stores if store.code == code]
+        if exact:
+            return exact[0]
+        if not stores:
+            raise CommandError(f"No store has the code {code!r}.")
+        if len(stores) > 1:
+            codes = ", ".join(store.code for store in stores)
+            raise CommandError(f"Several stores have the code {code!r} in another case: {codes}. Give the exact one.")
+        return stores[0]
 
     def _list(self, store):
         overridden = {row.key for row in AppSetting.objects.filter(store=store)}
