@@ -93,6 +93,24 @@ def test_admin_cancel_action_asks_for_a_reason(admin_client, make_package):
     assert AuditRecord.objects.filter(package=package, to_status="cancelled", channel="admin").count() == 1
 
 
+@pytest.mark.django_db
+def test_admin_actions_leave_the_state_check_to_the_services(admin_client, make_package):
+    """docs/architecture.md: the actions are offered for any selection; the command service refuses, per package."""
+    ready = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    delivered = make_package(PackageStatus.DELIVERED)
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        response = admin_client.post(
+            reverse("admin:orders_package_changelist"),
+            {"action": "resend_code", "_selected_action": [ready.pk, delivered.pk]},
+            follow=True,
+        )
+    notices = [str(message) for message in response.context["messages"]]
+    refusal = f"{delivered.order.order_number}: “Resend Pickup Code” does not apply to a package that is Delivered."
+    assert notices == [refusal, "A new code was sent for 1 package(s)."]
+    assert PickupCode.objects.filter(package=ready).count() == 2
+    assert PickupCode.objects.filter(package=delivered).count() == 1
+
+
 def _visible_text(response) -> str:
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", response.content.decode(), flags=re.S)
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
