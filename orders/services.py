@@ -932,39 +932,71 @@ def customer_trust_tier_refresh(
 
 
 def customers_refresh_ended_tiers(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Recompute the tier of every customer whose restriction ended or whose strikes decayed (beat).
+    """Bring every stored tier in line with ``trust_tier_compute`` under the settings in force (beat).
 
-    Order intake reads ``restricted_until`` itself, so a restriction ends on time even between runs;
-    this keeps the stored tier (shown to staff, filtered on in admin) in step. Returns how many
-    customers changed.
+    Candidates, two queries each walked in primary-key order a batch at a time (keyset: memory stays
+    flat, nobody is visited twice, a changed customer does not shift the next batch):
+
+    - customers not in the default state (``watch``, ``restricted`` or a ``restricted_until``): a
+      restriction that ended, a restricted customer without an end (or the reverse), a ``watch``
+      customer whose counting strikes fell below the watch threshold (decay, a raised threshold,
+      a shorter decay window);
+    - ``good`` customers with NO_SHOW_WATCH_THRESHOLD or more counting strikes (a lowered threshold,
+      a longer decay window), found from the strikes: the ``created_at`` index bounds that scan
+      to the decay window, so it does not grow with the number of customers or old strikes.
+
+    Each batch is recomputed by ``_customers_refresh_tiers`` (the customer row locks, the strikes
+    counted under them, the sweep's rule), so a candidate that a no-show or a forgiveness changed
+    meanwhile still ends with the right tier; the queries only choose whom to look at.
+
+    Changed settings and restrictions: a restriction is the penalty of one no-show and runs its
+    stored ``restricted_until``. A running one keeps that end when NO_SHOW_RESTRICT_DAYS or the
+    thresholds change (only forgiving a strike lifts it early), and a lowered restrict threshold
+    restricts nobody without a new no-show (those customers show ``watch``; their next no-show
+    restricts), as when a restriction ends while enough strikes still count. ``good`` and ``watch``
+    follow the thresholds and the decay window both ways on the next run. Order intake reads
+    ``restricted_until`` itself, so a restriction also ends on time between runs.
+
+    Returns how many customers' tier changed.
     """
     now = now or timezone.now()
     rules = TierRules.current()
-    counting = Count(
-        "no_show_strikes",
-        filter=Q(no_show_strikes__forgiven_at__isnull=True, no_show_strikes__created_at__gt=rules.counting_since(now)),
+    # Customers with NO_SHOW_WATCH_THRESHOLD or more counting strikes: the strikes' created_at index
+    # bounds this to the decay window; customers are then looked up by primary key.
+    at_watch = (
+        NoShowStrike.objects.filter(forgiven_at__isnull=True, created_at__gt=rules.counting_since(now))
+        .values("customer_id")
+        .annotate(counting=Count("*"))
+        .filter(counting__gte=rules.watch_threshold)
+        .values("customer_id")
     )
-    due = (
-        Customer.objects.exclude(trust_tier=TrustTier.GOOD, restricted_until__isnull=True)
-        .annotate(counting_strikes=counting)
-        .filter(
-            Q(restricted_until__lte=now)
-            | Q(trust_tier=TrustTier.RESTRICTED, restricted_until__isnull=True)
-            | Q(trust_tier=TrustTier.WATCH, counting_strikes__lt=rules.watch_threshold)
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    not_default = Customer.objects.filter(~Q(trust_tier=TrustTier.GOOD) | Q(restricted_until__isnull=False)).filter(
+        Q(restricted_until__lte=now)
+        | Q(restricted_until__gt=now) & ~Q(trust_tier=TrustTier.RESTRICTED)
+        | Q(trust_tier=TrustTier.RESTRICTED, restricted_until__isnull=True)
+        | Q(trust_tier=TrustTier.WATCH) & ~Q(pk__in=at_watch)
     )
-    changed, seen = 0, set()
-    while True:
-        ids = [pk for pk in due[:batch_size] if pk not in seen]
-        if not ids:
-            return changed
-        seen.update(ids)
-        with transaction.atomic():
-            before = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "trust_tier"))
-            after = _customers_refresh_tiers(customer_ids=ids, now=now)
-        changed += sum(1 for pk, (tier, _until) in after.items() if before.get(pk) != tier)
+    good_at_watch = Customer.objects.filter(trust_tier=TrustTier.GOOD, restricted_until__isnull=True, pk__in=at_watch)
+    changed = 0
+    for due in (not_default, good_at_watch):
+        due = due.order_by("pk").values_list("pk", flat=True)
+        last = None
+        while True:
+            ids = list((due if last is None else due.filter(pk__gt=last))[:batch_size])
+            if not ids:
+                break
+            last = ids[-1]
+            with transaction.atomic():
+                # Locked (primary-key order, as _customers_refresh_tiers locks), so ``before`` is what it replaces.
+                before = dict(
+                    Customer.objects.select_for_update()
+                    .filter(pk__in=ids)
+                    .order_by("pk")
+                    .values_list("pk", "trust_tier")
+                )
+                after = _customers_refresh_tiers(customer_ids=ids, now=now)
+            changed += sum(1 for pk, (tier, _until) in after.items() if before.get(pk) != tier)
+    return changed
 
 
 def _orders_refresh_statuses(*, order_ids: Iterable[Any], now: datetime) -> None:

@@ -33,7 +33,8 @@ def send_pickup_reminders() -> int:
 
 @shared_task(name="orders.refresh_trust_tiers", ignore_result=True)
 def refresh_trust_tiers() -> int:
-    """Store the recomputed tier of customers whose restriction ended or whose strikes decayed."""
+    """Store the recomputed tier of customers whose restriction ended, whose strikes decayed, or whom changed
+    tier settings move (``customers_refresh_ended_tiers``)."""
     return services.customers_refresh_ended_tiers()
 
 

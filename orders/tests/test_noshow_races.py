@@ -11,6 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.services import app_setting_set
 from core.testing import requires_postgres, run_in_threads
 from notifications.models import Message
 from orders import services
@@ -101,6 +102,54 @@ def test_two_sweeps_in_parallel_cancel_and_penalise_each_package_once(store):
     # A rerun changes nothing.
     assert services.packages_expire_unclaimed() == 0
     assert NoShowStrike.objects.count() == 500 and Message.objects.filter(event="cancelled_no_show").count() == 1500
+
+
+def customers_with_one_old_strike(store, count):
+    """``count`` good customers, each with one counting strike (a package cancelled as a no-show ten days ago)."""
+    customers = CustomerFactory.create_batch(count)
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    packages = bulk_ready_packages(store=store, customers=customers, per_customer=1, expires_at=ten_days_ago)
+    Package.objects.filter(pk__in=[p.pk for p in packages]).update(
+        status=PackageStatus.CANCELLED, cancellation_reason="no_show", ready_expires_at=None
+    )
+    NoShowStrike.objects.bulk_create(
+        NoShowStrike(customer_id=p.order.customer_id, package=p, created_at=ten_days_ago) for p in packages
+    )
+    return customers
+
+
+def test_two_tier_refreshes_in_parallel_move_and_count_each_customer_once(store):
+    customers_with_one_old_strike(store, 60)
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=1)
+
+    results = run_in_threads(lambda i: services.customers_refresh_ended_tiers(batch_size=7), 2)
+
+    assert all(isinstance(r, int) for r in results), results
+    assert sum(results) == 60
+    assert set(Customer.objects.values_list("trust_tier", "restricted_until")) == {(TrustTier.WATCH, None)}
+    assert services.customers_refresh_ended_tiers() == 0
+
+
+def test_a_tier_refresh_racing_the_sweep_never_undoes_a_restriction(store):
+    customers = customers_with_one_old_strike(store, 60)
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=1)
+    deadline = timezone.now() - timedelta(minutes=1)
+    bulk_ready_packages(store=store, customers=customers, per_customer=2, expires_at=deadline)
+
+    def sweep_or_refresh(i):
+        if i == 0:
+            return services.packages_expire_unclaimed(batch_size=20)
+        return services.customers_refresh_ended_tiers(batch_size=5)
+
+    results = run_in_threads(sweep_or_refresh, 3, timeout=120)
+
+    assert all(isinstance(r, int) for r in results), results
+    assert results[0] == 120 and NoShowStrike.objects.count() == 180
+    # The third counting strike restricted every customer, whichever ran first for them.
+    assert set(Customer.objects.values_list("trust_tier", flat=True)) == {TrustTier.RESTRICTED}
+    assert not Customer.objects.filter(restricted_until__lte=timezone.now()).exists()
+    assert not Customer.objects.filter(restricted_until=None).exists()
+    assert services.customers_refresh_ended_tiers() == 0
 
 
 def test_delivery_with_the_right_code_racing_the_sweep_at_the_deadline(make_package, store, issued_code):

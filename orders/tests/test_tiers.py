@@ -13,7 +13,7 @@ from core.errors import ApplicationError
 from core.services import app_setting_set
 from orders import services, tasks
 from orders.models import AuditKind, AuditRecord, Customer, NoShowStrike, Order, PackageStatus, TrustTier
-from orders.tests.factories import PASSWORD, CustomerFactory, UserFactory
+from orders.tests.factories import PASSWORD, CustomerFactory, PackageFactory, UserFactory
 
 READY = PackageStatus.READY_FOR_CUSTOMER_PICKUP
 HOLD = timedelta(hours=72)
@@ -190,6 +190,152 @@ def test_refresh_task_on_beat(no_show, customer):
         tasks.refresh_trust_tiers.delay()
     customer.refresh_from_db()
     assert customer.trust_tier == TrustTier.WATCH
+
+
+# --- settings changed after the fact (SPEC 5: in force everywhere within seconds) ---------------------------------
+
+
+def strike(customer, at, forgiven=False):
+    """A strike recorded at ``at`` without walking a package through the sweep (for many customers)."""
+    return NoShowStrike.objects.create(
+        customer=customer,
+        package=PackageFactory(order__customer=customer),
+        created_at=at,
+        forgiven_at=at + DAY if forgiven else None,
+    )
+
+
+def tiers(*customers):
+    return [
+        tuple(Customer.objects.filter(pk=c.pk).values_list("trust_tier", "restricted_until").get()) for c in customers
+    ]
+
+
+@pytest.mark.django_db
+def test_lowering_the_watch_threshold_moves_good_customers_with_counting_strikes_to_watch(no_show, customer):
+    t0 = timezone.now()
+    no_show(t0)
+    assert customer.trust_tier == TrustTier.GOOD
+    forgiven, decayed, clean = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    strike(forgiven, t0, forgiven=True)
+    strike(decayed, t0 - 91 * DAY)
+
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=1)
+    assert refresh_at(t0 + DAY) == 1
+    assert tiers(customer, forgiven, decayed, clean) == [
+        (TrustTier.WATCH, None),
+        (TrustTier.GOOD, None),
+        (TrustTier.GOOD, None),
+        (TrustTier.GOOD, None),
+    ]
+    assert refresh_at(t0 + DAY) == 0
+
+    # And back: raising it again returns the customer to good on the next refresh.
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=2)
+    assert refresh_at(t0 + 2 * DAY) == 1
+    assert tiers(customer) == [(TrustTier.GOOD, None)]
+
+
+@pytest.mark.django_db
+def test_a_longer_decay_window_counts_older_strikes_again(no_show, customer):
+    app_setting_set(key="NO_SHOW_STRIKE_DECAY_DAYS", value=5)
+    t0 = timezone.now()
+    no_show(t0)
+    no_show(t0 + 6 * DAY)
+    assert customer.trust_tier == TrustTier.GOOD
+
+    app_setting_set(key="NO_SHOW_STRIKE_DECAY_DAYS", value=30)
+    assert refresh_at(t0 + 7 * DAY) == 1
+    assert tiers(customer) == [(TrustTier.WATCH, None)]
+    app_setting_set(key="NO_SHOW_STRIKE_DECAY_DAYS", value=5)
+    assert refresh_at(t0 + 7 * DAY) == 1
+    assert tiers(customer) == [(TrustTier.GOOD, None)]
+
+
+@pytest.mark.django_db
+def test_a_running_restriction_keeps_its_end_when_the_settings_change(no_show, customer):
+    t0 = timezone.now()
+    for day in range(3):
+        no_show(t0 + day * DAY)
+    until = t0 + 16 * DAY
+    assert tiers(customer) == [(TrustTier.RESTRICTED, until)]
+
+    app_setting_set(key="NO_SHOW_RESTRICT_DAYS", value=1)
+    app_setting_set(key="NO_SHOW_RESTRICT_THRESHOLD", value=10)
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=5)
+    assert refresh_at(t0 + 4 * DAY) == 0
+    assert tiers(customer) == [(TrustTier.RESTRICTED, until)]
+    with time_machine.travel(t0 + 4 * DAY, tick=False), pytest.raises(ApplicationError):
+        intake(customer, "R-1")
+    # When it ends, the tier comes from the thresholds in force then.
+    assert refresh_at(until) == 1
+    assert tiers(customer) == [(TrustTier.GOOD, None)]
+
+
+@pytest.mark.django_db
+def test_a_lowered_restrict_threshold_restricts_only_from_the_next_no_show(no_show, customer, store):
+    t0 = timezone.now()
+    no_show(t0)
+    no_show(t0 + DAY)
+    assert tiers(customer) == [(TrustTier.WATCH, None)]
+
+    app_setting_set(key="NO_SHOW_RESTRICT_THRESHOLD", value=2)
+    assert refresh_at(t0 + 2 * DAY) == 0
+    assert tiers(customer) == [(TrustTier.WATCH, None)]
+    with time_machine.travel(t0 + 2 * DAY, tick=False):
+        order, created = intake(customer, "R-1")
+    assert created and order.customer_id == customer.pk
+
+    no_show(t0 + 3 * DAY)
+    assert tiers(customer) == [(TrustTier.RESTRICTED, t0 + 17 * DAY)]
+
+
+@pytest.mark.django_db
+def test_after_a_refresh_every_stored_tier_is_what_trust_tier_compute_says():
+    """Whatever the stored state and the settings, the refresh's candidate queries miss nobody the rule would change."""
+    t0 = timezone.now()
+    customers = []
+    for tier in TrustTier.values:
+        for until in (None, t0 - DAY, t0 + DAY):
+            for counting in range(4):
+                customer = CustomerFactory(trust_tier=tier, restricted_until=until)
+                for n in range(counting):
+                    strike(customer, t0 - (n + 1) * DAY)
+                strike(customer, t0 - 2 * DAY, forgiven=True)
+                strike(customer, t0 - 200 * DAY)
+                customers.append((customer, counting))
+
+    for watch, decay in ((2, 90), (1, 90), (3, 90), (1, 2), (2, 365)):
+        app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=watch)
+        app_setting_set(key="NO_SHOW_STRIKE_DECAY_DAYS", value=decay)
+        refresh_at(t0)
+        rules = services.TierRules.current()
+        for customer, counting in customers:
+            counts = sum(1 for age in range(1, counting + 1) if age < decay) + (decay > 200)
+            stored = tiers(customer)[0]
+            assert stored == services.trust_tier_compute(
+                strikes=counts, restricted_until=customer.restricted_until, now=t0, rules=rules
+            ), (watch, decay, customer.trust_tier, customer.restricted_until, counting)
+        assert refresh_at(t0) == 0
+
+
+@pytest.mark.django_db
+def test_refresh_walks_every_candidate_in_batches():
+    t0 = timezone.now()
+    to_watch = CustomerFactory.create_batch(5)
+    for customer in to_watch:
+        strike(customer, t0 - 10 * DAY)
+    ended = CustomerFactory.create_batch(3, trust_tier=TrustTier.RESTRICTED, restricted_until=t0 - DAY)
+    decayed = CustomerFactory.create_batch(3, trust_tier=TrustTier.WATCH)
+    for customer in ended:
+        strike(customer, t0 - 100 * DAY)
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=1)
+
+    with time_machine.travel(t0, tick=False):
+        assert services.customers_refresh_ended_tiers(batch_size=2) == 11
+        assert services.customers_refresh_ended_tiers(batch_size=2) == 0
+    assert set(tiers(*to_watch)) == {(TrustTier.WATCH, None)}
+    assert set(tiers(*ended, *decayed)) == {(TrustTier.GOOD, None)}
 
 
 # --- forgiveness ---------------------------------------------------------------------------------------------
