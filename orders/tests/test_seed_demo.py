@@ -1,9 +1,13 @@
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
+from orders import services
 from orders.models import Customer, Order, Package, PackageStatus, StaffMembership, Store
 
 
@@ -30,3 +34,100 @@ def test_seed_demo_is_complete_and_idempotent():
         states = set(Package.objects.filter(store__code=store).values_list("status", flat=True))
         assert states == set(PackageStatus.values)
     assert all(phone.startswith("+90") for phone in Customer.objects.values_list("phone", flat=True))
+
+
+READY = PackageStatus.READY_FOR_CUSTOMER_PICKUP
+
+
+def seed():
+    out = StringIO()
+    call_command("seed_demo", stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def ready_with_live_codes(store_code):
+    """The store's ready packages that a newcomer can verify now: on hold, with a code that works."""
+    now = timezone.now()
+    return set(
+        Package.objects.filter(
+            store__code=store_code,
+            status=READY,
+            ready_expires_at__gt=now,
+            pickup_codes__used_at=None,
+            pickup_codes__invalidated_at=None,
+            pickup_codes__expires_at__gt=now,
+        ).values_list("order__order_number", flat=True)
+    )
+
+
+def states(store_code):
+    return sorted(Package.objects.filter(store__code=store_code).values_list("status", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_rerun_tops_up_the_packages_the_no_show_sweep_cancelled():
+    t0 = timezone.now()
+    with time_machine.travel(t0, tick=False):
+        first = seed()
+        assert "Demo data ready (12 new orders)" in first
+        assert ready_with_live_codes("IST01") == {"DEMO-IST01-003", "DEMO-IST01-004"}
+        assert ready_with_live_codes("ANK01") == {"DEMO-ANK01-003", "DEMO-ANK01-004"}
+    orders = Order.objects.count()
+
+    # Three days on the sweep has cancelled the ready packages as no-shows.
+    with time_machine.travel(t0 + timedelta(hours=73), tick=False):
+        assert services.packages_expire_unclaimed() == 4
+        assert not ready_with_live_codes("IST01") and not ready_with_live_codes("ANK01")
+
+        second = seed()
+        assert ready_with_live_codes("IST01") == {"DEMO-IST01-007", "DEMO-IST01-008"}
+        assert ready_with_live_codes("ANK01") == {"DEMO-ANK01-007", "DEMO-ANK01-008"}
+    assert "Demo data ready (4 new orders)" in second
+    for number in ("DEMO-IST01-007", "DEMO-IST01-008", "DEMO-ANK01-007", "DEMO-ANK01-008"):
+        assert f"{number}  {number[5:10]}  ready_for_customer_pickup" in second
+    assert "pickup codes of the new ready packages" in second
+    # Nothing else was duplicated: the other states were still there.
+    assert Order.objects.count() == orders + 4
+    for store in ("IST01", "ANK01"):
+        assert set(states(store)) == set(PackageStatus.values)
+        assert states(store).count(PackageStatus.CANCELLED) == 3  # the demo's own and two no-shows
+
+    # Nothing missing: a third run adds nothing.
+    with time_machine.travel(t0 + timedelta(hours=74), tick=False):
+        third = seed()
+    assert "Demo data ready (0 new orders)" in third and "pickup codes" not in third
+    assert Order.objects.count() == orders + 4
+
+
+@pytest.mark.django_db
+def test_a_rerun_before_the_sweep_replaces_ready_packages_whose_hold_has_ended():
+    """``dev.py start`` seeds before beat runs: ready packages past their hold are about to be cancelled."""
+    t0 = timezone.now()
+    with time_machine.travel(t0, tick=False):
+        seed()
+    later = t0 + timedelta(days=5)
+    with time_machine.travel(later, tick=False):
+        assert "Demo data ready (4 new orders)" in seed()
+        assert services.packages_expire_unclaimed() == 4
+        assert len(ready_with_live_codes("IST01")) == len(ready_with_live_codes("ANK01")) == 2
+
+
+@pytest.mark.django_db
+def test_a_rerun_tops_up_what_staff_moved_on_and_skips_restricted_customers():
+    seed()
+    delivered = Package.objects.get(order__order_number="DEMO-IST01-003")
+    services.package_deliver(package=delivered, actor=None, channel="system", manual=True)
+    packed = Package.objects.get(order__order_number="DEMO-ANK01-001")
+    services.package_complete_packaging(package=packed, actor=None, channel="system")
+    # The customer the next IST01 order would go to may not order now.
+    Customer.objects.filter(phone="+905332223344").update(restricted_until=timezone.now() + timedelta(days=3))
+
+    out = seed()
+
+    assert "Demo data ready (2 new orders)" in out
+    added_ready = Order.objects.get(order_number="DEMO-IST01-007")
+    # It goes to the next demo customer instead.
+    assert added_ready.packages.get().status == READY and added_ready.customer.phone == "+905443334455"
+    assert Order.objects.get(order_number="DEMO-ANK01-007").packages.get().status == PackageStatus.WAITING
+    assert len(ready_with_live_codes("IST01")) == 2
+    assert "Demo data ready (0 new orders)" in seed()
