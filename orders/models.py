@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +44,15 @@ class Store(models.Model):
         verbose_name = _("store")
         verbose_name_plural = _("stores")
         ordering = ["code"]
+        constraints = [
+            # Staff switch stores and `appsetting --store` finds them by code in any case: IST01 and ist01
+            # must not be two stores.
+            models.UniqueConstraint(
+                Lower("code"),
+                name="store_code_unique_ignoring_case",
+                violation_error_message=_("A store with this code already exists (codes ignore case)."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -144,6 +154,15 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name"]
+        indexes = [
+            # The tier refresh (services.customers_refresh_ended_tiers) walks the customers not in the
+            # default state every few minutes: few of many, by primary key.
+            models.Index(
+                fields=["id"],
+                name="customer_not_default_tier_idx",
+                condition=~models.Q(trust_tier="good") | models.Q(restricted_until__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,4 +1,4 @@
-"""A store's time zone: a new name must be a real one, and a stored name that is not (older data, a typo saved
+"""A store's code is unique ignoring case. A store's time zone: a new name must be a real one, and a stored name that is not (older data, a typo saved
 past the admin) must not stop the counter: local times fall back to UTC instead of answering 500."""
 
 from datetime import timedelta
@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -67,3 +68,19 @@ def test_one_store_with_an_unknown_zone_does_not_stop_the_others_reminders(store
     for package in (broken, fine):
         package.refresh_from_db()
         assert package.reminder_sent_at is not None
+
+
+def test_a_code_differing_only_in_case_is_refused(client, django_user_model, store):
+    """Staff switch stores and `appsetting --store` finds them by code in any case: one code, one store."""
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456789")
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:orders_store_add"),
+        {"code": store.code.lower(), "name": "Copy", "timezone": "Europe/Istanbul", "is_active": "on"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "A store with this code already exists (codes ignore case)." in response.content.decode()
+    assert Store.objects.count() == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Store.objects.create(code=store.code.swapcase(), name="Copy")
