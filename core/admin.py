@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
 from core.appsettings import SPECS, get_spec, invalidate_cache
 from core.errors import ApplicationError
 from core.models import AppSetting
