@@ -205,17 +205,3 @@ def test_cli_finds_the_store_whatever_the_case_of_its_code(store):
     out = StringIO()
     call_command("appsetting", "get", "OTP_MAX_ATTEMPTS", "--store", "Ist01", stdout=out)
     assert out.getvalue().strip() == "4"
-
-
-@pytest.mark.django_db
-def test_cli_store_codes_differing_only_in_case_need_the_exact_code(store):
-    from orders.tests.factories import StoreFactory
-
-    lower = StoreFactory(code="ist01")  # the code's uniqueness is case-sensitive, so this can exist
-    call_command("appsetting", "set", "OTP_MAX_ATTEMPTS", "4", "--store", "ist01", stdout=StringIO())
-    assert (get_setting("OTP_MAX_ATTEMPTS", lower), get_setting("OTP_MAX_ATTEMPTS", store)) == (4, 5)
-    with pytest.raises(CommandError) as raised:
-        call_command("appsetting", "get", "OTP_MAX_ATTEMPTS", "--store", "Ist01")
-    assert str(raised.value) == (
-        "Several stores have the code 'Ist01' in another case: IST01, ist01. Give the exact one."
-    )

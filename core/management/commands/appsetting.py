@@ -49,18 +49,12 @@ class Command(BaseCommand):
             raise CommandError(str(error.message)) from None
 
     def _store(self, code):
-        """The store with ``code``, whatever its case, as the staff pages' store switcher finds it. The field's
-        uniqueness is case-sensitive, so codes differing only in case can exist: the exact one wins, else refuse."""
-        stores = sorted(Store.objects.filter(code__iexact=code), key=lambda store: store.code)
-        exact = [store for store in stores if store.code == code]
-        if exact:
-            return exact[0]
-        if not stores:
+        """The store with ``code``, whatever its case, as the staff pages' store switcher finds it (codes are
+        unique ignoring case)."""
+        store = Store.objects.filter(code__iexact=code).first()
+        if store is None:
             raise CommandError(f"No store has the code {code!r}.")
-        if len(stores) > 1:
-            codes = ", ".join(store.code for store in stores)
-            raise CommandError(f"Several stores have the code {code!r} in another case: {codes}. Give the exact one.")
-        return stores[0]
+        return store
 
     def _list(self, store):
         overridden = {row.key for row in AppSetting.objects.filter(store=store)}
