@@ -9,6 +9,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from core.errors import ApplicationError
 from core.negotiation import DefaultFormatContentNegotiation, JsonOnlyContentNegotiation
@@ -68,6 +69,19 @@ class TokenObtainApi(jwt_views.TokenObtainPairView):
             raise
 
 
+class StaffTokenRefreshSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, with the checks an access token gets (``StaffJWTAuthentication.get_user``): an unknown
+    (deleted) user, an inactive one, or a password changed since the token was issued is a 401, not a new access
+    token (simplejwt reads the user with ``get``, a 500 for a deleted user, and does not check revocation)."""
+
+    def validate(self, attrs):
+        from core.authentication import StaffJWTAuthentication
+
+        refresh = self.token_class(attrs["refresh"])
+        StaffJWTAuthentication().get_user(refresh)
+        return super().validate(attrs)
+
+
 @extend_schema(
     tags=["auth"],
     summary="Exchange a refresh token for a new access token",
@@ -80,6 +94,7 @@ class TokenObtainApi(jwt_views.TokenObtainPairView):
 )
 class TokenRefreshApi(jwt_views.TokenRefreshView):
     content_negotiation_class = JsonOnlyContentNegotiation
+    serializer_class = StaffTokenRefreshSerializer
 
 
 class _JsonErrorsMixin:

@@ -205,6 +205,9 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": __import__("datetime").timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "UPDATE_LAST_LOGIN": False,
+    # Tokens carry a hash of the password's hash: changing a password revokes every token issued before
+    # (core.authentication checks it on each request, core.api on refresh).
+    "CHECK_REVOKE_TOKEN": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Click & Collect pickup verification API",

@@ -102,6 +102,34 @@ def test_token_signed_with_another_key_is_refused(employee, settings):
 # --- access revoked at once -----------------------------------------------------------------------
 
 
+def test_a_password_change_revokes_the_tokens_issued_before_it(employee):
+    """A stolen token must not outlive the password change that answers the theft: the access token and the
+    refresh token issued before it are refused (401), and a token issued after it works."""
+    old = obtain_tokens("ayse")
+    assert BearerClient(old["access"]).get("/api/packages/").status_code == 200
+    employee.set_password("a-new-pass-word-456")
+    employee.save(update_fields=["password"])
+    body = assert_error(BearerClient(old["access"]).get("/api/packages/"), 401, "not_authenticated")
+    assert body["message"] == "The user's password has been changed."
+    refused = BearerClient().post("/api/auth/token/refresh/", {"refresh": old["refresh"]}, HTTP_ACCEPT_LANGUAGE="tr")
+    assert assert_error(refused, 401, "not_authenticated")["message"] == "Kullanıcının parolası değiştirildi."
+    new = obtain_tokens("ayse", "a-new-pass-word-456")
+    assert BearerClient(new["access"]).get("/api/packages/").status_code == 200
+    fresh = BearerClient().post("/api/auth/token/refresh/", {"refresh": new["refresh"]})
+    assert fresh.status_code == 200 and BearerClient(fresh.json()["access"]).get("/api/packages/").status_code == 200
+
+
+def test_a_deleted_or_deactivated_users_refresh_token_is_refused(employee, store):
+    newcomer = employee_of(store, "newcomer")
+    refresh = obtain_tokens("newcomer")["refresh"]
+    newcomer.delete()
+    assert_error(BearerClient().post("/api/auth/token/refresh/", {"refresh": refresh}), 401, "not_authenticated")
+    refresh = obtain_tokens("ayse")["refresh"]
+    employee.is_active = False
+    employee.save(update_fields=["is_active"])
+    assert_error(BearerClient().post("/api/auth/token/refresh/", {"refresh": refresh}), 401, "not_authenticated")
+
+
 def test_deactivated_user_is_refused_at_once(employee, make_package):
     client = bearer(employee)
     assert client.get("/api/packages/").status_code == 200
