@@ -283,6 +283,9 @@ NOTIFY_MAX_TRIES = env.int("NOTIFY_MAX_TRIES", default=5)
 NOTIFY_RETRY_BACKOFF_SECONDS = env.float("NOTIFY_RETRY_BACKOFF_SECONDS", default=30.0)
 NOTIFY_RELAY_AFTER_SECONDS = env.int("NOTIFY_RELAY_AFTER_SECONDS", default=180)
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# An endpoint that receives the Whisperer event (it carries the pickup code) must use https, unless this is on
+# (local runs: config/settings/local.py; a receiver on a trusted network).
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)

@@ -4,6 +4,7 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DEBUG", default=True)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)  # a receiver on this machine
 
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True

@@ -149,6 +149,29 @@ def test_endpoint_form_refuses_a_malformed_secret(admin_client):
     assert not WebhookEndpoint.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("url", "events", "allow_http", "accepted"),
+    [
+        ("http://hooks.example.com/cc", ["PackageReadyForCustomerPickupWhispererEvent"], False, False),
+        ("http://hooks.example.com/cc", [], False, False),  # every event, the Whisperer one too
+        ("http://hooks.example.com/cc", ["PackageDeliveredEvent"], False, True),  # no code in it
+        ("https://hooks.example.com/cc", [], False, True),
+        ("http://10.0.0.5/cc", [], True, True),  # WEBHOOK_ALLOW_HTTP: a receiver on a trusted network
+    ],
+)
+def test_the_code_carrying_event_needs_an_https_endpoint(admin_client, settings, url, events, allow_http, accepted):
+    """SPEC 4: the pickup code travels in the Whisperer event; over plain http anyone on the way could read it."""
+    settings.WEBHOOK_ALLOW_HTTP = allow_http
+    response = admin_client.post(
+        reverse("admin:notifications_webhookendpoint_add"),
+        {"url": url, "secret": "whsec_dGVzdC1zZWNyZXQ=", "event_types": events, "is_active": "on"},
+    )
+    assert WebhookEndpoint.objects.exists() is accepted
+    if not accepted:
+        assert response.status_code == 200
+        assert "The Whisperer event carries the pickup code: use an https URL" in response.content.decode()
+
+
 @pytest.mark.parametrize("model", ["message", "webhookdelivery"])
 @pytest.mark.parametrize("query", ["+905321234567", "not-a-uuid", "7c1f0c52-3a4c-4a7b-9d2e-000000000000", "ORD'1"])
 def test_searching_any_text_answers(admin_client, model, query):
