@@ -31,7 +31,7 @@ PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.exe
 # Fixed keys for bench runs only: the seeding process and the servers it starts must share them.
 BENCH_KEYS = {
     "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-    "OTP_HASH_KEY": "bench-only-otp-hash-key",
+    "OTP_HASH_KEY": "bench-only-otp-hash-key-0123456789abcdef",  # 32+ characters, as production requires
     "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
 }
 

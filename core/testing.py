@@ -55,8 +55,8 @@ def wrong_code(*right: str) -> str:
 # load config.settings.production in a fresh interpreter.
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
-    "SECRET_KEY": "x" * 50,
-    "OTP_HASH_KEY": "y" * 32,
+    "SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+    "OTP_HASH_KEY": "test-only-otp-hash-key-0123456789abcdef",
     "FIELD_ENCRYPTION_KEYS": "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",
     "ALLOWED_HOSTS": "pickup.example.com",
     "DATABASE_URL": "postgres://app@db.internal:5432/clickcollect",

@@ -1,13 +1,15 @@
 """Production: everything from the environment, secure by default (SPEC 11).
 
 Required: SECRET_KEY, OTP_HASH_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL),
-REDIS_URL (cache, broker, throttles). A missing one stops the process at start (ImproperlyConfigured)
-instead of falling back to a development default. See docs/operations.md.
+REDIS_URL (cache, broker, throttles). A missing one, or a key that is short, uniform or (Fernet) malformed,
+stops the process at start (ImproperlyConfigured) instead of falling back to a development default or
+failing at the first request. See docs/operations.md.
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from core.logging import logging_config
+from notifications.crypto import fernet_from_keys
 
 from .base import *  # noqa: F403
 from .base import env, postgres_statement_options
@@ -21,10 +23,32 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[f"https://{host
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
 SIMPLE_JWT = {**SIMPLE_JWT, "SIGNING_KEY": JWT_SIGNING_KEY}  # noqa: F405 - from base
 
-if len(SECRET_KEY) < 32 or SECRET_KEY.startswith("insecure"):
-    raise ImproperlyConfigured("SECRET_KEY must be a long random value in production.")
-if len(OTP_HASH_KEY) < 16:
-    raise ImproperlyConfigured("OTP_HASH_KEY must be a long random value in production.")
+
+def _require_random_key(name: str, value: str, *, min_length: int) -> None:
+    """The lengths of docs/operations.md, and at least 5 different characters (Django's rule for SECRET_KEY,
+    which it only warns about) so that a placeholder like ``xxxx...`` is refused. The value is never echoed."""
+    if len(value) < min_length or len(set(value)) < 5:
+        raise ImproperlyConfigured(
+            f"{name} must be at least {min_length} random characters in production (this one is too short "
+            'or too uniform); generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
+
+
+if SECRET_KEY.startswith(("insecure", "django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY is a development default; set a random value in production.")
+_require_random_key("SECRET_KEY", SECRET_KEY, min_length=50)
+_require_random_key("JWT_SIGNING_KEY", JWT_SIGNING_KEY, min_length=50)
+_require_random_key("OTP_HASH_KEY", OTP_HASH_KEY, min_length=32)
+# Built as notifications.crypto builds them for every message: an empty or mistyped list would otherwise load,
+# pass `check --deploy`, and answer 500 to every READY_FOR_PICKUP and resend.
+try:
+    fernet_from_keys(FIELD_ENCRYPTION_KEYS)
+except ValueError:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS must be one or more Fernet keys, comma-separated (32 url-safe base64-encoded bytes "
+        'each); generate one with: python -c "from cryptography.fernet import Fernet; '
+        'print(Fernet.generate_key().decode())"'
+    ) from None
 if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers for.")
 

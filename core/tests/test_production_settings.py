@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,53 @@ def test_production_refuses_unsafe_values(variable, value):
     result = load_production(**{variable: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",  # an empty variable is set, so env.list() gave [] and every encryption failed at request time
+        "notakey",
+        "YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=,not-a-fernet-key",  # the old key of a rotation mistyped
+    ],
+)
+def test_production_refuses_field_encryption_keys_that_are_not_fernet_keys(value):
+    result = load_production(FIELD_ENCRYPTION_KEYS=value)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+    assert "notakey" not in result.stderr and "not-a-fernet-key" not in result.stderr  # never the value
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SECRET_KEY", "k7Qp2Vx9Lm4Rt8Wz1Ns6Bd3Hf5Jc0Gy-short-of-50"),  # 43: docs/operations.md asks 50+
+        ("SECRET_KEY", "x" * 64),  # long but one character
+        ("OTP_HASH_KEY", "k7Qp2Vx9Lm4Rt8Wz1Ns6"),  # 20: docs/operations.md asks 32+
+        ("OTP_HASH_KEY", "ab" * 32),  # two characters
+        ("JWT_SIGNING_KEY", "k7Qp2Vx9Lm4Rt8Wz1Ns6Bd3Hf5Jc0Gy"),  # signs tokens instead of SECRET_KEY: same rule
+        ("JWT_SIGNING_KEY", "z" * 64),
+    ],
+)
+def test_production_refuses_short_or_uniform_keys(variable, value):
+    result = load_production(**{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr
+    assert value not in result.stderr
+
+
+def test_keys_generated_as_the_docs_say_are_accepted():
+    from cryptography.fernet import Fernet
+
+    result = load_production(
+        SECRET_KEY=secrets.token_urlsafe(50),
+        OTP_HASH_KEY=secrets.token_hex(32),
+        JWT_SIGNING_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_https_redirect_can_be_turned_off_for_a_local_run_only_explicitly():
