@@ -6,6 +6,7 @@ pickup codes (attempts per code, failed verifications per user) live in the data
 outage must not turn into 500s at the counter.
 """
 
+import ipaddress
 import logging
 
 from rest_framework import throttling
@@ -43,3 +44,14 @@ class UserRateThrottle(_DegradeOpenMixin, throttling.UserRateThrottle):
 
 class AnonRateThrottle(_DegradeOpenMixin, throttling.AnonRateThrottle):
     """``anon`` rate per client address for unauthenticated requests (token endpoint, schema)."""
+
+
+def client_ip_address(request) -> str | None:
+    """The client's address as the throttles count it (DRF's rule with ``NUM_PROXIES``), for django-axes
+    (``AXES_CLIENT_IP_CALLABLE``). If that is not an address (``NUM_PROXIES`` larger than the real chain of
+    proxies lets a client's own text through), REMOTE_ADDR: axes stores it in an address column."""
+    address = throttling.BaseThrottle().get_ident(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return request.META.get("REMOTE_ADDR")

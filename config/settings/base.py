@@ -163,6 +163,8 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 # The lockout answer: the login page with the reason in the user's language (the API gets its JSON error body).
 AXES_LOCKOUT_CALLABLE = "orders.views.login_locked_out"
 # SPEC 10 locks the account (the username), whatever the address; that is the intended trade-off.
+# The address axes records is the one the API throttles count (NUM_PROXIES), not a header the client wrote.
+AXES_CLIENT_IP_CALLABLE = "core.throttling.client_ip_address"
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LANGUAGE_CODE = "en"
@@ -199,6 +201,10 @@ REST_FRAMEWORK = {
         "anon": env.str("API_ANON_RATE", default="60/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Trusted reverse proxies in front of the web processes. 0: the client is REMOTE_ADDR and X-Forwarded-For,
+    # which any client can write, is ignored (without this DRF keyed the throttles on the whole header). N: the
+    # address the N-th proxy from the app appended to X-Forwarded-For. django-axes uses the same rule (below).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": __import__("datetime").timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

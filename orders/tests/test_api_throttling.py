@@ -79,6 +79,62 @@ def test_anonymous_rate_throttle_on_the_token_endpoint(settings, employee):
     assert_error(client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}), 429, "throttled")
 
 
+def with_proxies(settings, count: int) -> None:
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": count}
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_anonymous_rate(settings, employee):
+    """Without trusted proxies (NUM_PROXIES=0, the default) the address is REMOTE_ADDR: a client that sends another
+    X-Forwarded-For with every token request is still one client."""
+    with_rates(settings, anon="2/min")
+    client = BearerClient()
+    for index in range(2):
+        forged = {"HTTP_X_FORWARDED_FOR": f"198.51.100.{index}"}
+        assert client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}, **forged).status_code == 401
+    forged = {"HTTP_X_FORWARDED_FOR": "198.51.100.99"}
+    assert_error(client.post("/api/auth/token/", {"username": "ayse", "password": "wrong"}, **forged), 429, "throttled")
+
+
+def test_behind_trusted_proxies_the_address_they_appended_counts(settings, employee):
+    """With NUM_PROXIES=1 the last X-Forwarded-For entry (written by the proxy) is the client; what the client put
+    before it changes nothing, and another client behind the same proxy has its own count."""
+    with_rates(settings, anon="2/min")
+    with_proxies(settings, 1)
+    client = BearerClient()
+    for index in range(2):
+        forwarded = {"HTTP_X_FORWARDED_FOR": f"198.51.100.{index}, 203.0.113.7"}
+        assert client.post("/api/auth/token/", {"username": "ayse", "password": "x"}, **forwarded).status_code == 401
+    forwarded = {"HTTP_X_FORWARDED_FOR": "198.51.100.99, 203.0.113.7"}
+    assert_error(client.post("/api/auth/token/", {"username": "ayse", "password": "x"}, **forwarded), 429, "throttled")
+    other = {"HTTP_X_FORWARDED_FOR": "203.0.113.8"}
+    assert client.post("/api/auth/token/", {"username": "ayse", "password": "x"}, **other).status_code == 401
+
+
+@pytest.mark.parametrize(("proxies", "recorded"), [(0, "127.0.0.1"), (1, "203.0.113.7"), (2, "198.51.100.1")])
+def test_the_login_lockout_records_the_address_the_throttles_count(settings, employee, proxies, recorded):
+    """django-axes takes the client address the way DRF does (AXES_CLIENT_IP_CALLABLE), so its records name the
+    same client as the throttles: REMOTE_ADDR, or the address the trusted proxies appended."""
+    from axes.models import AccessAttempt
+
+    settings.AXES_ENABLED = True
+    with_proxies(settings, proxies)
+    forwarded = {"HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.7"}
+    response = BearerClient().post("/api/auth/token/", {"username": "ayse", "password": "wrong"}, **forwarded)
+    assert response.status_code == 401
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [recorded]
+
+
+def test_a_forwarded_entry_that_is_not_an_address_is_not_recorded_as_one(settings, employee):
+    """NUM_PROXIES larger than the real chain lets a client's own text through: axes keeps REMOTE_ADDR instead."""
+    from axes.models import AccessAttempt
+
+    settings.AXES_ENABLED = True
+    with_proxies(settings, 2)
+    forwarded = {"HTTP_X_FORWARDED_FOR": "not-an-address, 203.0.113.7"}
+    BearerClient().post("/api/auth/token/", {"username": "ayse", "password": "wrong"}, **forwarded)
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["127.0.0.1"]
+
+
 def test_retry_after_is_the_real_wait_when_more_is_counted_than_a_lowered_rate_allows(settings, employee):
     """Six requests counted under 10/min, then the rate lowered to 2/min: the client must wait until four of them
     have left the minute, about 60 s, not the 1 s DRF's own estimate falls back to."""
