@@ -4,7 +4,6 @@ from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
 from core.appsettings import SPECS, get_spec, invalidate_cache
-from core.errors import ApplicationError
 from core.models import AppSetting
 from core.services import app_setting_set
 
@@ -23,15 +22,8 @@ class AppSettingForm(forms.ModelForm):
         if self.instance.pk:
             self.initial["value"] = get_spec(self.instance.key).render(self.instance.value)
 
-    def clean(self):
-        cleaned = super().clean()
-        key = cleaned.get("key")
-        if key and "value" in cleaned:
-            try:
-                cleaned["value"] = get_spec(key).parse(cleaned["value"])
-            except ApplicationError as error:
-                self.add_error("value", error.message)
-        return cleaned
+    # The value is parsed and checked once, by AppSetting.clean (the model's validation runs after the form's):
+    # parsing here too said a refused value twice, the second time as "not None".
 
 
 @admin.register(AppSetting)

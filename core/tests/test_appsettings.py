@@ -115,6 +115,35 @@ def test_admin_edits_validate(admin_client, store):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "OTP_TTL_SECONDS must be a whole number, not &#x27;abc&#x27;."),
+        ("0", "OTP_TTL_SECONDS must be between 60 and 86400."),
+        ("99999999", "OTP_TTL_SECONDS must be between 60 and 86400."),
+    ],
+)
+def test_admin_says_what_is_wrong_with_a_value_once(admin_client, store, value, message):
+    response = admin_client.post(
+        "/admin/core/appsetting/add/", {"key": "OTP_TTL_SECONDS", "store": store.pk, "value": value}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and html.count(message) == 1
+    assert "not None" not in html
+    assert not AppSetting.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_changes_an_existing_value_and_refuses_a_bad_one(admin_client, store):
+    setting = app_setting_set(key="OTP_TTL_SECONDS", value=900, store=store)
+    url = f"/admin/core/appsetting/{setting.pk}/change/"
+    assert admin_client.post(url, {"value": "abc"}).status_code == 200
+    assert get_setting("OTP_TTL_SECONDS", store) == 900
+    assert admin_client.post(url, {"value": "120"}).status_code == 302
+    assert get_setting("OTP_TTL_SECONDS", store) == 120
+
+
+@pytest.mark.django_db
 def test_process_cache_picks_up_changes_made_elsewhere(settings):
     """Another process writes the table directly; this process sees it once its snapshot is older than the window."""
     settings.APP_SETTINGS_CACHE_SECONDS = 0.3
