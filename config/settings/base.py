@@ -276,7 +276,8 @@ OUTBOX_DIR = Path(env.str("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 NOTIFY_SMS_BACKEND = env.str("NOTIFY_SMS_BACKEND", default="file")
 NOTIFY_EMAIL_BACKEND = env.str("NOTIFY_EMAIL_BACKEND", default="file")
 NOTIFY_PUSH_BACKEND = env.str("NOTIFY_PUSH_BACKEND", default="file")
-# With DEBUG off, `console` (codes printed, never delivered) is refused by notifications.checks unless allowed.
+# With DEBUG off, `console` and `file` (codes printed or written to disk, never delivered) are refused by
+# notifications.checks unless allowed.
 NOTIFY_ALLOW_CONSOLE = env.bool("NOTIFY_ALLOW_CONSOLE", default=False)
 NOTIFY_SMS_URL = env.str("NOTIFY_SMS_URL", default="")
 NOTIFY_SMS_TOKEN = env.str("NOTIFY_SMS_TOKEN", default="")

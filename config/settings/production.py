@@ -100,7 +100,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # Customer messages go to real channels: SMS and push to an HTTP provider (NOTIFY_SMS_URL, NOTIFY_PUSH_URL),
 # e-mail over SMTP. notifications.checks stops `migrate` (the release step) and `check` when a URL is missing
-# or a channel is `console` (codes printed, never delivered) without NOTIFY_ALLOW_CONSOLE=true.
+# or a channel is `console` or `file` (codes printed or written to disk, never delivered) without
+# NOTIFY_ALLOW_CONSOLE=true.
 NOTIFY_SMS_BACKEND = env.str("NOTIFY_SMS_BACKEND", default="http")
 NOTIFY_EMAIL_BACKEND = env.str("NOTIFY_EMAIL_BACKEND", default="smtp")
 NOTIFY_PUSH_BACKEND = env.str("NOTIFY_PUSH_BACKEND", default="http")

@@ -14,14 +14,14 @@ from core.testing import PRODUCTION_ENV
 from notifications.checks import check_notification_backends
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-# The test settings' channels (file) with DEBUG off: the base every case below changes one thing in.
+# Real channels with DEBUG off, as production runs: the base every case below changes one thing in.
 QUIET = {
     "DEBUG": False,
-    "NOTIFY_SMS_BACKEND": "file",
-    "NOTIFY_EMAIL_BACKEND": "file",
-    "NOTIFY_PUSH_BACKEND": "file",
-    "NOTIFY_SMS_URL": "",
-    "NOTIFY_PUSH_URL": "",
+    "NOTIFY_SMS_BACKEND": "http",
+    "NOTIFY_EMAIL_BACKEND": "smtp",
+    "NOTIFY_PUSH_BACKEND": "http",
+    "NOTIFY_SMS_URL": "https://sms.example.com/send",
+    "NOTIFY_PUSH_URL": "https://push.example.com/send",
     "NOTIFY_ALLOW_CONSOLE": False,
 }
 
@@ -51,7 +51,7 @@ def test_real_channels_pass():
         )
         == []
     )
-    assert ids(NOTIFY_SMS_BACKEND="notifications.backends.FileBackend") == []  # a dotted path that imports
+    assert ids(NOTIFY_EMAIL_BACKEND="notifications.backends.SmtpEmailBackend") == []  # a dotted path that imports
 
 
 def test_console_is_an_error_without_debug_for_every_channel():
@@ -65,10 +65,24 @@ def test_console_is_allowed_with_debug_or_the_explicit_flag():
     assert ids(NOTIFY_SMS_BACKEND="console", NOTIFY_PUSH_BACKEND="console", NOTIFY_ALLOW_CONSOLE=True) == []
 
 
+def test_file_is_an_error_without_debug_for_every_channel():
+    """``file`` never reaches a customer either, and it leaves the codes in plain text on the server's disk."""
+    assert ids(NOTIFY_SMS_BACKEND="file") == ["notifications.E004"]
+    assert ids(NOTIFY_EMAIL_BACKEND="file", NOTIFY_PUSH_BACKEND="file") == ["notifications.E004"] * 2
+    with override_settings(**{**QUIET, "NOTIFY_EMAIL_BACKEND": "file"}):
+        (error,) = check_notification_backends()
+    assert "NOTIFY_EMAIL_BACKEND" in error.msg and "NOTIFY_ALLOW_CONSOLE" in error.hint
+
+
+def test_file_is_allowed_with_debug_or_the_explicit_flag():
+    assert ids(NOTIFY_SMS_BACKEND="file", NOTIFY_EMAIL_BACKEND="file", DEBUG=True) == []
+    assert ids(NOTIFY_SMS_BACKEND="file", NOTIFY_EMAIL_BACKEND="file", NOTIFY_ALLOW_CONSOLE=True) == []
+
+
 def test_http_needs_its_url_whatever_debug():
-    assert ids(NOTIFY_SMS_BACKEND="http") == ["notifications.E002"]
-    assert ids(NOTIFY_PUSH_BACKEND="http", DEBUG=True) == ["notifications.E002"]
-    with override_settings(**{**QUIET, "NOTIFY_PUSH_BACKEND": "http"}):
+    assert ids(NOTIFY_SMS_URL="") == ["notifications.E002"]
+    assert ids(NOTIFY_PUSH_URL="", DEBUG=True) == ["notifications.E002"]
+    with override_settings(**{**QUIET, "NOTIFY_PUSH_URL": ""}):
         (error,) = check_notification_backends()
     assert "NOTIFY_PUSH_URL" in error.msg
 
@@ -111,3 +125,13 @@ def test_production_without_provider_urls_refuses_and_with_them_passes():
     # What bench/_common.py production_env() sets: a production-like run that must not send.
     bench = manage_check(NOTIFY_SMS_BACKEND="console", NOTIFY_PUSH_BACKEND="console", NOTIFY_ALLOW_CONSOLE="true")
     assert bench.returncode == 0, bench.stderr
+
+
+def test_production_refuses_the_file_channel_unless_allowed():
+    files = {"NOTIFY_SMS_BACKEND": "file", "NOTIFY_EMAIL_BACKEND": "file", "NOTIFY_PUSH_BACKEND": "file"}
+    refused = manage_check(**files)
+    assert refused.returncode != 0
+    assert refused.stderr.count("notifications.E004") == 3
+    # What bench/verify_load.py sets on top of production_env(): files on a benchmark's disk, on purpose.
+    allowed = manage_check(**files, NOTIFY_ALLOW_CONSOLE="true")
+    assert allowed.returncode == 0, allowed.stderr

@@ -4,11 +4,29 @@ from io import StringIO
 import pytest
 import time_machine
 from django.contrib.auth import authenticate, get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from orders import services
 from orders.models import Customer, Order, Package, PackageStatus, StaffMembership, Store
+
+
+@pytest.fixture(autouse=True)
+def _debug(settings):
+    """As ``dev.py start`` runs it: local settings, DEBUG on."""
+    settings.DEBUG = True
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_without_debug_unless_forced(settings):
+    """In production it would make ``admin`` a superuser with the demo password."""
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match=r"DEBUG.*--force"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not get_user_model().objects.exists() and not Store.objects.exists()
+
+    call_command("seed_demo", "--force", "--password", "s3cret-pass", stdout=StringIO())
+    assert get_user_model().objects.get(username="admin").is_superuser
 
 
 @pytest.mark.django_db

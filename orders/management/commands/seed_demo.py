@@ -1,5 +1,8 @@
 """Demo data of SPEC 11: two stores, five logins, customers, packages in every state. Idempotent.
 
+Local runs only: it makes ``admin`` a superuser with the demo password, so with DEBUG off (production)
+it refuses unless ``--force`` says the installation is a throwaway one.
+
 A rerun tops the packages up: packages leave their demo state (a newcomer delivers the ready ones,
 the no-show sweep cancels them when their hold ends), so each run adds, under new order numbers,
 whatever a store is missing of ``STATES`` and nothing else.
@@ -12,7 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,9 +60,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo12345", help="password of every demo login")
+        parser.add_argument(
+            "--force", action="store_true", help="run even with DEBUG off (a throwaway installation, never production)"
+        )
 
     @transaction.atomic
-    def handle(self, *args, password, **options):
+    def handle(self, *args, password, force, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo refuses to run with DEBUG off: it would make 'admin' a superuser with the demo password. "
+                "Use it on a local run (DEBUG on), or pass --force on an installation that is not production."
+            )
         stores = {}
         for code, name in STORES:
             stores[code], _ = Store.objects.update_or_create(code=code, defaults={"name": name, "is_active": True})
