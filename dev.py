@@ -60,7 +60,7 @@ def start(argv: list[str]) -> None:
     run(PYTHON, "manage.py", "seed_demo", env=env)
     print(
         "\nClick & Collect is starting on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)\n"
-        "Demo logins (password demo12345): admin (administrator), ayse (employee, IST01),\n"
+        "Demo logins (created with the password demo12345): admin (administrator), ayse (employee, IST01),\n"
         "mehmet (employee, ANK01), zeynep (manager, IST01 and ANK01), oms (order system API).\n"
         "Customer messages are written to var/outbox/. Stop everything with Ctrl-C.\n",
         flush=True,

@@ -5,10 +5,13 @@ import pytest
 import time_machine
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.utils import timezone
 
+from core.services import app_setting_set
 from orders import services
 from orders.models import Customer, Order, Package, PackageStatus, StaffMembership, Store
+from orders.tests.apiclient import BearerClient, obtain_tokens
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +152,141 @@ def test_a_rerun_tops_up_what_staff_moved_on_and_skips_restricted_customers():
     assert Order.objects.get(order_number="DEMO-ANK01-007").packages.get().status == PackageStatus.WAITING
     assert len(ready_with_live_codes("IST01")) == 2
     assert "Demo data ready (0 new orders)" in seed()
+
+
+def roles():
+    return set(StaffMembership.objects.values_list("user__username", "store__code", "role"))
+
+
+@pytest.mark.django_db
+def test_a_fresh_database_gets_the_documented_demo_data_with_the_default_password():
+    out = seed()
+
+    assert set(Store.objects.values_list("code", "name", "is_active")) == {
+        ("IST01", "Istanbul Kanyon", True),
+        ("ANK01", "Ankara Armada", True),
+    }
+    assert roles() == {
+        ("ayse", "IST01", "employee"),
+        ("mehmet", "ANK01", "employee"),
+        ("zeynep", "IST01", "manager"),
+        ("zeynep", "ANK01", "manager"),
+    }
+    users = get_user_model().objects
+    assert {(u.username, u.is_superuser, u.is_staff, u.is_active, u.email) for u in users.all()} == {
+        ("admin", True, True, True, "admin@example.com"),
+        ("ayse", False, False, True, "ayse@example.com"),
+        ("mehmet", False, False, True, "mehmet@example.com"),
+        ("zeynep", False, False, True, "zeynep@example.com"),
+        ("oms", False, False, True, "oms@example.com"),
+    }
+    assert list(users.get(username="oms").groups.values_list("name", flat=True)) == ["integration"]
+    for username in ("admin", "ayse", "mehmet", "zeynep", "oms"):
+        assert users.get(username=username).check_password("demo12345")
+        assert f"login {username} created" in out
+    for store in ("IST01", "ANK01"):
+        assert set(states(store)) == set(PackageStatus.values)
+    assert "Demo data ready (12 new orders)" in out
+
+
+@pytest.mark.django_db
+def test_a_rerun_leaves_the_stores_and_logins_as_the_operator_left_them():
+    """``dev.py start`` seeds on every start: it must not undo the operator's changes nor log anyone out."""
+    seed()
+    users = get_user_model().objects
+    mehmet = users.get(username="mehmet")
+    mehmet.is_active = False
+    mehmet.save()
+    ayse = users.get(username="ayse")
+    ayse.set_password("ayse-own-pass")
+    ayse.email = "ayse@store.example"
+    ayse.save()
+    Store.objects.filter(code="IST01").update(name="Istanbul Kanyon AVM")
+    StaffMembership.objects.filter(user__username="zeynep", store__code="ANK01").update(role="employee")
+    StaffMembership.objects.filter(user__username="zeynep", store__code="IST01").delete()
+    admin = users.get(username="admin")
+    admin.is_superuser = False
+    admin.save()
+    # A browser session and an API token of logins that exist before the rerun.
+    browser = Client()
+    browser.force_login(users.get(username="zeynep"))
+    assert browser.get("/packages/").status_code == 200
+    api = BearerClient(obtain_tokens("ayse", "ayse-own-pass")["access"])
+    assert api.get("/api/packages/").status_code == 200
+    before = {u.username: (u.password, u.is_active, u.is_superuser, u.is_staff, u.email) for u in users.all()}
+    orders = Order.objects.count()
+
+    out = seed()
+
+    assert {u.username: (u.password, u.is_active, u.is_superuser, u.is_staff, u.email) for u in users.all()} == before
+    assert not users.get(username="mehmet").is_active
+    assert users.get(username="ayse").check_password("ayse-own-pass")
+    assert not users.get(username="ayse").check_password("demo12345")
+    assert Store.objects.get(code="IST01").name == "Istanbul Kanyon AVM"
+    assert roles() == {("ayse", "IST01", "employee"), ("mehmet", "ANK01", "employee"), ("zeynep", "ANK01", "employee")}
+    assert browser.get("/packages/").status_code == 200  # still signed in
+    assert api.get("/api/packages/").status_code == 200  # the token still works
+    assert "created" not in out and "password set" not in out
+    assert "Demo data ready (0 new orders)" in out and Order.objects.count() == orders
+
+
+@pytest.mark.django_db
+def test_an_explicit_password_sets_the_password_of_the_existing_demo_logins_only():
+    seed()
+    users = get_user_model().objects
+    mehmet = users.get(username="mehmet")
+    mehmet.is_active = False
+    mehmet.save()
+    StaffMembership.objects.filter(user__username="zeynep", store__code="ANK01").update(role="employee")
+
+    out = StringIO()
+    call_command("seed_demo", "--password", "n3w-secret", stdout=out)
+
+    for username in ("admin", "ayse", "mehmet", "zeynep", "oms"):
+        assert users.get(username=username).check_password("n3w-secret")
+        assert f"{username}: password set" in out.getvalue()
+    # Nothing else is reset.
+    assert not users.get(username="mehmet").is_active
+    assert StaffMembership.objects.get(user__username="zeynep", store__code="ANK01").role == "employee"
+    # A rerun without --password keeps it.
+    seed()
+    assert users.get(username="ayse").check_password("n3w-secret")
+
+
+@pytest.mark.django_db
+def test_a_rerun_recreates_a_deleted_demo_login():
+    seed()
+    get_user_model().objects.filter(username="mehmet").delete()
+
+    out = seed()
+
+    mehmet = get_user_model().objects.get(username="mehmet")
+    assert "login mehmet created" in out and "login ayse created" not in out
+    assert mehmet.check_password("demo12345") and mehmet.is_active
+    assert ("mehmet", "ANK01", "employee") in roles()
+
+
+@pytest.mark.django_db
+def test_the_top_up_skips_a_deactivated_store_and_a_step_a_store_refuses_and_says_so():
+    seed()
+    get_user_model().objects.filter(username__in=["ayse", "mehmet"]).update(is_active=False)
+    for number in ("DEMO-IST01-003", "DEMO-ANK01-003"):
+        package = Package.objects.get(order__order_number=number)
+        services.package_cancel(package=package, actor=None, channel="system", reason="gone")
+    # No delivered demo package left at IST01 (a delivered one cannot move on, so it is renumbered away).
+    Order.objects.filter(order_number="DEMO-IST01-005").update(order_number="KEPT-IST01-005")
+    Store.objects.filter(code="ANK01").update(is_active=False)
+    # The demo delivers through a manual confirmation, which IST01 no longer allows.
+    app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=Store.objects.get(code="IST01"))
+    orders = Order.objects.count()
+
+    out = seed()
+
+    assert "ANK01: no demo packages added: the store is deactivated" in out
+    assert "IST01: no delivered demo package added: Manual confirmation is not allowed at this store." in out
+    assert "Demo data ready (1 new orders)" in out
+    # The ready package was added; the refused delivery left no half-walked order behind.
+    assert Order.objects.count() == orders + 1
+    assert Order.objects.get(order_number="DEMO-IST01-007").packages.get().status == READY
+    assert not Order.objects.filter(order_number="DEMO-IST01-008").exists()
+    assert not Order.objects.filter(store__code="ANK01", order_number__gt="DEMO-ANK01-006").exists()

@@ -3,9 +3,15 @@
 Local runs only: it makes ``admin`` a superuser with the demo password, so with DEBUG off (production)
 it refuses unless ``--force`` says the installation is a throwaway one.
 
+``dev.py start`` runs it on every start, so a rerun creates only what is missing: a demo store or login
+that exists is left as the operator left it (name, active flag, roles, e-mail, password; a new password
+hash would also end every session and revoke every API token). Only an explicit ``--password`` sets the
+password of the demo logins that exist.
+
 A rerun tops the packages up: packages leave their demo state (a newcomer delivers the ready ones,
 the no-show sweep cancels them when their hold ends), so each run adds, under new order numbers,
-whatever a store is missing of ``STATES`` and nothing else.
+whatever an active store is missing of ``STATES`` and nothing else. What cannot be added (a deactivated
+store, restricted customers, a store setting that refuses a step) is skipped with a line on stderr.
 """
 
 import re
@@ -53,13 +59,18 @@ STATES = [
 # A ready package whose hold ends sooner than this is about to be cancelled by the no-show sweep
 # (``dev.py start`` seeds before beat starts): it does not count as one a newcomer can still verify.
 READY_MARGIN = timedelta(hours=1)
+DEFAULT_PASSWORD = "demo12345"
 
 
 class Command(BaseCommand):
     help = "Load the demo stores, users, customers and packages (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default="demo12345", help="password of every demo login")
+        parser.add_argument(
+            "--password",
+            help=f"set this password on every demo login, also the existing ones (default: {DEFAULT_PASSWORD}, "
+            "for the logins created now only)",
+        )
         parser.add_argument(
             "--force", action="store_true", help="run even with DEBUG off (a throwaway installation, never production)"
         )
@@ -71,28 +82,24 @@ class Command(BaseCommand):
                 "seed_demo refuses to run with DEBUG off: it would make 'admin' a superuser with the demo password. "
                 "Use it on a local run (DEBUG on), or pass --force on an installation that is not production."
             )
-        stores = {}
-        for code, name in STORES:
-            stores[code], _ = Store.objects.update_or_create(code=code, defaults={"name": name, "is_active": True})
-        integration, _ = Group.objects.get_or_create(name=INTEGRATION_GROUP)
-        users = {}
+        stores = {code: self._store(code, name) for code, name in STORES}
         for username, superuser, memberships in USERS:
-            user, _ = get_user_model().objects.get_or_create(username=username)
-            user.is_superuser = user.is_staff = superuser
-            user.is_active = True
-            user.email = f"{username}@example.com"
-            user.set_password(password)
-            user.save()
-            for code, role in memberships:
-                StaffMembership.objects.update_or_create(user=user, store=stores[code], defaults={"role": role})
-            users[username] = user
-        users["oms"].groups.add(integration)
+            self._user(username, superuser, memberships, stores=stores, password=password)
 
         now = timezone.now()
         created = []
-        for store_code, store in stores.items():
-            for state in self._missing_states(store_code, now):
-                order = self._add_order(store, state)
+        for store in stores.values():
+            store_code = store.code  # as the operator spelt it
+            missing = self._missing_states(store_code, now)
+            if missing and not store.is_active:
+                self.stderr.write(f"{store_code}: no demo packages added: the store is deactivated (admin, Stores).")
+                continue
+            for state in missing:
+                try:
+                    order = self._add_order(store, state)
+                except ApplicationError as error:
+                    self.stderr.write(f"{store_code}: no {state} demo package added: {error.message}")
+                    continue
                 if order is None:
                     self.stderr.write(
                         f"{store_code}: no {state} demo package added: every demo customer is restricted "
@@ -109,6 +116,35 @@ class Command(BaseCommand):
                 else ""
             )
             self.stdout.write(f"The pickup codes of the new ready packages go out in the customers' messages{where}.")
+
+    def _store(self, code, name):
+        """The demo store with this code (in any case, as codes are unique), created if missing, else left as is."""
+        store = Store.objects.filter(code__iexact=code).first()
+        if store is None:
+            store = Store.objects.create(code=code, name=name)
+            self.stdout.write(f"  store {code} created")
+        return store
+
+    def _user(self, username, superuser, memberships, *, stores, password):
+        """Create the demo login if missing, with its roles; an existing one only gets an explicit ``password``."""
+        user = get_user_model().objects.filter(username=username).first()
+        if user is not None:
+            if password is not None:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                self.stdout.write(f"  {username}: password set")
+            return user
+        user = get_user_model()(
+            username=username, email=f"{username}@example.com", is_superuser=superuser, is_staff=superuser
+        )
+        user.set_password(password if password is not None else DEFAULT_PASSWORD)
+        user.save()
+        for code, role in memberships:
+            StaffMembership.objects.create(user=user, store=stores[code], role=role)
+        if username == "oms":
+            user.groups.add(Group.objects.get_or_create(name=INTEGRATION_GROUP)[0])
+        self.stdout.write(f"  login {username} created")
+        return user
 
     def _missing_states(self, store_code, now):
         """The demo states (with repeats) that the store's demo packages no longer cover."""
@@ -127,17 +163,21 @@ class Command(BaseCommand):
         for turn in range(len(CUSTOMERS)):
             name, phone, email, language = CUSTOMERS[(offset + turn) % len(CUSTOMERS)]
             try:
-                order, _ = services.order_intake(
-                    order_number=f"DEMO-{store.code}-{index + 1:03d}",
-                    customer={"name": name, "phone": phone, "email": email, "language": language},
-                    store_code=store.code,
-                    packages=[{"items": [{"sku": s, "name": n, "quantity": q} for s, n, q in ITEMS[: 1 + index % 3]]}],
-                )
+                # A savepoint: a step the store refuses (ApplicationError) leaves no half-walked order behind.
+                with transaction.atomic():
+                    order, _ = services.order_intake(
+                        order_number=f"DEMO-{store.code}-{index + 1:03d}",
+                        customer={"name": name, "phone": phone, "email": email, "language": language},
+                        store_code=store.code,
+                        packages=[
+                            {"items": [{"sku": s, "name": n, "quantity": q} for s, n, q in ITEMS[: 1 + index % 3]]}
+                        ],
+                    )
+                    self._walk(order.packages.get(), state)
             except ApplicationError as error:
                 if error.code != "customer_restricted":
                     raise
                 continue
-            self._walk(order.packages.get(), state)
             return order
         return None
 
