@@ -4,6 +4,8 @@
     python3 dev.py start   # venv, requirements, migrate, demo data, then web + worker + beat
     python3 dev.py test    # venv, requirements, then the whole test suite (extra args go to pytest)
 
+`start` serves on port 8000, or on the port in the environment variable PORT (PORT=8001 python3 dev.py start).
+
 Only the standard library is used here, since nothing else exists before the venv does.
 """
 
@@ -51,15 +53,32 @@ def django_env(**extra: str) -> dict:
     return env
 
 
+def web_port(env: dict) -> str:
+    """The web server's port: PORT from the environment, else from .env (honcho reads it there and it wins), else 8000."""
+    port = env.get("PORT", "")
+    dotenv = ROOT / ".env"
+    if dotenv.exists():
+        for line in dotenv.read_text().splitlines():
+            key, sep, value = line.strip().removeprefix("export ").partition("=")
+            if sep and key.strip() == "PORT":
+                port = value.strip().strip("'\"")
+    port = port or "8000"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        sys.exit(f"PORT must be a port number (1-65535), not {port!r}.")
+    return port
+
+
 def start(argv: list[str]) -> None:
     ensure_venv()
     env = django_env()
+    # Honcho hands PORT to the first process of Procfile.dev (web) and PORT+100, +200 to the next ones.
+    env["PORT"] = port = web_port(env)
     (ROOT / "var").mkdir(exist_ok=True)
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     run(PYTHON, "manage.py", "setup_schedules", env=env)
     run(PYTHON, "manage.py", "seed_demo", env=env)
     print(
-        "\nClick & Collect is starting on http://127.0.0.1:8000/  (admin: http://127.0.0.1:8000/admin/)\n"
+        f"\nClick & Collect is starting on http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)\n"
         "Demo logins (created with the password demo12345): admin (administrator), ayse (employee, IST01),\n"
         "mehmet (employee, ANK01), zeynep (manager, IST01 and ANK01), oms (order system API).\n"
         "Customer messages are written to var/outbox/. Stop everything with Ctrl-C.\n",
