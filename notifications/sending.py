@@ -118,7 +118,11 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
             ) from None
     elif CODE_MASK in message.body:
         raise PermanentSendError("the code of this message was wiped; send a new code")
-    if code is not None and message.package_id and not _code_is_current(package=message.package, code=code):
+    if (
+        code is not None
+        and message.package_id
+        and not _code_is_current(package=message.package, pickup_code_id=message.pickup_code_id, code=code)
+    ):
         # Sent late (a broker outage): the package was delivered or cancelled, or a newer code went out since.
         raise PermanentSendError(CODE_NOT_CURRENT)
     try:
@@ -145,10 +149,19 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
     )
 
 
-def _code_is_current(*, package: Package, code: str) -> bool:
-    """Whether ``code`` is still the package's code: not used, invalidated or replaced by a resend."""
+def _code_is_current(*, package: Package, pickup_code_id: int | None, code: str) -> bool:
+    """Whether the row's code is still the package's code: not used, invalidated or replaced by a resend.
+
+    Rows record the PickupCode they carry, so the check compares ids and does not need OTP_HASH_KEY: while the
+    key is being rotated, workers may hold another key than the web process that issued the code. Rows written
+    before that reference existed (``pickup_code_id`` None) are checked as they were, by the code's hash.
+    """
     current = otp_services.pickup_code_current(package=package)
-    return current is not None and otp_services.pickup_code_matches(code=current, value=code)
+    if current is None:
+        return False
+    if pickup_code_id is not None:
+        return current.pk == pickup_code_id
+    return otp_services.pickup_code_matches(code=current, value=code)
 
 
 def message_send_attempt(*, message_id: Any) -> AttemptOutcome | None:
@@ -229,7 +242,9 @@ def _webhook_body(delivery: WebhookDelivery) -> bytes:
                 code = decrypt(delivery.secret_encrypted)
             except InvalidToken:
                 raise PermanentSendError("the code cannot be decrypted (FIELD_ENCRYPTION_KEYS changed?)") from None
-            if delivery.package_id and not _code_is_current(package=delivery.package, code=code):
+            if delivery.package_id and not _code_is_current(
+                package=delivery.package, pickup_code_id=delivery.pickup_code_id, code=code
+            ):
                 # Late (an endpoint down, retried with backoff): the extension app must not get a dead code.
                 raise PermanentSendError(CODE_NOT_CURRENT)
             data["otp"] = code

@@ -30,6 +30,7 @@ from notifications.models import (
 
 if TYPE_CHECKING:
     from orders.models import Customer, Package
+    from otp.models import PickupCode
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,12 @@ def message_render(
     return subject, body
 
 
+def _check_code_row(*, code: str | None, pickup_code: PickupCode | None) -> None:
+    if code and pickup_code is None:
+        # Without the row the worker could only check the code by its hash, i.e. with OTP_HASH_KEY.
+        raise ValueError("a code is written to the outbox with the PickupCode row it belongs to")
+
+
 def message_enqueue(message_id: Any) -> None:
     """Queue the send task; when the broker is unreachable the row stays pending for the relay."""
     from notifications import tasks
@@ -84,15 +91,23 @@ def message_enqueue(message_id: Any) -> None:
 
 
 def messages_queue_for_package(
-    *, package: Package, event: str, code: str | None = None, enqueue: bool = True
+    *,
+    package: Package,
+    event: str,
+    code: str | None = None,
+    pickup_code: PickupCode | None = None,
+    enqueue: bool = True,
 ) -> list[Message]:
     """Write one pending message per channel for ``event`` to the package's customer.
 
     Code-carrying events go to the store's CODE_CHANNELS; the others to every channel the customer
     can be reached on. The code is stored only encrypted, and the stored body shows it masked.
+    ``pickup_code``, required with ``code``: the issued row the code belongs to, recorded on the
+    messages so the worker checks it is still current by id, without OTP_HASH_KEY.
     Sending is queued on commit, one task per message, unless ``enqueue=False``: then the caller
     queues the rows itself (with the other rows of its command, in one publish).
     """
+    _check_code_row(code=code, pickup_code=pickup_code)
     customer = package.order.customer
     channels = get_setting("CODE_CHANNELS", package.store_id) if event in CODE_EVENTS else list(CHANNELS)
     context = message_context(package=package)
@@ -118,6 +133,7 @@ def messages_queue_for_package(
                 body=body,
                 context=context,
                 secret_encrypted=secret,
+                pickup_code=pickup_code if code else None,
             )
         )
     Message.objects.bulk_create(created)
@@ -223,21 +239,25 @@ def webhooks_emit(
     package: Package,
     previous_status: str = "",
     code: str | None = None,
+    pickup_code: PickupCode | None = None,
     endpoints: list[WebhookEndpoint] | None = None,
     enqueue: bool = True,
 ) -> list[WebhookDelivery]:
     """Write one pending delivery per active endpoint that subscribes to ``event_type``.
 
+    ``code`` and ``pickup_code`` (its issued row, required with it): as for ``messages_queue_for_package``.
     ``endpoints``: the active endpoints as already read in this transaction (``webhook_endpoints_active``).
     ``enqueue=False``: the caller queues the deliveries itself, as for messages.
     """
+    _check_code_row(code=code, pickup_code=pickup_code)
     if endpoints is None:
         endpoints = webhook_endpoints_active()
     endpoints = [endpoint for endpoint in endpoints if endpoint.is_active and endpoint.wants(event_type)]
     if not endpoints:
         return []
     payload = webhook_payload(event_type=event_type, package=package, previous_status=previous_status, code=code)
-    secret = encrypt(code) if code and event_type == WebhookEventType.PACKAGE_READY_WHISPERER else None
+    carries_code = bool(code) and event_type == WebhookEventType.PACKAGE_READY_WHISPERER
+    secret = encrypt(code) if carries_code else None
     deliveries = [
         WebhookDelivery(
             endpoint=endpoint,
@@ -246,6 +266,7 @@ def webhooks_emit(
             package=package,
             payload=payload,
             secret_encrypted=secret,
+            pickup_code=pickup_code if carries_code else None,
         )
         for endpoint in endpoints
     ]

@@ -337,12 +337,16 @@ def package_mark_ready(*, package: Package, actor: User | None, channel: str) ->
                 "reminder_sent_at": None,
             },
         )
-        code = None
+        code, pickup_code = None, None
         if conf.IS_OTP_ENABLED:
-            _pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
+            pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
             _audit(package=package, kind=AuditKind.CODE_ISSUED, actor=actor, channel=channel, now=now)
-        messages_queue_for_package(package=package, event=MessageEvent.READY_FOR_PICKUP, code=code)
-        webhooks_emit(event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code)
+        messages_queue_for_package(
+            package=package, event=MessageEvent.READY_FOR_PICKUP, code=code, pickup_code=pickup_code
+        )
+        webhooks_emit(
+            event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code, pickup_code=pickup_code
+        )
     return package
 
 
@@ -363,10 +367,12 @@ def package_resend_code(*, package: Package, actor: User | None, channel: str) -
             )
         now = timezone.now()
         otp.pickup_code_check_issue_allowed(package=package, store_settings=conf, now=now)
-        _pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
+        pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
         _audit(package=package, kind=AuditKind.CODE_RESENT, actor=actor, channel=channel, now=now, command=command.code)
-        messages_queue_for_package(package=package, event=MessageEvent.CODE_RESENT, code=code)
-        webhooks_emit(event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code)
+        messages_queue_for_package(package=package, event=MessageEvent.CODE_RESENT, code=code, pickup_code=pickup_code)
+        webhooks_emit(
+            event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code, pickup_code=pickup_code
+        )
         package.updated_at = now
         package.save(update_fields=["updated_at"])
     return package
