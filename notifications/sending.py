@@ -106,16 +106,26 @@ def _outcome_for(*, attempts: int, error: SendError | None) -> tuple[str, float 
 # --- customer messages ----------------------------------------------------------------------------
 
 
+def _decrypt_code(secret: bytes | memoryview) -> str:
+    """The code waiting in ``secret``; TransientSendError when no key of this process opens it.
+
+    Retried rather than failed at once: while a FIELD_ENCRYPTION_KEYS change rolls out, a web process may
+    already encrypt with a key this worker does not have yet, and a later try (here after a restart, or on
+    another worker) has it. After NOTIFY_MAX_TRIES the row fails and the code is wiped, as for any error.
+    """
+    try:
+        return decrypt(secret)
+    except InvalidToken:
+        raise TransientSendError(
+            "the code cannot be decrypted (FIELD_ENCRYPTION_KEYS changed?); send a new code"
+        ) from None
+
+
 def _message_outgoing(message: Message) -> OutgoingMessage:
     """The real text of ``message``: its template rendered with the decrypted code."""
     code = None
     if message.secret_encrypted:
-        try:
-            code = decrypt(message.secret_encrypted)
-        except InvalidToken:
-            raise PermanentSendError(
-                "the code cannot be decrypted (FIELD_ENCRYPTION_KEYS changed?); send a new code"
-            ) from None
+        code = _decrypt_code(message.secret_encrypted)
     elif CODE_MASK in message.body:
         raise PermanentSendError("the code of this message was wiped; send a new code")
     if (
@@ -238,10 +248,7 @@ def _webhook_body(delivery: WebhookDelivery) -> bytes:
     if delivery.event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
         data = payload.setdefault("data", {})
         if delivery.secret_encrypted:
-            try:
-                code = decrypt(delivery.secret_encrypted)
-            except InvalidToken:
-                raise PermanentSendError("the code cannot be decrypted (FIELD_ENCRYPTION_KEYS changed?)") from None
+            code = _decrypt_code(delivery.secret_encrypted)
             if delivery.package_id and not _code_is_current(
                 package=delivery.package, pickup_code_id=delivery.pickup_code_id, code=code
             ):

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from cryptography.fernet import Fernet
 from django.test import override_settings
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from notifications import sending
+from notifications import sending, tasks
 from notifications.models import DeliveryStatus, Message, WebhookDelivery, WebhookEndpoint, WebhookEventType
 from orders import services
 from orders.models import PackageStatus
@@ -122,3 +123,62 @@ def test_a_code_cannot_be_written_to_the_outbox_without_its_pickup_code_row(make
         messages_queue_for_package(package=package, event="code_resent", code="123456")
     with pytest.raises(ValueError, match="PickupCode"):
         webhooks_emit(event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code="123456")
+
+
+# --- FIELD_ENCRYPTION_KEYS: a worker that cannot decrypt yet retries, it does not fail the row at once ------------
+
+OLD_FERNET_KEY = Fernet.generate_key().decode()
+NEW_FERNET_KEY = Fernet.generate_key().decode()
+
+
+def test_a_code_encrypted_with_a_key_the_worker_lacks_yet_is_retried_then_sent(
+    settings, make_package, employee, outbox_dir, whisperer, issued_code
+):
+    settings.NOTIFY_RETRY_BACKOFF_SECONDS = 30
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_FERNET_KEY, OLD_FERNET_KEY]  # a web process already moved the key first
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    sms = Message.objects.get(channel="sms")
+    (delivery,) = _whisperer_deliveries()
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_FERNET_KEY]):  # a worker not yet redeployed
+        message_outcome = sending.message_send_attempt(message_id=sms.pk)
+        delivery_outcome = sending.webhook_deliver_attempt(delivery_id=delivery.pk)
+    for outcome in (message_outcome, delivery_outcome):
+        assert (outcome.status, outcome.attempts) == (DeliveryStatus.PENDING, 1) and outcome.retry_in >= 30
+    for row in (sms, delivery):
+        row.refresh_from_db()
+        assert row.status == DeliveryStatus.PENDING and row.secret_encrypted is not None  # the code is kept
+        assert row.last_error.startswith("the code cannot be decrypted")
+    assert not whisperer.requests and not (outbox_dir / "sms").exists()
+
+    # The retry runs on a worker that has the key.
+    assert sending.message_send_attempt(message_id=sms.pk).status == DeliveryStatus.SENT
+    assert sending.webhook_deliver_attempt(delivery_id=delivery.pk).status == DeliveryStatus.SENT
+    code = issued_code(package)
+    (document,) = _sms_documents(outbox_dir)
+    assert CODE_RE.findall(document["body"]) == [code]
+    (request,) = whisperer.requests
+    assert Webhook(SECRET).verify(request.body, request.headers)["data"]["otp"] == code
+
+
+def test_a_code_no_key_opens_fails_after_the_last_try_and_only_then_is_wiped(
+    settings, make_package, employee, whisperer
+):
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_FERNET_KEY]
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    sms = Message.objects.get(channel="sms")
+    (delivery,) = _whisperer_deliveries()
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[OLD_FERNET_KEY]):
+        tasks.message_send.apply(args=[str(sms.pk)])  # eager: the task's retries run at once
+        tasks.webhook_deliver.apply(args=[str(delivery.pk)])
+
+    for row in (sms, delivery):
+        row.refresh_from_db()
+        assert (row.status, row.attempts) == (DeliveryStatus.FAILED, settings.NOTIFY_MAX_TRIES)
+        assert row.secret_encrypted is None
+        assert row.last_error.startswith("the code cannot be decrypted")
+    assert delivery.attempt_log.count() == settings.NOTIFY_MAX_TRIES and not whisperer.requests
+    assert sending.message_retry(message=sms) is False  # the code is gone: a new one must be sent
