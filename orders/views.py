@@ -377,10 +377,11 @@ def _describe(record: AuditRecord) -> None:
 def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
     package = _with_actions(_get_package(request, package_id), request.user)
     customer = package.order.customer
-    now = timezone.now()
-    code = (
-        otp.pickup_code_current(package=package) if package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP else None
+    codes_used = (
+        package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP and StoreSettings(package.store_id).IS_OTP_ENABLED
     )
+    code = otp.pickup_code_current(package=package) if codes_used else None
+    code_refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
     timeline = list(AuditRecord.objects.filter(package=package).select_related("actor").order_by("created_at", "pk"))
     for record in timeline:
         _describe(record)
@@ -398,8 +399,11 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
             "cancellation_reason": cmd.reason_label(package.cancellation_reason),
             "sent_messages": sent,
             "strikes": list(NoShowStrike.objects.filter(customer=customer).select_related("package__order")[:20]),
+            "codes_used": codes_used,
             "code": code,
-            "code_refusal": otp.pickup_code_refusal(code=code, now=now) if code else None,
+            "code_refusal": code_refusal,
+            # Opened by a scan, Enter goes to "Delivered"; with a dead code that cannot succeed, so to "Resend Code".
+            "focus_command": cmd.RESEND_CODE if code_refusal else cmd.DELIVER,
             "next": request.get_full_path(),
         },
     )
@@ -433,6 +437,14 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
     return _done(request, package, cmd.DONE_MESSAGES[command], next_url)
 
 
+def _says_the_same(error: ApplicationError | None, refusal: ApplicationError) -> bool:
+    """Whether the error already tells why the code cannot be used (then the dialog does not say it twice)."""
+    if error is None:
+        return False
+    locked_now = error.code == "otp_invalid" and error.details.get("attemptsRemaining") == 0
+    return error.code == refusal.code or (locked_now and refusal.code == "otp_locked")
+
+
 def _deliver_context(
     request: HttpRequest,
     package: Package,
@@ -444,20 +456,20 @@ def _deliver_context(
     conf = StoreSettings(package.store_id)
     otp_enabled = conf.IS_OTP_ENABLED
     code = otp.pickup_code_current(package=package) if otp_enabled else None
-    state = otp.pickup_code_refusal(code=code, now=timezone.now()) if otp_enabled else None
-    if error is not None and error.code in ("otp_expired", "otp_locked", "otp_not_issued"):
-        state = None  # the error says it already
+    # What the code is now, whatever the error said a moment ago (a resend in between makes it live again).
+    refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if otp_enabled else None
     return {
         "package": package,
         "form": form,
         "otp_enabled": otp_enabled,
         "allow_manual": otp_enabled and conf.ALLOW_MANUAL_CONFIRM,
-        "code": code if state is None else None,
-        "code_state": state,
+        # Only a live code has a validity and attempts to show.
+        "code": code if refusal is None else None,
+        "code_state": None if refusal is None or _says_the_same(error, refusal) else refusal,
         "error": error,
-        # Expired, locked or missing codes: "Resend code" becomes the main way forward.
-        "needs_new_code": bool(state)
-        or (error is not None and error.code in ("otp_expired", "otp_locked", "otp_not_issued")),
+        # Expired, locked or missing: no entry and no manual confirmation can succeed (SPEC 4), so the dialog
+        # offers only "Resend code", focused, and Enter does not count one more refused attempt.
+        "needs_new_code": refusal is not None,
         "notice": notice,
         "is_ready": package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP,
         "next": _safe_next(request, reverse("staff:package-list")),

@@ -176,8 +176,9 @@ def test_resend_code_from_the_dialog(page, employee, make_package, issued_code, 
     assert package.status == S.DELIVERED
 
 
-def test_expired_code_offers_resend(page, employee, make_package, issued_code, store):
+def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make_package, issued_code, store):
     app_setting_set(key="OTP_MAX_ATTEMPTS", value=1, store=store)
+    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     log_in(page, "ayse")
@@ -186,13 +187,70 @@ def test_expired_code_offers_resend(page, employee, make_package, issued_code, s
     dialog.get_by_label("Verification code").fill(wrong_code(code))
     dialog.get_by_label("Verification code").press("Enter")
     dialog.get_by_text("The code is now locked: send a new code.").wait_for()
-    dialog.get_by_label("Verification code").fill(code)
-    dialog.get_by_role("button", name="Verify").click()
-    dialog.get_by_text("Too many wrong entries. Send a new code.").wait_for()
+    # Nothing typed can deliver now: no code field, no Verify; Enter goes to "Resend code".
     resend = dialog.get_by_role("button", name="Resend code")
     assert "btn-primary" in resend.get_attribute("class")
+    focused_is(page, "document.activeElement.hasAttribute('data-resend')")
+    assert not dialog.get_by_label("Verification code").count()
+    assert not dialog.get_by_role("button", name="Verify").count()
+    assert "attempts left" not in dialog.inner_text() and "Valid until" not in dialog.inner_text()
+    shot(page, "dialog-locked-en")
+
+    # Opened again on the locked code: the same, from the start.
+    page.keyboard.press("Escape")
+    page.wait_for_selector("dialog[open]", state="detached")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog.get_by_text("Too many wrong entries. Send a new code.").wait_for()
+    focused_is(page, "document.activeElement.hasAttribute('data-resend')")
+    assert not dialog.get_by_label("Verification code").count()
+
+    page.keyboard.press("Enter")
+    dialog.get_by_text("A new pickup code was sent to the customer.").wait_for()
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    assert "btn-primary" in dialog.get_by_role("button", name="Verify").get_attribute("class")
+    # The one wrong entry is the only attempt counted: Enter on the locked code sent no code.
+    assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 1
+    page.keyboard.type(issued_code(package))
+    page.keyboard.press("Enter")
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == S.DELIVERED
+
+
+def test_a_scan_on_a_locked_code_lands_on_resend_then_delivers(page, employee, make_package, issued_code, store):
+    app_setting_set(key="OTP_MAX_ATTEMPTS", value=1, store=store)
+    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="KB-778")
+    code = issued_code(package)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_label("Verification code").fill(wrong_code(code))
+    dialog.get_by_label("Verification code").press("Enter")
+    dialog.get_by_text("The code is now locked: send a new code.").wait_for()
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("/")
+    page.keyboard.type("KB-778")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
+    assert "Too many wrong entries. Send a new code." in page.locator(".facts").first.inner_text()
+    # "Delivered" cannot work with a locked code: the focus is on "Resend Code", and Enter sends one.
+    focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
+    page.keyboard.press("Enter")
+    page.get_by_role("status").filter(has_text="A new pickup code was sent to the customer.").wait_for()
+    # The page again, with a live code: scan -> Enter -> code -> Enter as usual.
+    focused_is(page, "document.activeElement.textContent.trim() === 'Delivered'")
+    assert "Valid until" in page.locator(".facts").first.inner_text()
+    page.keyboard.press("Enter")
+    page.get_by_role("dialog", name="Verify pickup code").wait_for()
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    page.keyboard.type(issued_code(package))
+    page.keyboard.press("Enter")
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+    assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 2
 
 
 def test_manual_confirmation(page, employee, make_package):
