@@ -536,3 +536,20 @@ def test_the_search_note_follows_a_delivery_without_reload(page, employee, make_
     # A reload says the same.
     page.reload()
     assert page.locator(".result-note").inner_text() == "1 package matches “Kaya”."
+
+
+def test_pages_load_without_a_failed_request_or_console_error(page, employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    failed, errors = [], []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    log_in(page, "ayse")
+    page.goto(f"/packages/{package.pk}/")
+    page.get_by_role("heading", level=1).wait_for()
+    page.wait_for_load_state("networkidle")
+    assert failed == [] and errors == []
+    # The icon the pages link to, and the one a browser asks for on its own.
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert page.request.get(icon).headers["content-type"].startswith("image/svg+xml")
+    response = page.request.get("/favicon.ico")
+    assert response.ok and response.headers["content-type"].startswith("image/svg+xml")

@@ -100,6 +100,18 @@ def test_pages_need_login(client, make_package):
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
 
 
+def test_the_pages_have_an_icon_and_favicon_ico_is_not_a_404(client):
+    from django.contrib.staticfiles import finders
+
+    page = text_of(client.get(reverse("login")))
+    link = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert link and link.group(1) == "/static/staff/favicon.svg"
+    assert finders.find("staff/favicon.svg")
+    response = client.get("/favicon.ico")  # what browsers ask for on their own, signed in or not
+    assert response.status_code == 302
+    assert response["Location"] == "/static/staff/favicon.svg"
+
+
 def test_a_user_without_a_store_is_told_so(client, db):
     client.force_login(UserFactory(username="nobody"))
     response = client.get(reverse("staff:package-list"))
