@@ -230,7 +230,7 @@ class NoShowStrike(models.Model):
 
 
 class DeliveryType(models.TextChoices):
-    IN_STORE = "in_store", _("In_store")
+    IN_STORE = "in_store", _("In store")
 
 
 class OrderStatus(models.TextChoices):

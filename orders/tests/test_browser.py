@@ -412,6 +412,17 @@ def test_usable_on_a_counter_screen_and_a_phone(
         for button in row(page, package).locator(".btn").all():
             box = button.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= width and box["height"] >= 36
+        # Every part of the row (the long "Ready for Customer Pickup" badge too) stays inside its cell.
+        overflowing = row(page, package).evaluate(
+            """row => [...row.cells].flatMap(cell => {
+                const edge = cell.getBoundingClientRect();
+                return [...cell.querySelectorAll("*")]
+                    .filter(el => { const box = el.getBoundingClientRect();
+                                    return box.width && (box.left < edge.left - 0.5 || box.right > edge.right + 0.5); })
+                    .map(el => el.className || el.tagName);
+            })"""
+        )
+        assert overflowing == []
         row(page, package).get_by_role("button", name=deliver).click()
         dialog = page.get_by_role("dialog", name=title)
         dialog.get_by_label(label).fill(issued_code(package))
