@@ -463,8 +463,8 @@ def test_expired_code_says_so_and_offers_resend(as_employee, make_package, issue
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
         assert "The pickup code has expired. Send a new code." in html
-        assert re.search(r'<form method="post" action="[^"]+/resend/"', html)
-        assert re.search(r'<button type="submit" class="btn btn-primary" autofocus data-resend>', html)
+        resend = re.search(r"<button\b[^>]*\bdata-resend\b[^>]*>", html, re.S).group(0)
+        assert "btn-primary" in resend and "autofocus" in resend and "/resend/" in resend
         response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": code}, **FETCH)
         assert "The pickup code has expired" in response.json()["html"]
     package.refresh_from_db()

@@ -1,8 +1,9 @@
 """The staff pages when the pickup code cannot be used (expired, locked, none) or is not used at all at the store.
 
-A dead code cannot be verified or confirmed manually (SPEC 4), whatever is typed: the dialog then offers
-*Resend code* as its one main, focused button, so Enter at the counter sends a new code instead of one more
-refused, audited attempt; the package page puts the focus there too. Nothing says "valid until" for such a code.
+A dead code cannot be verified or confirmed manually (SPEC 4), whatever is typed: the dialog (still the one of SPEC
+10: the code field, Verify, Resend code) then makes *Resend code* its main, focused button, so Enter at the counter
+sends a new code instead of one more refused, audited attempt, and offers no manual confirmation; the package page
+puts the focus there too. Nothing says "valid until" for such a code.
 """
 
 import re
@@ -39,14 +40,16 @@ def button(html, marker):
     return found.group(0) if found else None
 
 
-def assert_offers_only_a_new_code(html):
+def assert_resend_is_the_main_button(html):
     resend = button(html, "resend")
     assert resend is not None
     assert "btn-primary" in resend and "autofocus" in resend
-    assert "/resend/" in resend or re.search(r'<form[^>]*action="[^"]*/resend/"', html)
-    # Nothing that needs a live code: no code field, no Verify, no manual confirmation, no validity.
-    assert 'name="otp"' not in html
-    assert button(html, "verify") is None
+    assert "/resend/" in resend
+    # The dialog of SPEC 10 still, but nothing that needs a live code leads: the field is not focused, Verify is
+    # not the main button, no manual confirmation, no validity.
+    field = re.search(r'<input type="text" name="otp"[^>]*>', html, re.S).group(0)
+    assert "autofocus" not in field
+    assert "btn-primary" not in button(html, "verify")
     assert 'name="manual"' not in html
     assert "Valid until" not in html and "attempts left" not in html and "attempt left" not in html
     assert html.count("autofocus") == 1
@@ -74,7 +77,7 @@ def test_an_expired_code_opens_the_dialog_on_resend(as_employee, make_package):
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         html = dialog_html(as_employee, package)
     assert EXPIRED in html
-    assert_offers_only_a_new_code(html)
+    assert_resend_is_the_main_button(html)
 
 
 def test_a_locked_code_opens_the_dialog_on_resend(as_employee, make_package, issued_code):
@@ -83,7 +86,7 @@ def test_a_locked_code_opens_the_dialog_on_resend(as_employee, make_package, iss
     post_code(as_employee, package, wrong_code(issued_code(package)))
     html = dialog_html(as_employee, package)
     assert LOCKED in html
-    assert_offers_only_a_new_code(html)
+    assert_resend_is_the_main_button(html)
 
 
 def test_the_wrong_entry_that_locks_the_code_leaves_only_resend(as_employee, make_package, issued_code):
@@ -95,7 +98,7 @@ def test_the_wrong_entry_that_locks_the_code_leaves_only_resend(as_employee, mak
     html = post_code(as_employee, package, wrong_code(code))
     assert "The code is now locked: send a new code." in html
     assert LOCKED not in html  # said once, not twice
-    assert_offers_only_a_new_code(html)
+    assert_resend_is_the_main_button(html)
 
 
 def test_a_refused_expired_code_shows_no_validity_and_offers_resend(as_employee, make_package, issued_code):
@@ -104,7 +107,7 @@ def test_a_refused_expired_code_shows_no_validity_and_offers_resend(as_employee,
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         html = post_code(as_employee, package, code)
     assert html.count(EXPIRED) == 1
-    assert_offers_only_a_new_code(html)
+    assert_resend_is_the_main_button(html)
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
 
@@ -116,7 +119,7 @@ def test_a_refused_locked_code_shows_no_attempts_and_offers_resend(as_employee, 
     post_code(as_employee, package, wrong_code(code))
     html = post_code(as_employee, package, code)
     assert html.count(LOCKED) == 1
-    assert_offers_only_a_new_code(html)
+    assert_resend_is_the_main_button(html)
     assert verification_records(package) == 2
 
 
@@ -126,15 +129,14 @@ def test_a_package_without_a_code_offers_resend(as_employee, make_package, store
     app_setting_set(key="IS_OTP_ENABLED", value=True, store=store)
     html = dialog_html(as_employee, package)
     assert html.count(NOT_ISSUED) == 1
-    assert_offers_only_a_new_code(html)
+    assert_resend_is_the_main_button(html)
 
 
 def test_resend_from_a_dead_code_brings_back_the_code_field(as_employee, make_package, issued_code):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         html = dialog_html(as_employee, package)
-        form = re.search(r"<form\b[^>]*>", html).group(0)
-        resend_url = re.search(r'action="([^"]+)"', form).group(1)
+        resend_url = re.search(r'formaction="([^"]+)"', button(html, "resend")).group(1)
         assert resend_url == reverse("staff:package-resend", args=[package.pk])
         response = as_employee.post(resend_url, {}, **FETCH)
         html = response.json()["html"]
@@ -155,7 +157,7 @@ def test_without_javascript_a_dead_code_page_posts_to_resend(as_employee, make_p
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
         page = as_employee.get(reverse("staff:package-deliver", args=[package.pk])).content.decode()
-        assert_offers_only_a_new_code(page.split('<main id="main"', 1)[1])
+        assert_resend_is_the_main_button(page.split('<main id="main"', 1)[1])
         response = as_employee.post(reverse("staff:package-resend", args=[package.pk]), {})
     assert response.status_code == 200
     assert "A new pickup code was sent to the customer." in response.content.decode()
