@@ -230,7 +230,7 @@ class NoShowStrike(models.Model):
 
 
 class DeliveryType(models.TextChoices):
-    IN_STORE = "in_store", _("In store")
+    IN_STORE = "in_store", _("In_store")  # SPEC 10 names the column's value so: "Delivery Type (In_store)"
 
 
 class OrderStatus(models.TextChoices):

@@ -142,8 +142,7 @@ def test_list_shows_the_columns_and_only_the_users_store(as_employee, make_packa
     assert theirs.order.order_number not in page
     row = re.search(rf'<tr id="row-{mine.pk}".*?</tr>', page, re.S).group(0)
     assert ">Yes<" in row
-    assert ">In store<" in row
-    assert "In_store" not in page
+    assert ">In_store<" in row  # SPEC 10: "Delivery Type (In_store)"
     assert "Ready for Customer Pickup" in row
     assert mine.order.customer.phone not in page  # only the masked phone
     assert mine.order.customer.phone_masked in row
@@ -625,7 +624,7 @@ def test_package_page_shows_items_customer_timeline_and_messages(as_employee, ma
     assert "+90********33" in page and "+905321112233" not in page
     assert "d***@example.com" in page and "deniz.kaya@example.com" not in page
     assert "Trust tier" in page and "Good" in page
-    assert "<dd>In store</dd>" in page  # the delivery type's label, not its value
+    assert "<dd>In_store</dd>" in page  # the delivery type's label (SPEC 10 spells it so)
     assert "Ready For Customer Pickup" in page  # the transition
     assert "Pickup code refused" in page and "The pickup code is wrong." in page
     assert "4 attempts left" in page
