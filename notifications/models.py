@@ -22,6 +22,25 @@ class MessageEvent(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+def _carried_code_field() -> models.ForeignKey:
+    """The issued code whose plaintext a row holds encrypted (``secret_encrypted``), on messages and webhook
+    deliveries alike: before sending, the worker checks that this row is still the package's current code by its id,
+    so it needs no OTP_HASH_KEY (during a rotation workers may hold another key than the web process that issued the
+    code). NULL on rows without a code and on rows written before the field existed, which are checked by hashing
+    the code instead. No index: nothing reads it in reverse but the deletion of a package, and the no-show sweep's
+    bulk inserts would pay for one on every row."""
+    return models.ForeignKey(
+        "otp.PickupCode",
+        verbose_name=_("pickup code"),
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SENT = "sent", _("Sent")
@@ -51,21 +70,7 @@ class Message(models.Model):
     # Template context without the code, to render the real text at send time.
     context = models.JSONField(default=dict, editable=False)
     secret_encrypted = models.BinaryField(null=True, editable=False)
-    # The issued code that secret_encrypted holds: before sending, the worker checks that this row is still the
-    # package's current code by its id, so it needs no OTP_HASH_KEY (during a rotation workers may hold another key
-    # than the web process that issued the code). NULL on rows without a code and on rows written before the field
-    # existed, which are checked by hashing the code instead. No index: nothing reads it in reverse but the deletion
-    # of a package, and the no-show sweep's bulk inserts would pay for one on every row.
-    pickup_code = models.ForeignKey(
-        "otp.PickupCode",
-        verbose_name=_("pickup code"),
-        null=True,
-        blank=True,
-        editable=False,
-        db_index=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    pickup_code = _carried_code_field()
     status = models.CharField(
         _("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
     )
@@ -135,17 +140,7 @@ class WebhookDelivery(models.Model):
     # The payload with any code masked; the code waits encrypted until the delivery ends.
     payload = models.JSONField(_("payload (code masked)"))
     secret_encrypted = models.BinaryField(null=True, editable=False)
-    # The Whisperer event's issued code, checked by id before sending, as ``Message.pickup_code``.
-    pickup_code = models.ForeignKey(
-        "otp.PickupCode",
-        verbose_name=_("pickup code"),
-        null=True,
-        blank=True,
-        editable=False,
-        db_index=False,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    pickup_code = _carried_code_field()  # the Whisperer event's
     status = models.CharField(
         _("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
     )

@@ -176,17 +176,23 @@ def test_resend_code_from_the_dialog(page, employee, make_package, issued_code, 
     assert package.status == S.DELIVERED
 
 
-def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make_package, issued_code, store):
+def ready_package_locked_in_the_dialog(page, make_package, issued_code, store, **fields):
+    """A ready package whose code (issued with OTP_MAX_ATTEMPTS 1, no resend cooldown) ayse locks with one wrong
+    entry in the dialog; returns the package and the dialog, still open."""
     app_setting_set(key="OTP_MAX_ATTEMPTS", value=1, store=store)
     app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    code = issued_code(package)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, **fields)
     log_in(page, "ayse")
     row(page, package).get_by_role("button", name="Delivered").click()
     dialog = page.get_by_role("dialog", name="Verify pickup code")
-    dialog.get_by_label("Verification code").fill(wrong_code(code))
+    dialog.get_by_label("Verification code").fill(wrong_code(issued_code(package)))
     dialog.get_by_label("Verification code").press("Enter")
     dialog.get_by_text("The code is now locked: send a new code.").wait_for()
+    return package, dialog
+
+
+def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make_package, issued_code, store):
+    package, dialog = ready_package_locked_in_the_dialog(page, make_package, issued_code, store)
     # Nothing typed can deliver now: "Resend code" is the main button and has the focus, so Enter sends a new code.
     resend = dialog.get_by_role("button", name="Resend code")
     assert "btn-primary" in resend.get_attribute("class")
@@ -216,16 +222,9 @@ def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make
 
 
 def test_a_scan_on_a_locked_code_lands_on_resend_then_delivers(page, employee, make_package, issued_code, store):
-    app_setting_set(key="OTP_MAX_ATTEMPTS", value=1, store=store)
-    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="KB-778")
-    code = issued_code(package)
-    log_in(page, "ayse")
-    row(page, package).get_by_role("button", name="Delivered").click()
-    dialog = page.get_by_role("dialog", name="Verify pickup code")
-    dialog.get_by_label("Verification code").fill(wrong_code(code))
-    dialog.get_by_label("Verification code").press("Enter")
-    dialog.get_by_text("The code is now locked: send a new code.").wait_for()
+    package, _dialog = ready_package_locked_in_the_dialog(
+        page, make_package, issued_code, store, order__order_number="KB-778"
+    )
     page.keyboard.press("Escape")
 
     page.keyboard.press("/")
