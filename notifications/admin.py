@@ -9,7 +9,6 @@ import json
 import secrets
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -165,18 +164,6 @@ class WebhookEndpointForm(forms.ModelForm):
         if not url.lower().startswith(("https://", "http://")):
             raise forms.ValidationError(_("Enter an http or https URL."))
         return url
-
-    def clean(self):
-        cleaned = super().clean()
-        url, events = cleaned.get("url") or "", cleaned.get("event_types")
-        carries_code = not events or WebhookEventType.PACKAGE_READY_WHISPERER in events
-        if url.lower().startswith("http://") and carries_code and not settings.WEBHOOK_ALLOW_HTTP:
-            # SPEC 4: the code travels only where it must, and not readable on the way.
-            self.add_error(
-                "url",
-                _("The Whisperer event carries the pickup code: use an https URL, or leave that event out."),
-            )
-        return cleaned
 
 
 @admin.register(WebhookEndpoint)

@@ -1,5 +1,7 @@
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -123,6 +125,21 @@ class WebhookEndpoint(models.Model):
 
     def wants(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types
+
+    def sends_code_in_clear(self) -> bool:
+        """It would get the Whisperer event, which carries the pickup code, over plain http (SPEC 4: the code goes
+        nowhere readable on the way), and WEBHOOK_ALLOW_HTTP does not allow that."""
+        return (
+            self.url.lower().startswith("http://")
+            and self.wants(WebhookEventType.PACKAGE_READY_WHISPERER)
+            and not settings.WEBHOOK_ALLOW_HTTP
+        )
+
+    def clean(self) -> None:
+        if self.sends_code_in_clear():
+            raise ValidationError(
+                {"url": _("The Whisperer event carries the pickup code: use an https URL, or leave that event out.")}
+            )
 
 
 class WebhookDelivery(models.Model):

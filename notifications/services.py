@@ -253,6 +253,12 @@ def webhooks_emit(
     if endpoints is None:
         endpoints = webhook_endpoints_active()
     endpoints = [endpoint for endpoint in endpoints if endpoint.is_active and endpoint.wants(event_type)]
+    if event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
+        # An endpoint saved before https was required (or past admin): the code is not sent to it in clear.
+        skipped = [endpoint for endpoint in endpoints if endpoint.sends_code_in_clear()]
+        for endpoint in skipped:
+            logger.warning("webhook endpoint %s is plain http: the Whisperer event is not sent to it", endpoint.pk)
+        endpoints = [endpoint for endpoint in endpoints if endpoint not in skipped]
     if not endpoints:
         return []
     payload = webhook_payload(event_type=event_type, package=package, previous_status=previous_status, code=code)

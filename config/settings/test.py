@@ -22,6 +22,7 @@ STORAGES = {
 OUTBOX_DIR = BASE_DIR / "var" / "test-outbox"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=False)
+WEBHOOK_ALLOW_HTTP = True  # the tests' receivers listen on plain http; the https rule's tests switch it off
 
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True

@@ -172,6 +172,22 @@ def test_the_code_carrying_event_needs_an_https_endpoint(admin_client, settings,
         assert "The Whisperer event carries the pickup code: use an https URL" in response.content.decode()
 
 
+def test_an_http_endpoint_saved_past_admin_gets_no_whisperer_event(settings, make_package):
+    """Saved before https was required, or from a shell: the code-carrying event is not written for it; the
+    others are (they carry no code)."""
+    from notifications.models import WebhookDelivery
+
+    settings.WEBHOOK_ALLOW_HTTP = False
+    plain = WebhookEndpoint.objects.create(url="http://plain.example/hook", secret="whsec_dGVzdC1zZWNyZXQ=")
+    safe = WebhookEndpoint.objects.create(url="https://safe.example/hook", secret="whsec_dGVzdC1zZWNyZXQ=")
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    whisperer = WebhookDelivery.objects.filter(
+        package=package, event_type="PackageReadyForCustomerPickupWhispererEvent"
+    )
+    assert list(whisperer.values_list("endpoint", flat=True)) == [safe.pk]
+    assert WebhookDelivery.objects.filter(package=package, endpoint=plain).exists()  # the status-changed event
+
+
 @pytest.mark.parametrize("model", ["message", "webhookdelivery"])
 @pytest.mark.parametrize("query", ["+905321234567", "not-a-uuid", "7c1f0c52-3a4c-4a7b-9d2e-000000000000", "ORD'1"])
 def test_searching_any_text_answers(admin_client, model, query):
