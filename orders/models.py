@@ -33,7 +33,8 @@ class Store(models.Model):
     """A stock location where customers pick up packages."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    code = models.CharField(_("code"), max_length=16, unique=True, help_text=_("For example IST01."))
+    # Unique ignoring case (Meta.constraints), which also makes it unique: one rule, one message in admin.
+    code = models.CharField(_("code"), max_length=16, help_text=_("For example IST01."))
     name = models.CharField(_("name"), max_length=120)
     timezone = models.CharField(
         _("timezone"), max_length=64, default="Europe/Istanbul", validators=[validate_time_zone]

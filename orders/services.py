@@ -66,7 +66,6 @@ from otp.models import PickupCode
 logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser
-NO_SHOW = cmd.NO_SHOW
 
 
 # --- helpers shared by the commands -------------------------------------------------------------
@@ -130,8 +129,8 @@ def _is_member_actor(actor: User | None) -> bool:
 
 
 def _is_admin_site_administrator(actor: User | None, channel: str) -> bool:
-    """An administrator (SPEC 2: superusers and staff) acting in Django admin, whose model permissions the
-    admin has checked (its actions need the change permission). Staff users without a membership are
+    """An administrator (SPEC 2: superusers and staff) acting in Django admin who may change packages there (the
+    admin's actions ask the same permission). Staff users without a membership are
     administrators there only: the staff pages and the API give them no store."""
     return bool(
         channel == Channel.ADMIN
@@ -139,6 +138,7 @@ def _is_admin_site_administrator(actor: User | None, channel: str) -> bool:
         and actor.is_authenticated
         and actor.is_active
         and getattr(actor, "is_staff", False)
+        and actor.has_perm("orders.change_package")
     )
 
 
@@ -735,7 +735,7 @@ def package_cancel(*, package: Package, actor: User | None, channel: str, reason
 
 
 def _cancel_locked(*, package: Package, actor: User | None, channel: str, now: datetime, reason: str) -> None:
-    otp.pickup_code_invalidate(package=package, reason="no_show" if reason == NO_SHOW else "cancelled", now=now)
+    otp.pickup_code_invalidate(package=package, reason=cmd.NO_SHOW if reason == cmd.NO_SHOW else "cancelled", now=now)
     _move(
         package=package,
         command=cmd.COMMANDS[cmd.CANCEL],
@@ -1037,7 +1037,7 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
     ).update(
         status=PackageStatus.CANCELLED,
         cancelled_at=now,
-        cancellation_reason=NO_SHOW,
+        cancellation_reason=cmd.NO_SHOW,
         ready_expires_at=None,
         updated_at=now,
     )
@@ -1045,9 +1045,9 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
         raise _LostRace
     previous = PackageStatus.READY_FOR_CUSTOMER_PICKUP
     for package in packages:
-        package.status, package.cancelled_at, package.cancellation_reason = PackageStatus.CANCELLED, now, NO_SHOW
+        package.status, package.cancelled_at, package.cancellation_reason = PackageStatus.CANCELLED, now, cmd.NO_SHOW
         package.ready_expires_at, package.updated_at = None, now
-    otp.pickup_codes_invalidate_for_packages(package_ids=ids, reason=NO_SHOW, now=now)
+    otp.pickup_codes_invalidate_for_packages(package_ids=ids, reason=cmd.NO_SHOW, now=now)
     insert_rows(
         AuditRecord,
         [
@@ -1062,7 +1062,7 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
                 "channel": Channel.SYSTEM,
                 "store_id": package.store_id,
                 "package_id": package.pk,
-                "reason": NO_SHOW,
+                "reason": cmd.NO_SHOW,
             }
             for package in packages
         ],

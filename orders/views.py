@@ -467,8 +467,9 @@ def _deliver_context(
         "code": code if refusal is None else None,
         "code_state": None if refusal is None or _says_the_same(error, refusal) else refusal,
         "error": error,
-        # Expired, locked or missing: no entry and no manual confirmation can succeed (SPEC 4), so the dialog
-        # offers only "Resend code", focused, and Enter does not count one more refused attempt.
+        # Expired, locked or missing: no entry and no manual confirmation can succeed (SPEC 4), so the dialog makes
+        # "Resend code" its main, focused button (Enter does not count one more refused attempt) and hides the
+        # manual confirmation; the code field and Verify stay (SPEC 10's dialog).
         "needs_new_code": refusal is not None,
         "notice": notice,
         "is_ready": package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP,

@@ -60,3 +60,18 @@ def test_being_staff_gives_no_store_on_the_api_or_the_staff_pages(make_package):
     assert client.get(reverse("staff:package-detail", args=[package.pk])).status_code == 404
     package.refresh_from_db()
     assert package.status == PackageStatus.PACKED_ALL_ITEMS
+
+
+def test_the_service_itself_asks_the_change_permission_of_an_admin_caller(make_package):
+    """The rule is the service's, not only the admin action's: a staff user who may not change packages gets
+    nothing from channel=admin."""
+    from core.errors import ApplicationError
+    from orders import services
+
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    viewer, _ = staff_admin("view_package")
+    with pytest.raises(ApplicationError) as refused:
+        services.package_cancel(package=package, actor=viewer, channel="admin", reason="x")
+    assert refused.value.code == "not_found"
+    package.refresh_from_db()
+    assert package.status == PackageStatus.PACKED_ALL_ITEMS

@@ -81,6 +81,12 @@ def test_a_code_differing_only_in_case_is_refused(client, django_user_model, sto
     )
     assert response.status_code == 200
     assert "A store with this code already exists (codes ignore case)." in response.content.decode()
+    same = client.post(
+        reverse("admin:orders_store_add"),
+        {"code": store.code, "name": "Copy", "timezone": "Europe/Istanbul", "is_active": "on"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+    assert same.count("already exists") == 1  # one rule, said once
     assert Store.objects.count() == 1
     with pytest.raises(IntegrityError), transaction.atomic():
         Store.objects.create(code=store.code.swapcase(), name="Copy")
