@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import DEFAULT_MESSAGES, ApplicationError
 from core.text import search_fold
 from orders import services
-from orders.commands import COMMANDS, reason_label
+from orders.commands import COMMANDS, reason_label, status_label
 from orders.models import (
     AuditRecord,
     Channel,
@@ -241,10 +241,6 @@ def _audit_field_name(name):
     return AuditRecord._meta.get_field(name).verbose_name
 
 
-def _status_label(value):
-    return PackageStatus(value).label if value in PackageStatus.values else value
-
-
 class AuditDisplayMixin:
     """The audit record's coded columns as a person reads them, for the inline and the audit pages."""
 
@@ -263,11 +259,11 @@ class AuditDisplayMixin:
 
     @admin.display(description=_audit_field_name("from_status"), ordering="from_status")
     def from_status_display(self, obj):
-        return _status_label(obj.from_status)
+        return status_label(obj.from_status)
 
     @admin.display(description=_audit_field_name("to_status"), ordering="to_status")
     def to_status_display(self, obj):
-        return _status_label(obj.to_status)
+        return status_label(obj.to_status)
 
     @admin.display(description=_audit_field_name("reason"), ordering="reason")
     def reason_display(self, obj):

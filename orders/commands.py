@@ -131,3 +131,8 @@ def reason_label(reason: str) -> str:
     """A recorded reason as the reader should see it (see ``REASON_LABELS``)."""
     label = REASON_LABELS.get(reason)
     return str(label) if label is not None else reason
+
+
+def status_label(value: str) -> str:
+    """A package status as the reader should see it; an unknown value (an old audit row) as stored."""
+    return str(PackageStatus(value).label) if value in PackageStatus.values else value

@@ -346,18 +346,14 @@ def _recipient_masked(message: Message) -> str:
     return message.recipient[:6] + "…" if message.recipient else ""
 
 
-def _status_label(value: str) -> str:
-    return str(PackageStatus(value).label) if value in PackageStatus.values else value
-
-
 def _describe(record: AuditRecord) -> None:
     """What the timeline shows for one audit record; never a code (none is ever recorded)."""
     command = cmd.COMMANDS.get(record.command)
     if record.kind == AuditKind.TRANSITION:
         record.title = command.name if command else record.get_kind_display()
         if record.from_status:
-            record.from_label = _status_label(record.from_status)
-            record.to_label = _status_label(record.to_status)
+            record.from_label = cmd.status_label(record.from_status)
+            record.to_label = cmd.status_label(record.to_status)
     elif record.kind == AuditKind.VERIFICATION:
         if record.outcome == AuditOutcome.SUCCESS:
             record.title = VERIFIED_MANUAL if record.manual else VERIFIED
