@@ -10,17 +10,21 @@ each store's ``IS_OTP_ENABLED`` once per request.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.manager import BaseManager
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.appsettings import get_setting
 from core.errors import HTTP_STATUS
 from orders import commands as cmd
-from orders.models import Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
+from orders.models import Customer, Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
 from orders.selectors import staff_roles, user_is_integration
+from orders.services import customers_trust_at_store
 from otp.models import PickupCode
 from otp.services import pickup_code_current
 
@@ -52,6 +56,7 @@ class OutputContext:
         self._known_roles: dict[str, str | None] = {}
         self._otp_enabled: dict[str, bool] = {}
         self._integration: bool | None = None
+        self._tiers: dict[tuple[str, Any], str] = {}
 
     @property
     def is_integration(self) -> bool:
@@ -74,6 +79,24 @@ class OutputContext:
         if self._roles is None:
             self._roles = {str(key): value for key, value in staff_roles(user=user).items()}
         return self._roles.get(key)
+
+    def trust_tier(self, customer: Customer, store_id: Any) -> str:
+        """The customer's tier as the store sees it (``orders.services.customers_trust_at_store``)."""
+        key = (str(store_id), customer.pk)
+        if key not in self._tiers:
+            self.know_tiers([(customer, store_id)])
+        return self._tiers[key]
+
+    def know_tiers(self, pairs: Iterable[tuple[Customer, Any]]) -> None:
+        """Read the tiers of many (customer, store id) pairs at once: one query per store with its own
+        NO_SHOW_* settings, none otherwise, so a page costs the same whatever its length."""
+        by_store: dict[str, dict[Any, Customer]] = defaultdict(dict)
+        for customer, store_id in pairs:
+            if (str(store_id), customer.pk) not in self._tiers:
+                by_store[str(store_id)][customer.pk] = customer
+        for store_id, customers in by_store.items():
+            for pk, (tier, _until) in customers_trust_at_store(customers=customers.values(), store=store_id).items():
+                self._tiers[(store_id, pk)] = tier
 
     def otp_enabled(self, store_id: Any) -> bool:
         key = str(store_id)
@@ -106,7 +129,26 @@ class StoreOutputSerializer(serializers.Serializer):
 class CustomerOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     phone_masked = serializers.CharField()
-    trust_tier = serializers.ChoiceField(choices=TrustTier.choices)
+    trust_tier = serializers.ChoiceField(
+        choices=TrustTier.choices,
+        help_text="As the package's (or order's) store judges it: its own NO_SHOW_* settings where it has them.",
+    )
+
+
+def _customer_output(serializer: serializers.Serializer, customer: Customer, store_id: Any) -> dict:
+    tier = _output_context(serializer).trust_tier(customer, store_id)
+    return CustomerOutputSerializer(
+        {"name": customer.name, "phone_masked": customer.phone_masked, "trust_tier": tier}
+    ).data
+
+
+class PackageListOutputSerializer(serializers.ListSerializer):
+    """Reads what the packages of a page share (their customers' tiers) before representing them."""
+
+    def to_representation(self, data: Any) -> list:
+        packages = list(data.all() if isinstance(data, BaseManager) else data)
+        _output_context(self).know_tiers((package.order.customer, package.store_id) for package in packages)
+        return super().to_representation(packages)
 
 
 class ItemOutputSerializer(serializers.Serializer):
@@ -133,7 +175,7 @@ class PackageOutputSerializer(serializers.Serializer):
     status_display = serializers.CharField(source="get_status_display")
     delivery_type = serializers.CharField()
     delivery_from_store = serializers.BooleanField()
-    customer = CustomerOutputSerializer(source="order.customer")
+    customer = serializers.SerializerMethodField()
     items = ItemOutputSerializer(many=True, source="items.all")
     ready_at = serializers.DateTimeField(allow_null=True)
     ready_expires_at = serializers.DateTimeField(allow_null=True)
@@ -144,6 +186,13 @@ class PackageOutputSerializer(serializers.Serializer):
     available_commands = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    class Meta:
+        list_serializer_class = PackageListOutputSerializer
+
+    @extend_schema_field(CustomerOutputSerializer)
+    def get_customer(self, package: Package) -> dict:
+        return _customer_output(self, package.order.customer, package.store_id)
 
     @extend_schema_field(OtpStateSerializer)
     def get_otp(self, package: Package) -> dict:
@@ -177,10 +226,14 @@ class OrderOutputSerializer(serializers.Serializer):
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
     delivery_type = serializers.CharField()
     store = StoreOutputSerializer()
-    customer = CustomerOutputSerializer()
+    customer = serializers.SerializerMethodField()
     packages = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(CustomerOutputSerializer)
+    def get_customer(self, order: Order) -> dict:
+        return _customer_output(self, order.customer, order.store_id)
 
     @extend_schema_field(PackageOutputSerializer(many=True))
     def get_packages(self, order: Order) -> list[dict]:

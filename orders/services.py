@@ -815,7 +815,9 @@ class _LostRace(Exception):
 
 @dataclass(frozen=True)
 class TierRules:
-    """The trust-tier settings in force (global: a customer is not tied to one store)."""
+    """The trust-tier settings in force: the global ones (``current()``), which decide the stored tier,
+    or a store's (``current(store)``), which decide that store's view of a customer (SPEC 5: a store may
+    override any setting)."""
 
     watch_threshold: int
     restrict_threshold: int
@@ -823,8 +825,8 @@ class TierRules:
     decay_days: int
 
     @classmethod
-    def current(cls) -> TierRules:
-        conf = StoreSettings(None)
+    def current(cls, store: Any = None) -> TierRules:
+        conf = StoreSettings(store)
         return cls(
             watch_threshold=conf.NO_SHOW_WATCH_THRESHOLD,
             restrict_threshold=conf.NO_SHOW_RESTRICT_THRESHOLD,
@@ -834,6 +836,10 @@ class TierRules:
 
     def counting_since(self, now: datetime) -> datetime:
         return now - timedelta(days=self.decay_days)
+
+    def history_since(self, now: datetime) -> datetime:
+        """No-shows older than this can no longer matter: not counting now, nor a restriction running now."""
+        return now - timedelta(days=self.decay_days + self.restrict_days)
 
 
 def trust_tier_compute(
@@ -862,6 +868,60 @@ def trust_tier_compute(
     if strikes >= rules.watch_threshold:
         return TrustTier.WATCH, None
     return TrustTier.GOOD, None
+
+
+def trust_tier_from_history(
+    *, strike_times: Iterable[datetime], now: datetime, rules: TierRules
+) -> tuple[str, datetime | None]:
+    """(tier, restricted_until) from the customer's unforgiven no-shows alone. Pure: no queries.
+
+    The same rule as the stored tier (``trust_tier_compute``, applied at each no-show) replayed over the
+    history: a no-show that brought the strikes counting at that moment to the restrict threshold
+    restricts for ``restrict_days`` from it; once the last such restriction has ended, the strikes
+    counting now give ``watch`` or ``good``. Used for a store whose NO_SHOW_* settings differ from the
+    global ones, where nothing is stored: such a view follows a change of the store's settings at once.
+    ``strike_times`` needs only the strikes newer than ``rules.history_since(now)``.
+    """
+    times = sorted(strike_times)
+    decay = timedelta(days=rules.decay_days)
+    restricted_until, first = None, 0
+    for index, at in enumerate(times):
+        while times[first] <= at - decay:
+            first += 1
+        if index - first + 1 >= rules.restrict_threshold:
+            restricted_until = at + timedelta(days=rules.restrict_days)
+    if restricted_until and restricted_until > now:
+        return TrustTier.RESTRICTED, restricted_until
+    counting = sum(1 for at in times if at > rules.counting_since(now))
+    return (TrustTier.WATCH if counting >= rules.watch_threshold else TrustTier.GOOD), None
+
+
+def customers_trust_at_store(
+    *, customers: Iterable[Customer], store: Any, now: datetime | None = None
+) -> dict[Any, tuple[str, datetime | None]]:
+    """{customer id: (tier, restricted_until)} as ``store`` sees them (a Store or its id).
+
+    Under the global NO_SHOW_* settings that is the stored tier (no query). A store that overrides any
+    of them judges by its own: the customers' no-shows in every store, replayed with the store's
+    settings (``trust_tier_from_history``; one query for all the customers given).
+    """
+    customers = list(customers)
+    rules = TierRules.current(store)
+    if rules == TierRules.current():
+        return {customer.pk: (customer.trust_tier, customer.restricted_until) for customer in customers}
+    now = now or timezone.now()
+    times = defaultdict(list)
+    if customers:
+        for customer_id, at in NoShowStrike.objects.filter(
+            customer_id__in=[customer.pk for customer in customers],
+            forgiven_at__isnull=True,
+            created_at__gt=rules.history_since(now),
+        ).values_list("customer_id", "created_at"):
+            times[customer_id].append(at)
+    return {
+        customer.pk: trust_tier_from_history(strike_times=times[customer.pk], now=now, rules=rules)
+        for customer in customers
+    }
 
 
 def _customers_refresh_tiers(
@@ -1341,10 +1401,9 @@ def order_intake(
                     "language": language,
                 },
             )
-            if person.restricted_until and person.restricted_until > now:
-                raise ApplicationError(
-                    "customer_restricted", details={"restrictedUntil": person.restricted_until.isoformat()}
-                )
+            _tier, restricted_until = customers_trust_at_store(customers=[person], store=store, now=now)[person.pk]
+            if restricted_until and restricted_until > now:
+                raise ApplicationError("customer_restricted", details={"restrictedUntil": restricted_until.isoformat()})
             changed = {
                 key: normalized["customer"][key]
                 for key in ("name", "email", "language")

@@ -50,6 +50,7 @@ from orders.models import (
     Package,
     PackageStatus,
     Store,
+    TrustTier,
     mask_email,
     mask_phone,
 )
@@ -384,12 +385,17 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
     sent = list(Message.objects.filter(package=package).order_by("created_at", "pk"))
     for message in sent:
         message.recipient_masked = _recipient_masked(message)
+    tier, restricted_until = services.customers_trust_at_store(customers=[customer], store=package.store_id)[
+        customer.pk
+    ]
     return render(
         request,
         "orders/package_detail.html",
         {
             "package": package,
             "customer": customer,
+            # As this store judges the customer (its own NO_SHOW_* settings, if it has them).
+            "trust": {"tier": tier, "label": TrustTier(tier).label, "restricted_until": restricted_until},
             "items": list(package.items.all()),
             "timeline": timeline,
             "cancellation_reason": cmd.reason_label(package.cancellation_reason),
