@@ -39,7 +39,7 @@ def package_queryset_for_output(queryset: QuerySet[Package]) -> QuerySet[Package
         Prefetch(
             "pickup_codes",
             # The same rows as otp.services.pickup_code_current: neither used nor invalidated.
-            queryset=PickupCode.objects.filter(used_at__isnull=True, invalidated_at__isnull=True),
+            queryset=PickupCode.objects.current(),
             to_attr=CURRENT_CODES_ATTR,
         ),
     )

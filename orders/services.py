@@ -930,16 +930,17 @@ def _customers_refresh_tiers(
     now: datetime,
     new_strike_ids: Iterable[Any] = (),
     lift_restriction: bool = False,
-) -> dict[Any, tuple[str, datetime | None]]:
+) -> tuple[dict[Any, tuple[str, datetime | None]], set[Any]]:
     """Lock the customers (primary-key order), count their strikes and store changed tiers.
 
-    Returns {customer id: (tier, restricted_until)} for every customer given. The row lock makes
+    Returns {customer id: (tier, restricted_until)} for every customer given, and the ids of those
+    whose tier changed (as read under the lock, so it is what this call replaced). The row lock makes
     two sweeps penalising one customer at once count each other's strikes (READ COMMITTED reads
     the other's committed strike after the lock is granted).
     """
     ids = sorted(set(customer_ids), key=str)
     if not ids:
-        return {}
+        return {}, set()
     new_strike_ids = set(new_strike_ids)
     rules = TierRules.current()
     with transaction.atomic(savepoint=False):
@@ -958,7 +959,7 @@ def _customers_refresh_tiers(
             .annotate(count=Count("pk"))
             .values_list("customer_id", "count")
         )
-        result, changes = {}, defaultdict(list)
+        result, changes, tier_changed = {}, defaultdict(list), set()
         for pk, tier, restricted_until in customers:
             new = trust_tier_compute(
                 strikes=counts.get(pk, 0),
@@ -971,11 +972,13 @@ def _customers_refresh_tiers(
             result[pk] = new
             if new != (tier, restricted_until):
                 changes[new].append(pk)
+            if new[0] != tier:
+                tier_changed.add(pk)
         for (tier, restricted_until), pks in changes.items():
             Customer.objects.filter(pk__in=pks).update(
                 trust_tier=tier, restricted_until=restricted_until, updated_at=now
             )
-    return result
+    return result, tier_changed
 
 
 def customer_trust_tier_refresh(
@@ -987,12 +990,13 @@ def customer_trust_tier_refresh(
     strike was just recorded (it may start a restriction); ``lift_restriction`` that one was forgiven.
     """
     now = now or timezone.now()
-    tier, restricted_until = _customers_refresh_tiers(
+    tiers, _changed = _customers_refresh_tiers(
         customer_ids=[customer.pk],
         now=now,
         new_strike_ids=[customer.pk] if new_strike else (),
         lift_restriction=lift_restriction,
-    )[customer.pk]
+    )
+    tier, restricted_until = tiers[customer.pk]
     customer.trust_tier, customer.restricted_until = tier, restricted_until
     return tier
 
@@ -1052,16 +1056,8 @@ def customers_refresh_ended_tiers(*, now: datetime | None = None, batch_size: in
             if not ids:
                 break
             last = ids[-1]
-            with transaction.atomic():
-                # Locked (primary-key order, as _customers_refresh_tiers locks), so ``before`` is what it replaces.
-                before = dict(
-                    Customer.objects.select_for_update()
-                    .filter(pk__in=ids)
-                    .order_by("pk")
-                    .values_list("pk", "trust_tier")
-                )
-                after = _customers_refresh_tiers(customer_ids=ids, now=now)
-            changed += sum(1 for pk, (tier, _until) in after.items() if before.get(pk) != tier)
+            _after, tier_changed = _customers_refresh_tiers(customer_ids=ids, now=now)
+            changed += len(tier_changed)
     return changed
 
 
@@ -1142,7 +1138,7 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
         ],
     )
     customer_ids = [package.order.customer_id for package in packages]
-    tiers = _customers_refresh_tiers(customer_ids=customer_ids, now=now, new_strike_ids=customer_ids)
+    tiers, _changed = _customers_refresh_tiers(customer_ids=customer_ids, now=now, new_strike_ids=customer_ids)
     for package in packages:
         customer = package.order.customer
         customer.trust_tier, customer.restricted_until = tiers[customer.pk]

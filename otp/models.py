@@ -1,6 +1,14 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# A current code: neither used nor invalidated (it may still be expired or locked). At most one per package.
+CURRENT = models.Q(used_at__isnull=True, invalidated_at__isnull=True)
+
+
+class PickupCodeQuerySet(models.QuerySet):
+    def current(self) -> "PickupCodeQuerySet":
+        return self.filter(CURRENT)
+
 
 class PickupCode(models.Model):
     """One issued pickup code (SPEC 4). Only its keyed hash is stored, never the code."""
@@ -17,6 +25,8 @@ class PickupCode(models.Model):
     invalidated_at = models.DateTimeField(_("invalidated at"), null=True, blank=True)
     invalidated_reason = models.CharField(_("invalidated because"), max_length=32, blank=True)
 
+    objects = PickupCodeQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("pickup code")
         verbose_name_plural = _("pickup codes")
@@ -25,7 +35,7 @@ class PickupCode(models.Model):
             # At most one code of a package is current (neither used nor invalidated).
             models.UniqueConstraint(
                 fields=["package"],
-                condition=models.Q(used_at__isnull=True, invalidated_at__isnull=True),
+                condition=CURRENT,
                 name="pickupcode_one_current_per_package",
             )
         ]

@@ -59,7 +59,7 @@ def code_check_format(value: Any) -> str:
 
 def pickup_code_current(*, package: Package) -> PickupCode | None:
     """The package's code that is neither used nor invalidated (it may be expired or locked)."""
-    return PickupCode.objects.filter(package=package, used_at__isnull=True, invalidated_at__isnull=True).first()
+    return PickupCode.objects.current().filter(package=package).first()
 
 
 def pickup_code_refusal(*, code: PickupCode | None, now) -> ApplicationError | None:
@@ -90,23 +90,25 @@ def pickup_code_register_wrong_entry(*, code: PickupCode) -> int:
 
 def pickup_code_consume(*, code: PickupCode, now) -> bool:
     """Mark the code used (compare-and-set); True for the one caller that consumed it."""
-    return bool(
-        PickupCode.objects.filter(pk=code.pk, used_at__isnull=True, invalidated_at__isnull=True).update(used_at=now)
-    )
+    return bool(PickupCode.objects.current().filter(pk=code.pk).update(used_at=now))
 
 
 def pickup_code_invalidate(*, package: Package, reason: str, now=None) -> int:
     """Invalidate every current code of the package (replaced, cancelled, no_show, delivered)."""
-    return PickupCode.objects.filter(package=package, used_at__isnull=True, invalidated_at__isnull=True).update(
-        invalidated_at=now or timezone.now(), invalidated_reason=reason
+    return (
+        PickupCode.objects.current()
+        .filter(package=package)
+        .update(invalidated_at=now or timezone.now(), invalidated_reason=reason)
     )
 
 
 def pickup_codes_invalidate_for_packages(*, package_ids: list[Any], reason: str, now) -> int:
     """``pickup_code_invalidate`` for many packages in one statement (the no-show sweep)."""
-    return PickupCode.objects.filter(
-        package_id__in=package_ids, used_at__isnull=True, invalidated_at__isnull=True
-    ).update(invalidated_at=now, invalidated_reason=reason)
+    return (
+        PickupCode.objects.current()
+        .filter(package_id__in=package_ids)
+        .update(invalidated_at=now, invalidated_reason=reason)
+    )
 
 
 def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, now) -> None:
@@ -233,7 +235,8 @@ def pickup_code_for_verification(*, package: Package, actor: Any, now) -> Pickup
     if actor is None:
         return pickup_code_current(package=package)
     code = (
-        PickupCode.objects.filter(package=package, used_at__isnull=True, invalidated_at__isnull=True)
+        PickupCode.objects.current()
+        .filter(package=package)
         .annotate(spray_edge=failed_verifications_window_edge(actor=actor, now=now))
         .first()
     )

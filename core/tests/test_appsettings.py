@@ -91,6 +91,17 @@ def test_cli_set_get_list_unset(store):
     out = StringIO()
     call_command("appsetting", "list", stdout=out)
     assert "OTP_MAX_ATTEMPTS                 3" in out.getvalue()
+    # Where each value comes from: the store's own, the global one, or the default.
+    call_command("appsetting", "set", "PICKUP_HOLD_HOURS", "48", stdout=StringIO())
+    out = StringIO()
+    call_command("appsetting", "list", "--store", store.code.lower(), stdout=out)
+    lines = {line.split()[0]: line.split()[-1] for line in out.getvalue().splitlines()}
+    assert (lines["OTP_MAX_ATTEMPTS"], lines["PICKUP_HOLD_HOURS"], lines["OTP_TTL_SECONDS"]) == (
+        "(store)",
+        "(global)",
+        "(default)",
+    )
+    assert " 4 " in next(line for line in out.getvalue().splitlines() if line.startswith("OTP_MAX_ATTEMPTS"))
     call_command("appsetting", "unset", "OTP_MAX_ATTEMPTS", "--store", store.code, stdout=StringIO())
     assert get_setting("OTP_MAX_ATTEMPTS", store) == 3
     with pytest.raises(CommandError, match="between 1 and 10"):

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 
 from core.appsettings import SPECS, get_setting, get_spec
 from core.errors import ApplicationError
@@ -27,8 +28,6 @@ class Command(BaseCommand):
                 return self._list(store_obj)
             if not key:
                 raise CommandError(f"'{action}' needs a KEY. {known}")
-            if key not in SPECS:
-                raise CommandError(f"Unknown setting {key}. {known}")
             spec = get_spec(key)
             if action == "get":
                 self.stdout.write(spec.render(get_setting(spec.key, store_obj)))
@@ -46,7 +45,7 @@ class Command(BaseCommand):
                     f"now {spec.render(get_setting(spec.key, store_obj))}"
                 )
         except ApplicationError as error:
-            raise CommandError(str(error.message)) from None
+            raise CommandError(f"{error.message} {known}" if "known" in error.details else str(error.message)) from None
 
     def _store(self, code):
         """The store with ``code``, whatever its case, as the staff pages' store switcher finds it (codes are
@@ -57,9 +56,10 @@ class Command(BaseCommand):
         return store
 
     def _list(self, store):
-        overridden = {row.key for row in AppSetting.objects.filter(store=store)}
+        stored = set(AppSetting.objects.filter(Q(store=None) | Q(store=store)).values_list("key", "store"))
         for key, spec in SPECS.items():
-            source = ("store" if store else "global") if key in overridden else "default"
-            if store and key not in overridden and AppSetting.objects.filter(key=key, store=None).exists():
-                source = "global"
+            if store and (key, store.pk) in stored:
+                source = "store"
+            else:
+                source = "global" if (key, None) in stored else "default"
             self.stdout.write(f"{key:32} {spec.render(get_setting(key, store)):24} ({source})")
