@@ -154,6 +154,20 @@ def test_a_rerun_tops_up_what_staff_moved_on_and_skips_restricted_customers():
     assert "Demo data ready (0 new orders)" in seed()
 
 
+@pytest.mark.django_db
+def test_a_rerun_leaves_demo_customers_as_an_administrator_edited_them():
+    seed()
+    Customer.objects.update(name="Renamed", email="", language="en")
+    services.package_complete_packaging(
+        package=Package.objects.get(order__order_number="DEMO-IST01-001"), actor=None, channel="system"
+    )
+
+    assert "Demo data ready (1 new orders)" in seed()  # the waiting package moved on: a new one is added
+
+    assert Order.objects.get(order_number="DEMO-IST01-007").customer.name == "Renamed"
+    assert set(Customer.objects.values_list("name", "email", "language")) == {("Renamed", "", "en")}
+
+
 def roles():
     return set(StaffMembership.objects.values_list("user__username", "store__code", "role"))
 
