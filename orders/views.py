@@ -18,15 +18,17 @@ templates as on a reload) / ``{"done": true, "redirect": ...}``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -71,6 +73,8 @@ VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
 VERIFY_FAILED = _("Pickup code refused")
 VERIFY_REFUSED = _("Verification attempt refused")
 LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
+SIGNED_OUT = _("You are no longer signed in. Sign in again to continue.")
+PAGE_EXPIRED = _("This page has expired. Reload the page and try again.")
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -87,6 +91,38 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def staff_login_required(view):
+    """``login_required`` that also fits the pages' forms and their script.
+
+    A form posted from a page whose session has ended (signed out in another tab, another employee signed in at
+    the same counter) goes to the login page with the page it came from as ``next``, not the form's POST-only
+    address (after signing in that was a bare 405). The script gets the same as JSON, ``{"done": false,
+    "redirect": <login>}``, instead of following the redirect to the login page's HTML ("Something went wrong")."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        came_from = (
+            _safe_next(request, reverse("staff:package-list")) if request.method == "POST" else request.get_full_path()
+        )
+        login_url = redirect_to_login(came_from).url
+        messages.warning(request, SIGNED_OUT)
+        if _is_fetch(request):
+            return JsonResponse({"done": False, "redirect": login_url, "error": str(SIGNED_OUT)}, status=401)
+        return HttpResponseRedirect(login_url)
+
+    return wrapper
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the "Page expired" page, or for the script the same as an error it shows where the user
+    is looking (in the open dialog), not the page's HTML it cannot read."""
+    if _is_fetch(request):
+        return JsonResponse({"done": False, "error": str(PAGE_EXPIRED)}, status=403)
+    return render(request, "403_csrf.html", status=403)
 
 
 def _get_package(request: HttpRequest, package_id: Any) -> Package:
@@ -414,7 +450,7 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
 # --- commands ------------------------------------------------------------------------------------
 
 
-@login_required
+@staff_login_required
 @require_POST
 def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
     """The row buttons without a dialog: Complete Packaging, Ready for Pickup, Resend Code."""
@@ -479,7 +515,7 @@ def _deliver_context(
     }
 
 
-@login_required
+@staff_login_required
 @require_http_methods(["GET", "POST"])
 def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
@@ -507,7 +543,7 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     return _done(request, outcome.package, message, next_url)
 
 
-@login_required
+@staff_login_required
 @require_POST
 def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Resend code" inside the dialog: a new code goes out, the dialog stays open."""
@@ -522,7 +558,7 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
     return _dialog(request, "orders/_deliver_dialog.html", context)
 
 
-@login_required
+@staff_login_required
 @require_http_methods(["GET", "POST"])
 def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Cancel": asks for the reason; managers only (the service decides)."""

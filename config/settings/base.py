@@ -153,6 +153,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff:package-list"
 LOGOUT_REDIRECT_URL = "login"
+# The "Page expired" page, or JSON for the staff pages' script (which shows it in the open dialog).
+CSRF_FAILURE_VIEW = "orders.views.csrf_failure"
 
 # Staff login lockout (SPEC 10): after AXES_FAILURE_LIMIT failures for a username, locked for AXES_COOLOFF_TIME.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -561,3 +561,76 @@ def test_pages_load_without_a_failed_request_or_console_error(page, employee, ma
     assert page.request.get(icon).headers["content-type"].startswith("image/svg+xml")
     response = page.request.get("/favicon.ico")
     assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
+
+
+def in_view(page, locator):
+    """Whether the element is on screen, below the sticky top bar (not scrolled away, not under the bar)."""
+    box = locator.bounding_box()
+    bar = page.locator(".topbar").bounding_box()
+    height = page.viewport_size["height"]
+    return bool(box) and box["y"] >= bar["y"] + bar["height"] - 1 and box["y"] + box["height"] <= height
+
+
+def test_a_row_button_far_down_the_list_says_on_screen_what_happened(page, employee, make_package):
+    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)  # the oldest: the last row; its code was just sent
+    waiting = make_package(S.WAITING)
+    for _ in range(12):
+        make_package(S.WAITING)
+    page.set_viewport_size({"width": 1280, "height": 600})
+    log_in(page, "ayse")
+    # Refused (a new code only after the cooldown): the error is on screen, not at the top of the scrolled page.
+    row(page, ready).get_by_role("button", name="Resend Code").click()
+    error = page.locator("#flash").get_by_role("alert")
+    error.wait_for()
+    assert "A new code can be sent in" in error.inner_text()
+    assert page.evaluate("window.scrollY") > 0
+    assert in_view(page, error)
+    shot(page, "row-refused-far-down-en")
+    # Done: the same.
+    row(page, waiting).get_by_role("button", name="Complete Packaging").click()
+    done = page.locator("#flash").get_by_role("status").filter(has_text="Packaging completed.")
+    done.wait_for()
+    assert in_view(page, done)
+    waiting.refresh_from_db()
+    assert waiting.status == S.PACKED_ALL_ITEMS
+    assert PickupCode.objects.filter(package=ready).count() == 1
+
+
+def test_an_error_while_the_dialog_is_open_is_shown_in_the_dialog(page, employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_label("Verification code").fill(issued_code(package))
+    page.context.clear_cookies(name="csrftoken")  # the page's token no longer holds (as after a sign-in elsewhere)
+    dialog.get_by_role("button", name="Verify").click()
+    error = dialog.get_by_role("alert")
+    error.wait_for()
+    assert error.inner_text() == "This page has expired. Reload the page and try again."
+    assert dialog.is_visible()
+    shot(page, "dialog-expired-en")
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
+def test_a_button_pressed_after_signing_out_elsewhere_leads_to_login_and_back(page, employee, make_package):
+    package = make_package(S.WAITING)
+    log_in(page, "ayse")
+    page.get_by_role("link", name="Waiting").click()
+    page.wait_for_url(re.compile(r"status=waiting"))
+    other_tab = page.context.new_page()
+    other_tab.goto("/packages/")
+    other_tab.get_by_role("button", name="Log out").click()
+    other_tab.wait_for_url(re.compile(r"/login/"))
+    other_tab.close()
+
+    row(page, package).get_by_role("button", name="Complete Packaging").click()
+    page.wait_for_url(re.compile(r"/login/"))
+    assert page.get_by_role("status").filter(has_text="You are no longer signed in.").is_visible()
+    package.refresh_from_db()
+    assert package.status == S.WAITING
+    page.locator("#id_username").fill("ayse")
+    page.locator("#id_password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/packages/\?.*status=waiting"))
+    assert row(page, package).get_by_role("button", name="Complete Packaging").is_visible()

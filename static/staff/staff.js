@@ -10,7 +10,9 @@
                                   and the pager rendered by the server for the list's new total (HTML, empty
                                   when the list shows none); the dialog closes
    {done: true, redirect}         go there (the server queued the message for that page)
-   {done: false, error}           a row button was refused: show the message */
+   {done: false, redirect}        signed out meanwhile: to the login page, which leads back to this one
+   {done: false, error}           refused (a row button, an expired page): show the message, in the open
+                                  dialog if there is one (a message behind the modal's backdrop is not seen) */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -41,6 +43,25 @@
     box.setAttribute("role", kind === "error" ? "alert" : "status");
     box.textContent = text;
     area.appendChild(box);
+  }
+
+  // An error the server answered with (or none at all): where the user is looking. With the dialog open
+  // that is inside it, above its form, since the page's flash area lies behind the modal backdrop.
+  function showError(text) {
+    if (!dialog.open) {
+      flash(text, "error");
+      return;
+    }
+    var box = dialogBody.querySelector("#dialog-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "error";
+      box.id = "dialog-error";
+      box.setAttribute("role", "alert");
+      var form = dialogBody.querySelector("form, .dialog-actions");
+      if (form) form.parentNode.insertBefore(box, form); else dialogBody.appendChild(box);
+    }
+    box.textContent = text;
   }
 
   function focusInDialog() {
@@ -118,11 +139,11 @@
   }
 
   function handle(data, packageId) {
+    if (data.redirect) {
+      window.location.assign(data.redirect);
+      return;
+    }
     if (data.done) {
-      if (data.redirect) {
-        window.location.assign(data.redirect);
-        return;
-      }
       closeDialog();
       if (data.row) {
         if (data.inList === false) removeRow(packageId);
@@ -140,7 +161,7 @@
       showDialog(data.html);
       return;
     }
-    flash(data.error || errorText(), "error");
+    showError(data.error || errorText());
   }
 
   function openDialog(link) {
@@ -237,7 +258,7 @@
     request(url, { method: "POST", body: body }).then(function (data) {
       handle(data, packageId);
     }).catch(function () {
-      flash(errorText(), "error");
+      showError(errorText());
     }).finally(function () {
       busy = false;
       buttons.forEach(function (button) { button.disabled = false; button.removeAttribute("aria-busy"); });

@@ -1,0 +1,114 @@
+"""The staff pages when the session ended while a page stayed open (signed out in another tab, another employee
+signed in at the same counter), and when a form's CSRF token went stale: the user is told and led back, and
+nothing changes."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from orders.models import PackageStatus
+from orders.tests.factories import PASSWORD
+
+S = PackageStatus
+FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
+LIST = "/packages/?store=IST01&status=waiting"
+
+
+def signed_out(client):
+    client.post(reverse("logout"))
+    return client
+
+
+def next_of(url):
+    parts = urlsplit(url)
+    assert parts.path == reverse("login")
+    return parse_qs(parts.query)["next"][0]
+
+
+def posts(package):
+    """Each form of the pages: its address and what it sends (the page it came from as ``next``)."""
+    return [
+        (reverse("staff:package-command", args=[package.pk]), {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT"}),
+        (reverse("staff:package-deliver", args=[package.pk]), {"otp": "123456"}),
+        (reverse("staff:package-resend", args=[package.pk]), {}),
+        (reverse("staff:package-cancel", args=[package.pk]), {"reason": "damaged"}),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_form_posted_after_sign_out_leads_to_login_and_back_to_the_page(as_manager, make_package):
+    package = make_package(S.WAITING)
+    client = signed_out(as_manager)
+    for url, data in posts(package):
+        response = client.post(url, {**data, "next": LIST})
+        assert response.status_code == 302, url
+        # Back to the list after signing in, not to the form's POST-only address (a 405).
+        assert next_of(response["Location"]) == LIST, url
+    package.refresh_from_db()
+    assert package.status == S.WAITING
+
+    login_page = client.get(response["Location"])
+    assert "You are no longer signed in. Sign in again to continue." in login_page.content.decode()
+    response = client.post(response["Location"], {"username": "zeynep", "password": PASSWORD})
+    assert response["Location"] == LIST
+    assert client.get(LIST).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_script_gets_json_that_leads_to_login(as_manager, make_package):
+    package = make_package(S.WAITING)
+    client = signed_out(as_manager)
+    for url, data in posts(package):
+        response = client.post(url, {**data, "next": LIST, "in_place": "1"}, **FETCH)
+        assert response.status_code == 401, url
+        body = response.json()
+        assert body["done"] is False
+        assert next_of(body["redirect"]) == LIST
+        assert body["error"] == "You are no longer signed in. Sign in again to continue."
+    package.refresh_from_db()
+    assert package.status == S.WAITING
+
+
+@pytest.mark.django_db
+def test_an_unsafe_next_is_not_where_login_leads(as_employee, make_package):
+    package = make_package(S.WAITING)
+    client = signed_out(as_employee)
+    response = client.post(
+        reverse("staff:package-command", args=[package.pk]),
+        {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": "https://evil.example/"},
+    )
+    assert next_of(response["Location"]) == reverse("staff:package-list")
+
+
+@pytest.mark.django_db
+def test_a_dialog_opened_after_sign_out_leads_to_login_and_back_to_it(as_employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    client = signed_out(as_employee)
+    url = reverse("staff:package-deliver", args=[package.pk]) + "?next=/packages/"
+    assert next_of(client.get(url)["Location"]) == url
+    assert next_of(client.get(url, **FETCH).json()["redirect"]) == url
+
+
+@pytest.mark.django_db
+def test_a_stale_csrf_token_is_said_in_the_language_of_the_page(employee, make_package, settings):
+    package = make_package(S.WAITING)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(employee)
+    url = reverse("staff:package-command", args=[package.pk])
+    data = {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": "/packages/"}
+
+    response = client.post(url, data, **FETCH)
+    assert response.status_code == 403
+    assert response.json() == {"done": False, "error": "This page has expired. Reload the page and try again."}
+
+    response = client.post(url, data, **FETCH, HTTP_ACCEPT_LANGUAGE="tr")
+    assert response.json()["error"] == "Bu sayfanın süresi doldu. Sayfayı yenileyip yeniden deneyin."
+
+    page = client.post(url, data)  # without the script: the page, with the signed-in user's bar
+    assert page.status_code == 403
+    html = page.content.decode()
+    assert "Page expired" in html and "Log out" in html
+    package.refresh_from_db()
+    assert package.status == S.WAITING
