@@ -544,17 +544,28 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
 
 
 @staff_login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
-    """ "Resend code" inside the dialog: a new code goes out, the dialog stays open."""
+    """ "Resend code" inside the dialog: a new code goes out, the dialog stays open.
+
+    Without the script the dialog page is left by a redirect to the "Delivered" dialog's own address, with the
+    notice: reloading it sends no second code, and the language switcher (which reloads the page it is on with a
+    GET) finds a page. A GET here (such a reload of an older page) shows that dialog and sends nothing."""
     package = _get_package(request, package_id)
+    if request.method == "GET":
+        return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
     try:
         package = services.package_resend_code(package=package, actor=request.user, channel=Channel.WEB)
     except ApplicationError as exc:
         _refused(exc)
         context = _deliver_context(request, package, DeliverForm(), error=exc)
         return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
-    context = _deliver_context(request, package, DeliverForm(), notice=cmd.DONE_MESSAGES[cmd.RESEND_CODE])
+    notice = cmd.DONE_MESSAGES[cmd.RESEND_CODE]
+    if not _is_fetch(request):
+        messages.success(request, notice)
+        next_url = _safe_next(request, reverse("staff:package-list"))
+        return redirect(f"{reverse('staff:package-deliver', args=[package.pk])}?{urlencode({'next': next_url})}")
+    context = _deliver_context(request, package, DeliverForm(), notice=notice)
     return _dialog(request, "orders/_deliver_dialog.html", context)
 
 

@@ -1,12 +1,15 @@
-"""The staff pages when the session ended while a page stayed open (signed out in another tab, another employee
-signed in at the same counter), and when a form's CSRF token went stale: the user is told and led back, and
-nothing changes."""
+"""The staff pages when the page a user is on is no longer what the server expects: the session ended while it
+stayed open (signed out in another tab), its CSRF token went stale, or (without JavaScript) it stands at a form's
+address and is reloaded or switched to another language. The user is told and led back, and nothing changes."""
 
-from urllib.parse import parse_qs, urlsplit
+from datetime import timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from orders.models import PackageStatus
 from orders.tests.factories import PASSWORD
@@ -112,3 +115,29 @@ def test_a_stale_csrf_token_is_said_in_the_language_of_the_page(employee, make_p
     assert "Page expired" in html and "Log out" in html
     package.refresh_from_db()
     assert package.status == S.WAITING
+
+
+@pytest.mark.django_db
+def test_without_javascript_a_resend_leaves_a_page_that_reloads_and_switches_language(as_employee, make_package):
+    from otp.models import PickupCode
+
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    resend = reverse("staff:package-resend", args=[package.pk])
+    deliver = reverse("staff:package-deliver", args=[package.pk])
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):  # the code expired: a new one is due
+        response = as_employee.post(resend, {"next": LIST})
+        assert response.status_code == 302
+        assert response["Location"] == deliver + "?" + urlencode({"next": LIST})
+        page = as_employee.get(response["Location"])
+        html = page.content.decode()
+        assert "A new pickup code was sent to the customer." in html and "Verify pickup code" in html
+        assert PickupCode.objects.filter(package=package).count() == 2
+
+        # The switcher reloads the page it is on with a GET: in Turkish, that page, and no code is sent.
+        response = as_employee.post(reverse("set_language"), {"language": "tr", "next": response["Location"]})
+        page = as_employee.get(response["Location"])
+        assert page.status_code == 200 and "Teslim kodunu doğrula" in page.content.decode()
+        # An older page that still stood at the resend address shows the dialog too, and sends nothing.
+        page = as_employee.get(resend + "?" + urlencode({"next": LIST}))
+        assert page.status_code == 200 and "Teslim kodunu doğrula" in page.content.decode()
+    assert PickupCode.objects.filter(package=package).count() == 2
