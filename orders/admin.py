@@ -6,11 +6,13 @@ records are read-only; no page shows a pickup code or its hash.
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +47,52 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class MembershipInline(admin.TabularInline):
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks the submitted value up to show it again on a refused form: a value the key
+    cannot hold ("abc" for a user's integer id) raised ValueError there, a 500 instead of "Select a valid choice"."""
+
+    def optgroups(self, name, value, attr=None):
+        remote_opts = self.field.remote_field.model._meta
+        key = remote_opts.get_field(getattr(self.field.remote_field, "field_name", remote_opts.pk.attname))
+
+        def usable(raw):
+            try:
+                key.get_prep_value(key.to_python(raw))
+            except (ValueError, TypeError, ValidationError):
+                return False
+            return True
+
+        return super().optgroups(name, [raw for raw in value if usable(raw)], attr)
+
+
+class SafeAutocompleteMixin:
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def store_local(value, store):
+    """A package's time as the store's staff pages and the customer's messages give it: in the store's time zone,
+    which is named (the rest of admin shows UTC)."""
+    zone = store.zone
+    local = timezone.localtime(value, zone)
+    return f"{formats.localize(local)} ({getattr(zone, 'key', 'UTC')})"
+
+
+def store_local_display(model, field_name):
+    """An admin column or read-only field showing ``model.field_name`` with ``store_local`` (the row's ``store``)."""
+
+    @admin.display(description=model._meta.get_field(field_name).verbose_name, ordering=field_name)
+    def display(self, obj):
+        value = getattr(obj, field_name)
+        return self.get_empty_value_display() if value is None else store_local(value, obj.store)
+
+    display.__name__ = f"{field_name}_local"
+    return display
+
+
+class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
     model = StaffMembership
     extra = 0
     autocomplete_fields = ["user"]
@@ -71,7 +118,7 @@ class StoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffMembership)
-class StaffMembershipAdmin(admin.ModelAdmin):
+class StaffMembershipAdmin(SafeAutocompleteMixin, admin.ModelAdmin):
     list_display = ["user", "store", "role", "created_at"]
     list_filter = ["role", "store"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "store__code"]
@@ -80,6 +127,11 @@ class StaffMembershipAdmin(admin.ModelAdmin):
 
 class ForgiveStrikeForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255)
+
+
+def may_forgive_strikes(request) -> bool:
+    """Forgiving changes a no-show strike: the same permission on the customer's page as in the strikes' action."""
+    return request.user.has_perm(f"{NoShowStrike._meta.app_label}.change_{NoShowStrike._meta.model_name}")
 
 
 class NoShowStrikeInline(admin.TabularInline):
@@ -91,6 +143,10 @@ class NoShowStrikeInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if may_forgive_strikes(request) else [name for name in fields if name != "forgive_link"]
 
     @admin.display(description=_("forgive"))
     def forgive_link(self, obj):
@@ -157,7 +213,7 @@ class CustomerAdmin(admin.ModelAdmin):
         customer = self.get_object(request, object_id)
         if customer is None:
             raise Http404
-        if not self.has_change_permission(request, customer):
+        if not (self.has_view_or_change_permission(request, customer) and may_forgive_strikes(request)):
             raise PermissionDenied
         strike = get_object_or_404(
             NoShowStrike.objects.select_related("package__order"), pk=strike_id, customer=customer
@@ -195,38 +251,68 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-class PackageItemInline(admin.TabularInline):
-    model = PackageItem
-    extra = 0
-
-
-class PackageInline(admin.TabularInline):
-    model = Package
-    extra = 0
-    fields = ["id", "store", "status", "ready_expires_at", "delivered_at", "cancelled_at"]
-    readonly_fields = fields
-    show_change_link = True
-    can_delete = False
+class IntakeRecordMixin:
+    """Orders, packages and their items come from order intake and change only through the package commands (the
+    actions, audited): editing the order's customer in admin would send the next code to another phone, and no page
+    may add, edit or delete them silently. Cancelling is how a package leaves."""
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PackageItemInline(IntakeRecordMixin, admin.TabularInline):
+    model = PackageItem
+    extra = 0
+
+
+class PackageInline(IntakeRecordMixin, admin.TabularInline):
+    model = Package
+    extra = 0
+    fields = ["id", "store", "status", "ready_expires_at_local", "delivered_at_local", "cancelled_at_local"]
+    readonly_fields = fields
+    show_change_link = True
+
+    ready_expires_at_local = store_local_display(Package, "ready_expires_at")
+    delivered_at_local = store_local_display(Package, "delivered_at")
+    cancelled_at_local = store_local_display(Package, "cancelled_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("store")
+
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
-    list_display = ["order_number", "customer", "store", "status", "created_at"]
+class OrderAdmin(IntakeRecordMixin, admin.ModelAdmin):
+    list_display = ["order_number", "customer", "store", "status", "created_at_local"]
     list_filter = ["status", "store"]
     search_fields = ["order_number", "customer__name", "customer__phone"]
-    readonly_fields = ["id", "status", "created_at", "updated_at"]
+    fields = [
+        "id",
+        "order_number",
+        "customer",
+        "store",
+        "delivery_type",
+        "status",
+        "created_at_local",
+        "updated_at_local",
+    ]
+    readonly_fields = fields
     list_select_related = ["customer", "store"]
-    autocomplete_fields = ["customer", "store"]
     inlines = [PackageInline]
+
+    created_at_local = store_local_display(Order, "created_at")
+    updated_at_local = store_local_display(Order, "updated_at")
 
 
 # What an audit record says, in the package page's inline and in the audit list. The record stores stable
 # codes (statuses, commands, error codes, system reasons); these columns show them in the reader's language.
 AUDIT_COLUMNS = [
-    "created_at",
+    "created_at_local",
     "kind",
     "outcome",
     "error_display",
@@ -242,7 +328,10 @@ def _audit_field_name(name):
 
 
 class AuditDisplayMixin:
-    """The audit record's coded columns as a person reads them, for the inline and the audit pages."""
+    """The audit record's coded columns as a person reads them, for the inline and the audit pages; its time in the
+    store's zone, like the package's."""
+
+    created_at_local = store_local_display(AuditRecord, "created_at")
 
     @admin.display(description=_audit_field_name("error_code"), ordering="error_code")
     def error_display(self, obj):
@@ -274,8 +363,13 @@ class AuditInline(AuditDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
     model = AuditRecord
     fk_name = "package"
     extra = 0
+    # Without the record's title over each row: it repeats the columns, with the time in UTC.
+    template = "admin/orders/auditrecord/tabular_untitled.html"
     fields = [*AUDIT_COLUMNS, "actor", "channel", "reason_display"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("store", "actor")
 
 
 class CancelForm(forms.Form):
@@ -284,31 +378,43 @@ class CancelForm(forms.Form):
 
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
-    list_display = ["short_id", "order", "store", "status", "ready_at", "ready_expires_at", "customer_tier"]
+    list_display = ["short_id", "order", "store", "status", "ready_at_local", "ready_expires_at_local", "customer_tier"]
     list_filter = ["status", "store"]
     search_fields = ["id", "order__order_number", "order__customer__name", "order__customer__phone"]
     list_select_related = ["order__customer", "store"]
     date_hierarchy = "created_at"
     # State moves only through commands (the actions below), never by editing fields.
-    readonly_fields = [
+    # Times in the store's zone, as on the staff pages and in the customer's messages (store_local).
+    fields = [
         "id",
         "order",
         "store",
         "status",
-        "ready_at",
-        "ready_expires_at",
-        "reminder_sent_at",
-        "delivered_at",
-        "cancelled_at",
+        "ready_at_local",
+        "ready_expires_at_local",
+        "reminder_sent_at_local",
+        "delivered_at_local",
+        "cancelled_at_local",
         "cancellation_reason",
-        "created_at",
-        "updated_at",
+        "created_at_local",
+        "updated_at_local",
     ]
+    readonly_fields = fields
     inlines = [PackageItemInline, AuditInline]
     actions = ["resend_code", "cancel_packages"]
+    ready_at_local = store_local_display(Package, "ready_at")
+    ready_expires_at_local = store_local_display(Package, "ready_expires_at")
+    reminder_sent_at_local = store_local_display(Package, "reminder_sent_at")
+    delivered_at_local = store_local_display(Package, "delivered_at")
+    cancelled_at_local = store_local_display(Package, "cancelled_at")
+    created_at_local = store_local_display(Package, "created_at")
+    updated_at_local = store_local_display(Package, "updated_at")
 
     def has_add_permission(self, request):
         return False  # packages come from order intake
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cancelled (an action, audited), never deleted
 
     @admin.display(description=_("package"))
     def short_id(self, obj):
@@ -376,11 +482,10 @@ class AuditRecordAdmin(AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PackageItem)
-class PackageItemAdmin(admin.ModelAdmin):
+class PackageItemAdmin(IntakeRecordMixin, admin.ModelAdmin):
     list_display = ["sku", "name", "quantity", "package"]
     search_fields = ["sku", "name", "package__order__order_number"]
     list_select_related = ["package__order"]
-    raw_id_fields = ["package"]
 
 
 @admin.register(NoShowStrike)
