@@ -25,6 +25,13 @@ class AppSettingForm(forms.ModelForm):
     # The value is parsed and checked once, by AppSetting.clean (the model's validation runs after the form's):
     # parsing here too said a refused value twice, the second time as "not None".
 
+    def _post_clean(self):
+        # A key or value the form already refused (unknown key, empty value) would reach AppSetting.clean as ""
+        # or None and be refused a second time ("Unknown setting .", "must be a whole number, not None").
+        if self.has_error("key") or self.has_error("value"):
+            return
+        super()._post_clean()
+
 
 @admin.register(AppSetting)
 class AppSettingAdmin(admin.ModelAdmin):
