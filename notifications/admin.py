@@ -11,6 +11,7 @@ import secrets
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -131,7 +132,7 @@ class MessageAdmin(RetryFailedMixin, admin.ModelAdmin):
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
-        label=_("event types"),
+        label=capfirst(_("event types")),  # as the model fields' labels are
         choices=WebhookEventType.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -144,11 +145,26 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.instance.pk and not self.initial.get("secret"):
-            self.initial["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        field = self.fields.get("secret")
+        if field is None:  # a read-only page (WebhookEndpointAdmin.get_fields)
+            return
+        field.widget.attrs["autocomplete"] = "off"
+        if not self.instance.pk:
+            if not self.initial.get("secret"):
+                self.initial["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+            field.help_text = _("Copy it now for the receiver: once saved, it is not shown again.")
+        else:
+            # Never shown back: anyone who could read the page could sign events as this product.
+            self.initial["secret"] = ""
+            field.required = False
+            field.help_text = _(
+                "The current secret (%(masked)s) is kept when this stays empty; enter a new one to replace it."
+            ) % {"masked": mask_secret(self.instance.secret)}
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"].strip()
+        if not secret and self.instance.pk:
+            return self.instance.secret
         try:
             sending.webhook_secret_bytes(secret)
         except sending.SendError:
@@ -166,12 +182,31 @@ class WebhookEndpointForm(forms.ModelForm):
         return url
 
 
+def mask_secret(secret: str) -> str:
+    """Enough of a signing secret to tell two apart, not to sign with: whsec_…AbCd."""
+    return f"whsec_…{secret[-4:]}" if len(secret) > 16 else "whsec_…"
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "description", "is_active", "events", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["url", "description"]
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A read-only page would print the secret's value in clear.
+            return ["secret_masked" if name == "secret" else name for name in fields if name != "secret_masked"]
+        return [name for name in fields if name != "secret_masked"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["secret_masked"]
+
+    @admin.display(description=_verbose_name(WebhookEndpoint, "secret"))
+    def secret_masked(self, obj):
+        return mask_secret(obj.secret)
 
     @admin.display(description=_("event types"))
     def events(self, obj):
