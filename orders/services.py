@@ -1294,7 +1294,16 @@ def packages_send_reminders(*, now: datetime | None = None, batch_size: int = 50
 def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, channel: str = Channel.ADMIN) -> bool:
     """Forgive one strike (administrators), audited on its package; the tier is recomputed, and a
     restriction ends when the count falls below the restrict threshold. Returns False (and changes
-    nothing) when the strike was already forgiven. Needs a reason (``validation_error``)."""
+    nothing) when the strike was already forgiven. Needs a reason (``validation_error``) and an active staff
+    user who may change no-show strikes (``permission_denied``), whichever screen asked."""
+    if not (
+        actor is not None
+        and actor.is_authenticated
+        and actor.is_active
+        and actor.is_staff
+        and actor.has_perm("orders.change_noshowstrike")
+    ):
+        raise ApplicationError("permission_denied", _("Only an administrator may forgive a no-show."))
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
         raise ApplicationError(

@@ -13,7 +13,7 @@ from core.errors import ApplicationError
 from core.services import app_setting_set
 from orders import services, tasks
 from orders.models import AuditKind, AuditRecord, Customer, NoShowStrike, Order, PackageStatus, TrustTier
-from orders.tests.factories import PASSWORD, CustomerFactory, PackageFactory, UserFactory
+from orders.tests.factories import PASSWORD, CustomerFactory, PackageFactory, UserFactory, employee_of
 
 READY = PackageStatus.READY_FOR_CUSTOMER_PICKUP
 HOLD = timedelta(hours=72)
@@ -425,6 +425,27 @@ def test_admin_forgive_needs_change_permission(client, no_show, customer):
     assert client.get(reverse("admin:orders_customer_forgive_strike", args=[customer.pk, 999999])).status_code == 403
     strike.refresh_from_db()
     assert strike.forgiven_at is None and not AuditRecord.objects.filter(kind=AuditKind.STRIKE_FORGIVEN).exists()
+
+
+@pytest.mark.django_db
+def test_the_forgive_service_itself_asks_for_the_strikes_change_permission(no_show, customer, store):
+    """Whatever screen calls it: a store manager, a staff user without the permission or a deactivated
+    administrator is refused and nothing changes."""
+    strike = no_show(timezone.now())
+    clerk = UserFactory(is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="change_customer"))
+    gone = UserFactory(is_staff=True, is_superuser=True, is_active=False)
+    for actor in (employee_of(store, role="manager"), clerk, gone, None):
+        with pytest.raises(ApplicationError) as refused:
+            services.no_show_strike_forgive(strike=strike, actor=actor, reason="kind")
+        assert refused.value.code == "permission_denied"
+    strike.refresh_from_db()
+    customer.refresh_from_db()
+    assert strike.forgiven_at is None and not AuditRecord.objects.filter(kind=AuditKind.STRIKE_FORGIVEN).exists()
+
+    clerk.user_permissions.add(Permission.objects.get(codename="change_noshowstrike"))
+    clerk = type(clerk).objects.get(pk=clerk.pk)  # permissions are cached on the instance
+    assert services.no_show_strike_forgive(strike=strike, actor=clerk, reason="kind") is True
 
 
 @pytest.mark.django_db
