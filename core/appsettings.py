@@ -8,6 +8,7 @@ and worker process within a few seconds, with one small query per process per wi
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import ApplicationError
 
 CHANNELS = ("sms", "email", "push")
+_ASCII_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,13 @@ class SettingSpec:
         if self.kind == "int":
             if isinstance(raw, bool):
                 raise ApplicationError("validation_error", _("%(key)s must be a whole number.") % {"key": self.key})
-            try:
-                value = int(str(raw).strip()) if not isinstance(raw, int) else raw
-            except ValueError:
+            # ASCII digits only: int() also takes other scripts' digits ("١٢٠"), underscores and "+".
+            if not isinstance(raw, int) and not _ASCII_INTEGER.fullmatch(str(raw).strip()):
                 raise ApplicationError(
                     "validation_error",
                     _("%(key)s must be a whole number, not %(value)r.") % {"key": self.key, "value": raw},
-                ) from None
+                )
+            value = raw if isinstance(raw, int) else int(str(raw).strip())
             if (self.min_value is not None and value < self.min_value) or (
                 self.max_value is not None and value > self.max_value
             ):

@@ -63,6 +63,10 @@ def test_store_override_beats_global(store, other_store):
         ("CODE_CHANNELS", ""),
         ("NO_SUCH_KEY", 1),
         ("OTP_TTL_SECONDS", True),
+        ("OTP_TTL_SECONDS", "١٢٠"),  # Arabic-Indic digits: int() takes them, a setting does not
+        ("OTP_TTL_SECONDS", "６００"),  # full-width digits
+        ("OTP_TTL_SECONDS", "6_00"),
+        ("OTP_TTL_SECONDS", "+600"),
     ],
 )
 def test_invalid_values_are_refused_with_a_clear_message(key, value):
@@ -77,6 +81,8 @@ def test_invalid_values_are_refused_with_a_clear_message(key, value):
 def test_values_are_parsed_to_their_types():
     assert app_setting_set(key="IS_OTP_ENABLED", value="off").value is False
     assert app_setting_set(key="OTP_MAX_ATTEMPTS", value=" 7 ").value == 7
+    assert app_setting_set(key="PICKUP_REMINDER_HOURS", value="0").value == 0
+    assert app_setting_set(key="PICKUP_HOLD_HOURS", value=48).value == 48
     assert app_setting_set(key="CODE_CHANNELS", value="push, sms").value == ["sms", "push"]
 
 
