@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DEFAULT_MESSAGES, ApplicationError
@@ -158,7 +159,10 @@ class NoShowStrikeInline(admin.TabularInline):
 
 class CustomerForm(forms.ModelForm):
     """The phone is validated and stored in E.164 as order intake stores it (SPEC 2): intake finds a customer by
-    it, and SMS goes to it."""
+    it, and SMS goes to it. Typed in any common format, as intake takes it (up to 32 characters before
+    normalising; the stored E.164 form is at most 16)."""
+
+    phone = forms.CharField(label=capfirst(Customer._meta.get_field("phone").verbose_name), max_length=32)
 
     class Meta:
         model = Customer

@@ -39,6 +39,15 @@ def test_a_phone_written_the_local_way_is_stored_in_e164(admin_client):
     assert Customer.objects.get(pk=customer.pk).phone == "+905321234567"
 
 
+def test_a_phone_typed_with_many_separators_is_taken_as_intake_takes_it(admin_client):
+    customer = CustomerFactory()
+    response = change(admin_client, customer, "0 (532) 123 - 45 - 67")  # 21 characters, longer than E.164 ever is
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Customer.objects.get(pk=customer.pk).phone == "+905321234567"
+    page = admin_client.get(reverse("admin:orders_customer_change", args=[customer.pk])).content.decode()
+    assert "Phone (E.164)" in page
+
+
 def test_another_customers_phone_in_another_form_is_refused(admin_client):
     other = CustomerFactory(phone="+905321234567")
     customer = CustomerFactory()
