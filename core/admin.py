@@ -7,6 +7,11 @@ from core.appsettings import SPECS, get_spec, invalidate_cache
 from core.models import AppSetting
 from core.services import app_setting_set
 
+# The product's name in the header and the browser tab, in the administrator's language (not "Django administration").
+admin.site.site_header = _("Click & Collect administration")
+admin.site.site_title = _("Click & Collect administration")
+admin.site.index_title = _("Stores, staff, customers, packages and settings")
+
 
 class AppSettingForm(forms.ModelForm):
     value = forms.CharField(

@@ -7,6 +7,7 @@ import re
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -171,3 +172,18 @@ def test_periodic_task_actions_answer_in_turkish(admin_client, schedules_and_log
     assert f"{len(tasks)} görev başarıyla devre dışı bırakıldı" in text
     assert "successfully disabled" not in text
     assert not PeriodicTask.objects.filter(pk__in=tasks, enabled=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "header", "title"),
+    [
+        ("en", "Click & Collect administration", "Stores, staff, customers, packages and settings"),
+        ("tr", "Tıkla & Gel Al yönetimi", "Mağazalar, personel, müşteriler, paketler ve ayarlar"),
+    ],
+)
+def test_admin_names_the_product_not_django(admin_client, language, header, title):
+    text = visible_text(admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE=language))
+    assert header in text and title in text
+    assert "Django" not in text
+    # The sign-in page too (an administrator who is not signed in).
+    assert header in visible_text(Client().get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE=language))
