@@ -66,7 +66,7 @@ class Message(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
     recipient = models.CharField(_("recipient"), max_length=255)
     event = models.CharField(_("event"), max_length=32, choices=MessageEvent.choices)
-    language = models.CharField(_("language"), max_length=2)
+    language = models.CharField(_("language"), max_length=2, choices=settings.LANGUAGES)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("body (code masked)"))
     # Template context without the code, to render the real text at send time.

@@ -219,3 +219,13 @@ def test_the_not_sent_reason_of_a_replaced_code_is_shown_in_the_readers_language
         assert english in admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode(), url
         html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
         assert turkish in html and english not in html, url
+
+
+@pytest.mark.parametrize(("accept", "label"), [("en", "Turkish"), ("tr", "Türkçe")])
+def test_a_messages_language_is_named_in_the_readers_language(admin_client, make_package, employee, accept, label):
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS, order__customer__language="tr")
+    services.package_mark_ready(package=package, actor=employee, channel="web")
+    assert set(Message.objects.values_list("language", flat=True)) == {"tr"}
+    listing = admin_client.get(reverse("admin:notifications_message_changelist"), HTTP_ACCEPT_LANGUAGE=accept)
+    cells = re.findall(r'<td class="field-language">([^<]*)</td>', listing.content.decode())
+    assert cells and set(cells) == {label}
