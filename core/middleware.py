@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
@@ -146,3 +149,21 @@ def _chained_database_error(exception: BaseException) -> BaseException | None:
             return error
         error, seen = error.__cause__ or error.__context__, seen + 1
     return None
+
+
+class AdminTimeZoneMiddleware:
+    """Django admin shows times in ``ADMIN_TIME_ZONE`` (its header names it); every other page keeps its own
+    zone (the staff pages use the store's). Activated for the request only."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.zone = zoneinfo.ZoneInfo(settings.ADMIN_TIME_ZONE)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(reverse("admin:index")):
+            return self.get_response(request)
+        timezone.activate(self.zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -7,9 +7,11 @@ REDIS_URL and the keys (see config/settings/production.py and README).
 
 import base64
 import hashlib
+import zoneinfo
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from core.logging import logging_config
@@ -73,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.AdminTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns lockouts into a response.
     "axes.middleware.AxesMiddleware",
@@ -173,6 +176,15 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("tr", _("Turkish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
+# The zone Django admin shows times in (lists, pages, the date drill-down), named in its header. Package, order
+# and audit times are shown in their store's zone as well, with the zone named. Staff pages use the store's zone.
+ADMIN_TIME_ZONE = env.str("ADMIN_TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(ADMIN_TIME_ZONE)
+except (ValueError, LookupError) as error:  # ZoneInfoNotFoundError is a KeyError
+    raise ImproperlyConfigured(
+        f"ADMIN_TIME_ZONE={ADMIN_TIME_ZONE!r} is not a time zone (e.g. Europe/Istanbul, UTC)."
+    ) from error
 USE_I18N = True
 USE_TZ = True
 
