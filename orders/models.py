@@ -381,8 +381,9 @@ class AuditRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        # The admin's change-page title, breadcrumbs and inline rows: the labels in the reader's language.
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()} {self.get_outcome_display()}"
+        # The admin's change-page title, breadcrumbs and inline rows: the labels in the reader's language, the time
+        # in the zone in force (the admin's, ADMIN_TIME_ZONE).
+        return f"{timezone.localtime(self.created_at):%Y-%m-%d %H:%M:%S} {self.get_kind_display()} {self.get_outcome_display()}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.middleware import AdminTimeZoneMiddleware
 from notifications.models import Message
 from orders import services
-from orders.models import PackageStatus
+from orders.models import AuditRecord, PackageStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +61,11 @@ def test_a_misspelt_admin_zone_stops_the_start_with_a_clear_message():
     run = subprocess.run([sys.executable, "-c", setup], env=env, capture_output=True, text=True, check=False)
     assert run.returncode != 0
     assert "ADMIN_TIME_ZONE='Europe/Istambul' is not a time zone" in run.stderr
+
+
+def test_an_audit_records_page_title_is_in_the_admin_zone(admin_client, message, settings):
+    settings.ADMIN_TIME_ZONE = "Europe/Istanbul"
+    record = AuditRecord.objects.order_by("created_at").first()
+    AuditRecord.objects.filter(pk=record.pk).update(created_at=SENT)
+    page = admin_client.get(reverse("admin:orders_auditrecord_change", args=[record.pk])).content.decode()
+    assert "2026-11-24 00:14:00" in page and "2026-11-23 21:14:00" not in page
