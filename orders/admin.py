@@ -420,6 +420,11 @@ class PackageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # cancelled (an action, audited), never deleted
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only (the change permission is for the actions), so there is nothing to save.
+        no_save = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **no_save})
+
     @admin.display(description=_("package"))
     def short_id(self, obj):
         return str(obj.pk)[:8]

@@ -109,6 +109,16 @@ def test_a_package_is_cancelled_not_deleted_in_admin(admin_client, make_package)
     assert Package.objects.filter(pk=package.pk).exists()
 
 
+def test_a_packages_page_offers_no_save_button_since_nothing_on_it_can_be_edited(admin_client, make_package):
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    page = admin_client.get(reverse("admin:orders_package_change", args=[package.pk])).content.decode()
+    assert package.order.order_number in page
+    assert 'name="_save"' not in page and 'name="_continue"' not in page and 'name="_addanother"' not in page
+    # The actions that do change a package stay on the list.
+    listing = admin_client.get(reverse("admin:orders_package_changelist")).content.decode()
+    assert 'value="resend_code"' in listing and 'value="cancel_packages"' in listing
+
+
 # --- forgiving a no-show ---------------------------------------------------------------------------------------
 
 
