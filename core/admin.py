@@ -7,6 +7,12 @@ from core.appsettings import SPECS, get_spec, invalidate_cache
 from core.models import AppSetting
 from core.services import app_setting_set
 
+
+def field_label(model, name):
+    """A model field's verbose name (translated when shown): a column or form field made by hand reads as Django's own."""
+    return model._meta.get_field(name).verbose_name
+
+
 # The product's name in the header and the browser tab, in the administrator's language (not "Django administration").
 admin.site.site_header = _("Click & Collect administration")
 admin.site.site_title = _("Click & Collect administration")

@@ -15,6 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin import field_label
 from notifications import sending
 from notifications.models import (
     DeliveryStatus,
@@ -24,10 +25,6 @@ from notifications.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-
-
-def _verbose_name(model, name):
-    return model._meta.get_field(name).verbose_name
 
 
 class RetryFailedMixin:
@@ -120,7 +117,7 @@ class MessageAdmin(RetryFailedMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description=_verbose_name(Message, "last_error"))
+    @admin.display(description=field_label(Message, "last_error"))
     def last_error_display(self, obj):
         return sending.sending_error_label(obj.last_error)
 
@@ -204,7 +201,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["secret_masked"]
 
-    @admin.display(description=_verbose_name(WebhookEndpoint, "secret"))
+    @admin.display(description=field_label(WebhookEndpoint, "secret"))
     def secret_masked(self, obj):
         return mask_secret(obj.secret)
 
@@ -220,7 +217,7 @@ class WebhookAttemptInline(admin.TabularInline):
     fields = ["attempted_at", "response_status", "error_display", "duration_ms"]
     readonly_fields = fields
 
-    @admin.display(description=_verbose_name(WebhookAttempt, "error"))
+    @admin.display(description=field_label(WebhookAttempt, "error"))
     def error_display(self, obj):
         return sending.sending_error_label(obj.error)
 
@@ -256,7 +253,7 @@ class WebhookDeliveryAdmin(RetryFailedMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description=_verbose_name(WebhookDelivery, "last_error"))
+    @admin.display(description=field_label(WebhookDelivery, "last_error"))
     def last_error_display(self, obj):
         return sending.sending_error_label(obj.last_error)
 

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import field_label
 from core.errors import DEFAULT_MESSAGES, ApplicationError
 from core.text import search_fold
 from orders import services
@@ -84,7 +85,7 @@ def store_local(value, store):
 def store_local_display(model, field_name):
     """An admin column or read-only field showing ``model.field_name`` with ``store_local`` (the row's ``store``)."""
 
-    @admin.display(description=model._meta.get_field(field_name).verbose_name, ordering=field_name)
+    @admin.display(description=field_label(model, field_name), ordering=field_name)
     def display(self, obj):
         value = getattr(obj, field_name)
         return self.get_empty_value_display() if value is None else store_local(value, obj.store)
@@ -162,7 +163,7 @@ class CustomerForm(forms.ModelForm):
     it, and SMS goes to it. Typed in any common format, as intake takes it (up to 32 characters before
     normalising; the stored E.164 form is at most 16)."""
 
-    phone = forms.CharField(label=capfirst(Customer._meta.get_field("phone").verbose_name), max_length=32)
+    phone = forms.CharField(label=capfirst(field_label(Customer, "phone")), max_length=32)
 
     class Meta:
         model = Customer
@@ -327,17 +328,13 @@ AUDIT_COLUMNS = [
 ]
 
 
-def _audit_field_name(name):
-    return AuditRecord._meta.get_field(name).verbose_name
-
-
 class AuditDisplayMixin:
     """The audit record's coded columns as a person reads them, for the inline and the audit pages; its time in the
     store's zone, like the package's."""
 
     created_at_local = store_local_display(AuditRecord, "created_at")
 
-    @admin.display(description=_audit_field_name("error_code"), ordering="error_code")
+    @admin.display(description=field_label(AuditRecord, "error_code"), ordering="error_code")
     def error_display(self, obj):
         if not obj.error_code:
             return ""
@@ -345,20 +342,20 @@ class AuditDisplayMixin:
         # The code stays visible: it is what the API answered and what support searches for.
         return f"{message} ({obj.error_code})" if message is not None else obj.error_code
 
-    @admin.display(description=_audit_field_name("command"), ordering="command")
+    @admin.display(description=field_label(AuditRecord, "command"), ordering="command")
     def command_display(self, obj):
         command = COMMANDS.get(obj.command)
         return command.name if command is not None else obj.command
 
-    @admin.display(description=_audit_field_name("from_status"), ordering="from_status")
+    @admin.display(description=field_label(AuditRecord, "from_status"), ordering="from_status")
     def from_status_display(self, obj):
         return status_label(obj.from_status)
 
-    @admin.display(description=_audit_field_name("to_status"), ordering="to_status")
+    @admin.display(description=field_label(AuditRecord, "to_status"), ordering="to_status")
     def to_status_display(self, obj):
         return status_label(obj.to_status)
 
-    @admin.display(description=_audit_field_name("reason"), ordering="reason")
+    @admin.display(description=field_label(AuditRecord, "reason"), ordering="reason")
     def reason_display(self, obj):
         return reason_label(obj.reason)
 
