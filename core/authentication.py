@@ -11,6 +11,7 @@ settings import this module).
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
@@ -47,6 +48,10 @@ class StaffJWTAuthentication(JWTAuthentication):
             user = users_with_integration_flag().get(**{api_settings.USER_ID_FIELD: user_id})
         except self.user_model.DoesNotExist as error:
             raise exceptions.AuthenticationFailed(_("User not found"), code="user_not_found") from error
+        except (ValueError, TypeError, DjangoValidationError) as error:
+            # A signed token whose user claim is no id ("abc", a list, an object): the lookup cannot even be
+            # built. It names no user, so it is refused like any invalid token instead of answering 500.
+            raise InvalidToken(_("Token contained no recognizable user identification")) from error
         if not user.is_active:  # whatever simplejwt's CHECK_USER_IS_ACTIVE says
             raise exceptions.AuthenticationFailed(_("User is inactive."), code="user_inactive")
         if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
