@@ -1336,9 +1336,15 @@ def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, ch
 
 
 def phone_normalize(raw: Any, *, region: str = "TR") -> str:
-    """E.164 form of ``raw`` or ``validation_error``; numbers without a country code are Turkish."""
+    """E.164 form of ``raw`` or ``validation_error``; numbers without a country code are Turkish.
+
+    A number with letters is refused: libphonenumber reads them as a keypad's (``0532 XXX XX XX`` becomes
+    +905329999999, a stranger's valid number that would get the pickup code) or drops them as an extension,
+    which no SMS reaches.
+    """
+    raw = str(raw)
     try:
-        number = phonenumbers.parse(str(raw), region)
+        number = None if any(char.isalpha() for char in raw) else phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
@@ -1368,7 +1374,9 @@ def order_intake(
     raises ``conflict``. A restricted customer raises ``customer_restricted``.
     """
     phone = phone_normalize(customer.get("phone"))
-    language = customer.get("language") or "tr"
+    # A new customer without a language gets Turkish; an existing one keeps theirs unless the body gives one.
+    given_language = customer.get("language") or ""
+    language = given_language or "tr"
     normalized = {
         "orderNumber": order_number,
         "customer": {
@@ -1409,10 +1417,11 @@ def order_intake(
             _tier, restricted_until = customers_trust_at_store(customers=[person], store=store, now=now)[person.pk]
             if restricted_until and restricted_until > now:
                 raise ApplicationError("customer_restricted", details={"restrictedUntil": restricted_until.isoformat()})
+            given = {**normalized["customer"], "language": given_language}
             changed = {
-                key: normalized["customer"][key]
+                key: given[key]
                 for key in ("name", "email", "language")
-                if normalized["customer"][key] and getattr(person, key) != normalized["customer"][key]
+                if given[key] and getattr(person, key) != given[key]
             }
             if changed:
                 for key, value in changed.items():
