@@ -276,11 +276,21 @@ def _webhook_post(delivery: WebhookDelivery) -> tuple[int | None, SendError | No
         ),
     }
     try:
+        # stream=True: the answer's status is all that counts, and its body is never read. Without it requests
+        # reads the whole body, and WEBHOOK_TIMEOUT bounds each read, not the total: a receiver that answers 200
+        # and then trickles a byte every few seconds held the worker, and this row's lock and transaction, for
+        # as long as it liked, and the delivery it had accepted was recorded as failed.
         response = requests.post(
-            endpoint.url, data=body, headers=headers, timeout=settings.WEBHOOK_TIMEOUT, allow_redirects=False
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT,
+            allow_redirects=False,
+            stream=True,
         )
     except requests.RequestException as error:
         return None, TransientSendError(f"endpoint unreachable: {error.__class__.__name__}")
+    response.close()
     if 200 <= response.status_code < 300:
         return response.status_code, None
     # Any other answer is retried (Standard Webhooks); the response body is not kept.
