@@ -136,6 +136,16 @@ class QueryIntegerField(serializers.IntegerField):
         return values[0] if len(values) == 1 else values
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's IntegerField takes ``"2"`` and, through ``int()``, other scripts' digits
+    (``"٣"`` was an order of 3), which the order system's own checks never saw as a number."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictBooleanField(serializers.BooleanField):
     """JSON ``true`` or ``false`` only: ``"yes"`` or ``1`` must not confirm a handover."""
 
@@ -521,7 +531,7 @@ class OrderIntakeApi(ApiView):
             class ItemSerializer(serializers.Serializer):
                 sku = TextField(max_length=64)
                 name = TextField(max_length=255)
-                quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+                quantity = StrictIntegerField(min_value=1, max_value=100_000)
 
             items = ItemSerializer(many=True, allow_empty=False, max_length=500)
 
