@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -189,7 +190,9 @@ def messages_queue_for_packages(*, packages: list[Package], event: str, enqueue:
     return message_ids
 
 
-def webhook_payload(*, event_type: str, package: Package, previous_status: str = "", code: str | None = None) -> dict:
+def webhook_payload(*, event_type: str, package: Package, previous_status: str, code: str | None = None) -> dict:
+    """The event body (SPEC 8): camelCase, times in ISO 8601 as the API writes them (UTC, ``Z``);
+    ``previousStatus`` is the state before the event (the same as ``status`` for a resent code)."""
     order = package.order
     data: dict[str, Any] = {
         "packageId": str(package.pk),
@@ -200,10 +203,10 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str =
         "previousStatus": previous_status,
         "deliveryType": package.delivery_type,
         "deliveryFromStore": package.delivery_from_store,
-        "readyAt": package.ready_at.isoformat() if package.ready_at else None,
-        "readyExpiresAt": package.ready_expires_at.isoformat() if package.ready_expires_at else None,
-        "deliveredAt": package.delivered_at.isoformat() if package.delivered_at else None,
-        "cancelledAt": package.cancelled_at.isoformat() if package.cancelled_at else None,
+        "readyAt": _iso(package.ready_at),
+        "readyExpiresAt": _iso(package.ready_expires_at),
+        "deliveredAt": _iso(package.delivered_at),
+        "cancelledAt": _iso(package.cancelled_at),
         "cancellationReason": package.cancellation_reason,
     }
     if event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
@@ -216,7 +219,15 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str =
         }
         # The one place the code travels (SPEC 4); stored masked, filled in at send time.
         data["otp"] = CODE_MASK if code else None
-    return {"type": event_type, "timestamp": timezone.now().isoformat(), "data": data}
+    return {"type": event_type, "timestamp": _iso(timezone.now()), "data": data}
+
+
+def _iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z``, the form DRF gives the API's times (``2026-11-23T09:00:00.123456Z``)."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
 
 
 def webhook_enqueue(delivery_id: Any) -> None:
@@ -237,7 +248,7 @@ def webhooks_emit(
     *,
     event_type: str,
     package: Package,
-    previous_status: str = "",
+    previous_status: str,
     code: str | None = None,
     pickup_code: PickupCode | None = None,
     endpoints: list[WebhookEndpoint] | None = None,
@@ -284,7 +295,7 @@ def webhooks_emit(
 
 
 def webhooks_emit_for_packages(
-    *, event_type: str, packages: list[Package], previous_status: str = "", enqueue: bool = True
+    *, event_type: str, packages: list[Package], previous_status: str, enqueue: bool = True
 ) -> list[uuid.UUID]:
     """``webhooks_emit`` for many packages at once (no-show sweep): endpoints read once, one bulk
     insert; returns the delivery ids (queued on commit unless ``enqueue=False``, as for messages).

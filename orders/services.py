@@ -345,7 +345,11 @@ def package_mark_ready(*, package: Package, actor: User | None, channel: str) ->
             package=package, event=MessageEvent.READY_FOR_PICKUP, code=code, pickup_code=pickup_code
         )
         webhooks_emit(
-            event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code, pickup_code=pickup_code
+            event_type=WebhookEventType.PACKAGE_READY_WHISPERER,
+            package=package,
+            previous_status=PackageStatus.PACKED_ALL_ITEMS,
+            code=code,
+            pickup_code=pickup_code,
         )
     return package
 
@@ -371,7 +375,11 @@ def package_resend_code(*, package: Package, actor: User | None, channel: str) -
         _audit(package=package, kind=AuditKind.CODE_RESENT, actor=actor, channel=channel, now=now, command=command.code)
         messages_queue_for_package(package=package, event=MessageEvent.CODE_RESENT, code=code, pickup_code=pickup_code)
         webhooks_emit(
-            event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code=code, pickup_code=pickup_code
+            event_type=WebhookEventType.PACKAGE_READY_WHISPERER,
+            package=package,
+            previous_status=package.status,  # a new code, no change of state
+            code=code,
+            pickup_code=pickup_code,
         )
         package.updated_at = now
         package.save(update_fields=["updated_at"])
@@ -523,7 +531,11 @@ def _deliver_locked(
     )
     messages = messages_queue_for_package(package=package, event=MessageEvent.PICKED_UP, enqueue=False)
     deliveries = webhooks_emit(
-        event_type=WebhookEventType.PACKAGE_DELIVERED, package=package, endpoints=endpoints, enqueue=False
+        event_type=WebhookEventType.PACKAGE_DELIVERED,
+        package=package,
+        previous_status=PackageStatus.READY_FOR_CUSTOMER_PICKUP,
+        endpoints=endpoints,
+        enqueue=False,
     )
     outbox.message_ids.extend(message.pk for message in messages)
     outbox.delivery_ids.extend(delivery.pk for delivery in deliveries)
@@ -735,6 +747,7 @@ def package_cancel(*, package: Package, actor: User | None, channel: str, reason
 
 
 def _cancel_locked(*, package: Package, actor: User | None, channel: str, now: datetime, reason: str) -> None:
+    previous = package.status
     otp.pickup_code_invalidate(package=package, reason=cmd.NO_SHOW if reason == cmd.NO_SHOW else "cancelled", now=now)
     _move(
         package=package,
@@ -745,7 +758,7 @@ def _cancel_locked(*, package: Package, actor: User | None, channel: str, now: d
         reason=reason,
         fields={"cancelled_at": now, "cancellation_reason": reason, "ready_expires_at": None},
     )
-    webhooks_emit(event_type=WebhookEventType.PACKAGE_CANCELLED, package=package)
+    webhooks_emit(event_type=WebhookEventType.PACKAGE_CANCELLED, package=package, previous_status=previous)
 
 
 _SERVICES = {
@@ -1128,7 +1141,7 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
     )
     _orders_refresh_statuses(order_ids=[package.order_id for package in packages], now=now)
     delivery_ids += webhooks_emit_for_packages(
-        event_type=WebhookEventType.PACKAGE_CANCELLED, packages=packages, enqueue=False
+        event_type=WebhookEventType.PACKAGE_CANCELLED, packages=packages, previous_status=previous, enqueue=False
     )
     insert_rows(
         NoShowStrike,

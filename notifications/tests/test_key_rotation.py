@@ -122,7 +122,9 @@ def test_a_code_cannot_be_written_to_the_outbox_without_its_pickup_code_row(make
     with pytest.raises(ValueError, match="PickupCode"):
         messages_queue_for_package(package=package, event="code_resent", code="123456")
     with pytest.raises(ValueError, match="PickupCode"):
-        webhooks_emit(event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, code="123456")
+        webhooks_emit(
+            event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, previous_status="", code="123456"
+        )
 
 
 # --- FIELD_ENCRYPTION_KEYS: a worker that cannot decrypt yet retries, it does not fail the row at once ------------

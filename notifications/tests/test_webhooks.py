@@ -237,3 +237,45 @@ def test_after_a_resend_only_the_new_codes_whisperer_event_goes_out(endpoint, ma
     (request,) = server.requests
     assert request.headers["webhook-id"] == new.webhook_id
     assert Webhook(SECRET).verify(request.body, request.headers)["data"]["otp"] == new_code
+
+
+def test_every_event_says_the_state_it_came_from_and_writes_times_as_the_api_does(
+    endpoint, ready, make_package, manager, employee
+):
+    endpoint()
+    delivered = ready()
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        services.package_resend_code(package=delivered, actor=employee, channel="api")
+        services.package_deliver(package=delivered, actor=employee, channel="api", manual=True)
+    cancelled = make_package(PackageStatus.WAITING)
+    services.package_cancel(package=cancelled, actor=manager, channel="api", reason="customer called")
+    expired = ready()
+    with time_machine.travel(expired.ready_expires_at + timedelta(seconds=1)):
+        assert services.packages_expire_unclaimed() == 1
+
+    def events(package):
+        rows = WebhookDelivery.objects.filter(payload__data__packageId=str(package.pk)).order_by("created_at", "pk")
+        return [(row.event_type, row.payload["data"]["previousStatus"], row.payload["data"]["status"]) for row in rows]
+
+    ready_, packed, waiting = "ready_for_customer_pickup", "packed_all_items", "waiting"
+    assert events(delivered) == [
+        ("PackageStatusChangedEvent", waiting, packed),
+        ("PackageStatusChangedEvent", packed, ready_),
+        ("PackageReadyForCustomerPickupWhispererEvent", packed, ready_),
+        ("PackageReadyForCustomerPickupWhispererEvent", ready_, ready_),  # the resent code: no change of state
+        ("PackageStatusChangedEvent", ready_, "delivered"),
+        ("PackageDeliveredEvent", ready_, "delivered"),
+    ]
+    assert events(cancelled) == [
+        ("PackageStatusChangedEvent", waiting, "cancelled"),
+        ("PackageCancelledEvent", waiting, "cancelled"),
+    ]
+    assert events(expired)[-2:] == [
+        ("PackageStatusChangedEvent", ready_, "cancelled"),
+        ("PackageCancelledEvent", ready_, "cancelled"),
+    ]
+    iso_utc = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+    for row in WebhookDelivery.objects.all():
+        data = row.payload["data"]
+        times = [row.payload["timestamp"], data["readyAt"], data["deliveredAt"], data["cancelledAt"]]
+        assert all(iso_utc.fullmatch(value) for value in times if value is not None), times
