@@ -151,6 +151,30 @@ def _chained_database_error(exception: BaseException) -> BaseException | None:
     return None
 
 
+class HealthProbeMiddleware:
+    """Serve ``/healthz`` and ``/readyz`` (with or without the slash) before any other middleware.
+
+    Probes connect to the process's own address, so their Host header is an internal IP and port that is
+    not in ``ALLOWED_HOSTS``: behind this, ``CommonMiddleware`` answered them 400 (and logged an ERROR with a
+    traceback), so an orchestrator restarted healthy processes and a load balancer took them all out. The
+    probes read nothing from the request but the query string, so the Host header does not matter to them.
+    First in ``MIDDLEWARE``; nothing else (sessions, locale, the HTTPS redirect) runs for a probe.
+    """
+
+    def __init__(self, get_response):
+        from core import views
+
+        self.get_response = get_response
+        self.probes = {"/healthz": views.healthz, "/readyz": views.readyz}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        probe = self.probes.get(path[:-1] if path.endswith("/") else path)
+        if probe is None:
+            return self.get_response(request)
+        return probe(request)
+
+
 class AdminTimeZoneMiddleware:
     """Django admin shows times in ``ADMIN_TIME_ZONE`` (its header names it); every other page keeps its own
     zone (the staff pages use the store's). Activated for the request only."""
