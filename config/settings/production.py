@@ -52,8 +52,12 @@ except ValueError:
 if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers for.")
 
+# Set but empty (``DATABASE_URL=${DATABASE_URL}`` with nothing behind it) is refused like missing: django-environ
+# gave no ENGINE and the process died with a bare ``KeyError: 'ENGINE'``.
+if not env.str("DATABASE_URL").strip():
+    raise ImproperlyConfigured("DATABASE_URL is empty; set it to postgres://user:password@host:5432/name.")
 DATABASES = {"default": env.db("DATABASE_URL")}
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+if DATABASES["default"].get("ENGINE") != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL (DATABASE_URL=postgres://...).")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -63,6 +67,10 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env
 DATABASES["default"]["OPTIONS"].update(postgres_statement_options())
 
 REDIS_URL = env.str("REDIS_URL")
+# An empty or scheme-less value loaded, then every throttled API request failed on the cache and Celery quietly
+# fell back to its default broker, amqp://guest@localhost.
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL, e.g. redis://host:6379/0.")
 CACHES = {
     "default": {
         "BACKEND": "core.cache.RedisCache",
@@ -71,7 +79,7 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL  # empty means unset, not amqp://localhost
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "socket_connect_timeout": 2,

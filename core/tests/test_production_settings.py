@@ -132,6 +132,26 @@ def test_production_refuses_unsafe_values(variable, value):
 
 
 @pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_URL", ""),  # was a bare KeyError: 'ENGINE'
+        ("REDIS_URL", ""),  # loaded: the cache failed on every throttled request, Celery used amqp://localhost
+        ("REDIS_URL", "cache.internal:6379"),
+    ],
+)
+def test_production_refuses_an_empty_or_malformed_service_url_by_name(variable, value):
+    result = load_production(**{variable: value})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable}" in result.stderr
+
+
+def test_an_empty_celery_broker_url_means_the_redis_url():
+    result = load_production(CELERY_BROKER_URL="")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-2])["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
+
+
+@pytest.mark.parametrize(
     "value",
     [
         "",  # an empty variable is set, so env.list() gave [] and every encryption failed at request time
