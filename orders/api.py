@@ -29,7 +29,7 @@ from core.negotiation import JsonOnlyContentNegotiation
 from core.pagination import PageNumberPagination
 from orders import commands as cmd
 from orders import services
-from orders.models import Channel, DeliveryType, Language, Order, OrderStatus, PackageStatus, Store
+from orders.models import Channel, DeliveryType, Language, Order, OrderStatus, PackageStatus
 from orders.selectors import (
     order_get_for_user,
     package_get_for_user,
@@ -540,11 +540,8 @@ class OrderIntakeApi(ApiView):
         store = TextField(max_length=16, help_text="Store code, e.g. IST01.")
         delivery_type = serializers.ChoiceField(choices=DeliveryType.choices, required=False, default="in_store")
         packages = PackageSerializer(many=True, allow_empty=False, max_length=100)
-
-        def validate_store(self, value):
-            if not Store.objects.filter(code=value, is_active=True).exists():
-                raise serializers.ValidationError(_("No active store has this code."))
-            return value
+        # The store is looked up by order_intake, after the replay check: an order sent again answers 200 with
+        # the existing order even when its store has been deactivated since.
 
     @extend_schema(
         operation_id="orders_create",

@@ -127,6 +127,17 @@ def test_inactive_store_is_refused(oms, store):
     assert "store" in result["details"]["fields"]
 
 
+def test_an_order_sent_again_after_its_store_was_deactivated_is_still_a_replay(oms, store):
+    first = oms.post("/api/orders/", BODY)
+    assert first.status_code == 201
+    store.is_active = False
+    store.save()
+    again = oms.post("/api/orders/", BODY)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert_error(oms.post("/api/orders/", body(store="XXX99")), 409, "conflict")  # another body: still a conflict
+    assert Order.objects.count() == 1
+
+
 def test_body_that_is_not_a_json_object(oms):
     assert_error(oms.post("/api/orders/", ["a"]), 400, "validation_error")
     assert_error(oms.post("/api/orders/", "text"), 400, "validation_error")
