@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
     inline_serializer,
 )
@@ -101,10 +102,12 @@ class TextField(serializers.CharField):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{6}$", "nullable": True})
 class CodeField(serializers.CharField):
     """The pickup code as sent: a JSON string, untouched (no trimming, no number coercion).
 
-    Its format (six ASCII digits) is checked by the service, which must refuse it before counting.
+    Its format (six ASCII digits, documented as the schema's ``pattern``) is checked by the service, which must
+    refuse it before counting.
     """
 
     default_error_messages = {"not_a_string": _("Send the pickup code as a string of 6 digits.")}

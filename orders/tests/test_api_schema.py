@@ -98,6 +98,8 @@ def test_schema_documents_bodies_and_error_codes():
     assert set(intake) == {"orderNumber", "customer", "store", "deliveryType", "packages"}
     verify = schemas["VerifyOtpInputRequest"]["properties"]
     assert set(verify) == {"otp", "manualConfirm"}
+    # SPEC 4: six ASCII digits, said in the schema so that a POS can check before it sends.
+    assert verify["otp"]["pattern"] == "^[0-9]{6}$" and verify["otp"]["type"] == "string"
     create = document["paths"]["/api/orders/"]["post"]["responses"]
     assert {"200", "201", "400", "403", "409", "422"} <= set(create)
 
