@@ -80,6 +80,13 @@ CACHES = {
     }
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL  # empty means unset, not amqp://localhost
+if CELERY_BROKER_URL.startswith("unix://"):
+    # The cache takes a unix:// socket, Celery does not ("No such transport: unix"): every worker and every publish
+    # would fail while the web processes started as if all were well.
+    raise ImproperlyConfigured(
+        "Celery cannot use a unix:// URL: with REDIS_URL on a socket, set CELERY_BROKER_URL as well, "
+        "e.g. redis+socket:///run/redis/redis.sock?virtual_host=0."
+    )
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "socket_connect_timeout": 2,

@@ -145,6 +145,18 @@ def test_production_refuses_an_empty_or_malformed_service_url_by_name(variable, 
     assert f"ImproperlyConfigured: {variable}" in result.stderr
 
 
+def test_a_redis_socket_needs_a_broker_url_celery_can_use():
+    # kombu has no unix:// transport: a broker defaulting to such a REDIS_URL failed in every worker and publish.
+    socket = "unix:///run/redis/redis.sock?db=0"
+    refused = load_production(REDIS_URL=socket)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: Celery cannot use a unix:// URL" in refused.stderr
+    broker = "redis+socket:///run/redis/redis.sock?virtual_host=0"
+    result = load_production(REDIS_URL=socket, CELERY_BROKER_URL=broker)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-2])["CELERY_BROKER_URL"] == broker
+
+
 def test_an_empty_celery_broker_url_means_the_redis_url():
     result = load_production(CELERY_BROKER_URL="")
     assert result.returncode == 0, result.stderr
