@@ -256,19 +256,10 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-class IntakeRecordMixin:
+class IntakeRecordMixin(ReadOnlyAdminMixin):
     """Orders, packages and their items come from order intake and change only through the package commands (the
     actions, audited): editing the order's customer in admin would send the next code to another phone, and no page
     may add, edit or delete them silently. Cancelling is how a package leaves."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class PackageItemInline(IntakeRecordMixin, admin.TabularInline):
