@@ -2,7 +2,8 @@
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.test import Client
 
 from orders.models import Customer, Order, Package, PackageItem, StaffMembership, StaffRole, Store
 
@@ -88,3 +89,13 @@ def integration_user(username="oms"):
     user = UserFactory(username=username)
     user.groups.add(Group.objects.get_or_create(name="integration")[0])
     return user
+
+
+def staff_admin(*codenames: str):
+    """(user, signed-in client) of a staff administrator (not a superuser) with only the given ``orders``
+    permissions."""
+    user = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return user, client

@@ -6,23 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from orders.models import NoShowStrike, Order, Package, PackageItem, PackageStatus, StaffMembership, Store
-from orders.tests.factories import PASSWORD, CustomerFactory
+from orders.tests.factories import CustomerFactory, staff_admin
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_admin(*codenames: str):
-    user = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- orders, packages and items come from intake -------------------------------------------------------------
@@ -131,7 +120,7 @@ def test_forgiving_on_the_customer_page_needs_the_strikes_change_permission(make
     """The strikes' action needs orders.change_noshowstrike; the customer page's link asked orders.change_customer
     only, so a clerk who may edit customers' e-mail addresses could lift restrictions."""
     strike = strike_of(make_package)
-    client = staff_admin("view_customer", "change_customer", "view_noshowstrike")
+    _, client = staff_admin("view_customer", "change_customer", "view_noshowstrike")
     page = client.get(reverse("admin:orders_customer_change", args=[strike.customer_id])).content.decode()
     assert "/forgive/" not in page
     url = reverse("admin:orders_customer_forgive_strike", args=[strike.customer_id, strike.pk])
@@ -142,7 +131,7 @@ def test_forgiving_on_the_customer_page_needs_the_strikes_change_permission(make
 
 def test_forgiving_on_the_customer_page_works_with_the_strikes_permission(make_package):
     strike = strike_of(make_package)
-    client = staff_admin("view_customer", "view_noshowstrike", "change_noshowstrike")
+    _, client = staff_admin("view_customer", "view_noshowstrike", "change_noshowstrike")
     page = client.get(reverse("admin:orders_customer_change", args=[strike.customer_id])).content.decode()
     assert "/forgive/" in page
     url = reverse("admin:orders_customer_forgive_strike", args=[strike.customer_id, strike.pk])

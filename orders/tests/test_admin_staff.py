@@ -3,24 +3,13 @@ the package actions work for them as for a superuser, within their admin permiss
 no store on the staff pages or the API."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from orders.models import AuditRecord, PackageStatus
 from orders.tests.apiclient import bearer
-from orders.tests.factories import PASSWORD
+from orders.tests.factories import staff_admin
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_admin(*codenames: str):
-    user = get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders", codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return user, client
 
 
 def cancel(client, package, reason="Damaged box"):
