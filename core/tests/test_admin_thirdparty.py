@@ -73,7 +73,7 @@ EXPECTED = {
     "access attempt history": (["Değişiklik geçmişi: Erişim denemesi:"], ["Attempted Access:"]),
     "access log": (["Erişim kaydı: warned @"], ["Access Log for warned @"]),
     "access failure": (
-        ["Başarısız erişim: locked kullanıcısı,", "192.0.2.7 adresinden; kilitlendi"],
+        ["Başarısız erişim: locked kullanıcısı ", "192.0.2.7 adresinden kilitlendi"],
         ["Failed access: user locked locked out on"],
     ),
 }

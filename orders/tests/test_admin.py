@@ -137,7 +137,7 @@ AUDIT_PAGE_WORDS = {
     "tr": {
         "package": [
             "Bekliyor",
-            "Teslim Almaya Hazır",
+            "Müşteri Teslimine Hazır",
             "Teslim Edildi",
             "Teslim kodu yanlış. (otp_invalid)",
             "Self Servis Paket Teslimi",
@@ -146,12 +146,12 @@ AUDIT_PAGE_WORDS = {
         ],
         "audit list": [
             "Bekliyor",
-            "Teslim Almaya Hazır",
+            "Müşteri Teslimine Hazır",
             "Teslim Edildi",
             "Teslim kodu yanlış. (otp_invalid)",
             "Self Servis Paket Teslimi",
         ],
-        "audit record": ["Teslim Almaya Hazır", "Teslim Edildi", "Self Servis Paket Teslimi", "elle onay"],
+        "audit record": ["Müşteri Teslimine Hazır", "Teslim Edildi", "Self Servis Paket Teslimi", "elle onay"],
     },
     "en": {
         "package": [

@@ -321,7 +321,7 @@ def test_the_turkish_page(page, employee, make_package, issued_code):
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "tr"
     assert page.get_by_role("columnheader", name="Sipariş No").is_visible()
-    assert page.get_by_role("link", name=re.compile("Teslim Almaya Hazır")).is_visible()
+    assert page.get_by_role("link", name=re.compile("Müşteri Teslimine Hazır")).is_visible()
     shot(page, "list-tr")
     row(page, package).get_by_role("button", name="Teslim Edildi").click()
     dialog = page.get_by_role("dialog", name="Teslim kodunu doğrula")

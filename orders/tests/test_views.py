@@ -677,7 +677,7 @@ def test_the_language_switcher_shows_turkish(as_employee, make_package):
     assert response.status_code == 302
     page = text_of(as_employee.get(reverse("staff:package-list")))
     assert '<html lang="tr">' in page
-    for text in ("Sipariş No", "Müşteri", "Mağazadan Teslim", "Teslimat Türü", "Teslim Almaya Hazır", "Mağazada"):
+    for text in ("Sipariş No", "Müşteri", "Mağazadan Teslim", "Teslimat Türü", "Müşteri Teslimine Hazır", "Mağazada"):
         assert text in page
     html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
     assert "Teslim kodunu doğrula" in html and "Doğrulama kodu" in html and "Kodu yeniden gönder" in html
