@@ -11,13 +11,16 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 logger = logging.getLogger(__name__)
 
+# GET, and the methods load balancers probe with: HEAD, and OPTIONS (HAProxy's default ``option httpchk``).
+probe_methods = require_http_methods(["GET", "HEAD", "OPTIONS"])
+
 
 @never_cache
-@require_GET
+@probe_methods
 def healthz(request):
     """The process answers: nothing else is checked."""
     return JsonResponse({"status": "ok"})
@@ -45,7 +48,7 @@ CHECKS = (("database", _check_database), ("cache", _check_cache), ("broker", _ch
 
 
 @never_cache
-@require_GET
+@probe_methods
 def readyz(request):
     """Database, cache and broker each answer; 503 with the failing parts otherwise.
 

@@ -72,3 +72,10 @@ def test_a_failing_readyz_logs_one_warning_and_no_error(client, monkeypatch, cap
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
         "readiness check cache failed: ConnectionError"
     ]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz?require=database"])
+def test_probes_answer_head_and_options_as_load_balancers_send_them(client, db, path):
+    assert client.head(path).status_code == 200
+    assert client.options(path).status_code == 200
+    assert client.post(path).status_code == 405
