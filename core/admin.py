@@ -8,6 +8,20 @@ from core.models import AppSetting
 from core.services import app_setting_set
 
 
+class ReadOnlyAdminMixin:
+    """For rows the application alone writes (audit, outbox, intake): visible, never added, changed or deleted
+    through admin."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def field_label(model, name):
     """A model field's verbose name (translated when shown): a column or form field made by hand reads as Django's own."""
     return model._meta.get_field(name).verbose_name

@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import field_label
+from core.admin import ReadOnlyAdminMixin, field_label
 from notifications import sending
 from notifications.models import (
     DeliveryStatus,
@@ -27,19 +27,10 @@ from notifications.models import (
 )
 
 
-class RetryFailedMixin:
-    """The "retry" action, for users who may change the rows."""
+class RetryFailedMixin(ReadOnlyAdminMixin):
+    """The rows are read-only; the "retry" action is for users who may change them."""
 
     retry_service = None
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         opts = self.opts

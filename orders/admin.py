@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import field_label
+from core.admin import ReadOnlyAdminMixin, field_label
 from core.errors import DEFAULT_MESSAGES, ApplicationError
 from core.text import search_fold
 from orders import services
@@ -34,19 +34,6 @@ from orders.models import (
     StaffMembership,
     Store,
 )
-
-
-class ReadOnlyAdminMixin:
-    """For append-only history: visible, never added, changed or deleted through admin."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
