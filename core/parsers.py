@@ -9,6 +9,9 @@ ignored like every unknown key, so what a body says is what its documented keys 
 Python's ``json`` reads a deeply nested body (``[[[[...]]]]``, a few hundred levels) but turning its keys from
 camelCase recurses once per level and hits the interpreter's recursion limit: a ``RecursionError`` that DRF
 would pass on as a 500. Such a body is malformed input, so it answers 400 like any unparseable JSON (SPEC 9.4).
+
+``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259), though Python's ``json`` reads them: refused here,
+as any other invalid JSON, rather than left to each field.
 """
 
 import json
@@ -20,11 +23,15 @@ from djangorestframework_camel_case.util import camel_to_underscore, camelize_re
 from rest_framework.exceptions import ParseError
 
 
+def _not_json(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
 class JSONParser(CamelCaseJSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return self._from_camel(json.loads(stream.read().decode(encoding)))
+            return self._from_camel(json.loads(stream.read().decode(encoding), parse_constant=_not_json))
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
         except RecursionError:

@@ -27,6 +27,19 @@ def test_a_deeply_nested_body_is_a_validation_error_not_a_500(body, employee, ma
     assert_error(signed_in, 400, "validation_error")
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_json_constants_are_refused_as_unparseable(constant, employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    body = '{"manualConfirm": true, "reason": ' + constant + "}"
+    answer = bearer(employee).client.post(
+        f"/api/packages/{package.pk}/verify-otp/", body, content_type="application/json"
+    )
+    error = assert_error(answer, 400, "validation_error")
+    assert error["message"] == "The request body is not valid JSON."
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP  # the valid keys beside it did not count either
+
+
 def test_a_body_over_the_size_limit_answers_json(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     body = json.dumps({"username": "x" * 5000, "password": "y"})
