@@ -62,3 +62,14 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://app@db.internal:5432/clickcollect",
     "REDIS_URL": "redis://cache.internal:6379/0",
 }
+
+
+def sms_parts(text: str) -> int:
+    """Parts of a concatenated SMS: Turkish ı, ğ, ş, İ, ç are outside GSM-7, so such a text goes as UCS-2."""
+    gsm7 = set(
+        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+        "abcdefghijklmnopqrstuvwxyzäöñüà"
+    )
+    if set(text) <= gsm7:
+        return 1 if len(text) <= 160 else -(-len(text) // 153)
+    return 1 if len(text) <= 70 else -(-len(text) // 67)

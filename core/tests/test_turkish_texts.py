@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from core.testing import sms_parts
 from notifications.services import message_render
 from orders.models import PackageStatus
 
@@ -91,17 +92,6 @@ def test_turkish_templates_use_the_variables_of_the_english_ones():
         n for n in english if template_variables(TEMPLATES / "en" / n) != template_variables(TEMPLATES / "tr" / n)
     ]
     assert differ == []
-
-
-def sms_parts(text: str) -> int:
-    """Parts of a concatenated SMS: Turkish ı, ğ, ş, İ, ç are outside GSM-7, so such a text goes as UCS-2."""
-    gsm7 = set(
-        "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
-        "abcdefghijklmnopqrstuvwxyzäöñüà"
-    )
-    if set(text) <= gsm7:
-        return 1 if len(text) <= 160 else -(-len(text) // 153)
-    return 1 if len(text) <= 70 else -(-len(text) // 67)
 
 
 def test_turkish_ready_sms_is_three_ucs2_parts_at_most():

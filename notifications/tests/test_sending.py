@@ -11,6 +11,7 @@ from django.apps import apps
 from django.core import mail
 from django.utils import timezone, translation
 
+from core.testing import sms_parts
 from notifications import sending, tasks
 from notifications.models import CODE_MASK, DeliveryStatus, Message
 from notifications.services import message_render
@@ -340,3 +341,18 @@ def test_a_late_code_message_is_not_sent_once_its_code_was_replaced(make_package
     assert old.last_error.startswith("not sent: the code was used") and old.secret_encrypted is None
     documents = [json.loads(path.read_text()) for path in outbox_files(outbox_dir, "sms")]
     assert [d["event"] for d in documents] == ["code_resent"]
+
+
+@pytest.mark.parametrize("event", ["ready_for_pickup", "code_resent", "pickup_reminder"])
+def test_english_sms_with_a_code_or_deadline_fits_one_part(event):
+    """SMS is billed per part: with a usual name, order number and store, the English texts stay one GSM-7 part."""
+    context = {
+        "customer_name": "Deniz Kaya",
+        "order_number": "WEB-1002450",
+        "store_name": "Istanbul Kanyon",
+        "deadline": "27.11.2026 18:00",
+    }
+    _, body = message_render(event=event, channel="sms", language="en", context=context, code="123456")
+    assert "27.11.2026 18:00" in body and "Istanbul Kanyon" in body
+    assert event == "pickup_reminder" or "123456" in body
+    assert sms_parts(body) == 1, (len(body), body)
