@@ -109,7 +109,10 @@ def staff_login_required(view):
             _safe_next(request, reverse("staff:package-list")) if request.method == "POST" else request.get_full_path()
         )
         login_url = redirect_to_login(came_from).url
-        messages.warning(request, SIGNED_OUT)
+        if request.method == "POST" or _is_fetch(request):
+            # Only a page rendered while signed in posts a form or runs the script; a link opened (a bookmark)
+            # gets the plain login page, not "no longer signed in" said to someone who never was.
+            messages.warning(request, SIGNED_OUT)
         if _is_fetch(request):
             return JsonResponse({"done": False, "redirect": login_url, "error": str(SIGNED_OUT)}, status=401)
         return HttpResponseRedirect(login_url)

@@ -95,6 +95,14 @@ def test_a_dialog_opened_after_sign_out_leads_to_login_and_back_to_it(as_employe
 
 
 @pytest.mark.django_db
+def test_a_link_opened_without_a_session_gets_the_plain_login_page(client, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    url = reverse("staff:package-deliver", args=[package.pk])
+    login_page = client.get(client.get(url)["Location"]).content.decode()
+    assert "Sign in" in login_page and "no longer signed in" not in login_page
+
+
+@pytest.mark.django_db
 def test_a_stale_csrf_token_is_said_in_the_language_of_the_page(employee, make_package, settings):
     package = make_package(S.WAITING)
     client = Client(enforce_csrf_checks=True)
