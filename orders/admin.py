@@ -13,7 +13,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +34,7 @@ from orders.models import (
     PackageStatus,
     StaffMembership,
     Store,
+    TrustTier,
 )
 
 
@@ -169,8 +171,24 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
     list_filter = ["trust_tier", "language"]
     search_fields = ["name", "phone", "email"]
-    readonly_fields = ["trust_tier", "restricted_until", "created_at", "updated_at"]
+    readonly_fields = ["trust_tier", "restricted_until", "tier_at_stores", "created_at", "updated_at"]
     inlines = [NoShowStrikeInline]
+
+    @admin.display(description=_("tier at stores with their own no-show settings"))
+    def tier_at_stores(self, obj):
+        """The tier above follows the global NO_SHOW_* settings; a store with its own judges by those (order intake
+        there, its staff's view): shown here, so that a refusal at such a store can be explained."""
+        stores = services.stores_with_own_tier_rules()
+        if not stores or obj.pk is None:
+            return _("None: every store uses the global no-show settings.")
+        lines = []
+        for store in stores:
+            tier, until = services.customers_trust_at_store(customers=[obj], store=store)[obj.pk]
+            label = TrustTier(tier).label
+            if until:
+                label = _("%(tier)s until %(time)s") % {"tier": label, "time": store_local(until, store)}
+            lines.append(format_html("{} {}: {}", store.code, store.name, label))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_search_results(self, request, queryset, search_term):
         """Also the name as the staff search compares it (``search_fold``): "sahin" finds "Şahin", "YILMAZ"

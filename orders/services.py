@@ -32,6 +32,7 @@ from django.utils.translation import ngettext_lazy
 from core.appsettings import StoreSettings
 from core.bulk import insert_rows
 from core.errors import ApplicationError
+from core.models import AppSetting
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import (
     message_enqueue,
@@ -935,6 +936,23 @@ def customers_trust_at_store(
         customer.pk: trust_tier_from_history(strike_times=times[customer.pk], now=now, rules=rules)
         for customer in customers
     }
+
+
+TIER_SETTING_KEYS = (
+    "NO_SHOW_WATCH_THRESHOLD",
+    "NO_SHOW_RESTRICT_THRESHOLD",
+    "NO_SHOW_RESTRICT_DAYS",
+    "NO_SHOW_STRIKE_DECAY_DAYS",
+)
+
+
+def stores_with_own_tier_rules() -> list[Store]:
+    """The stores whose NO_SHOW_* settings differ from the global ones (they judge customers by their own)."""
+    overriding = AppSetting.objects.filter(store__isnull=False, key__in=TIER_SETTING_KEYS).values("store_id")
+    chain = TierRules.current()
+    return [
+        store for store in Store.objects.filter(pk__in=overriding).order_by("code") if TierRules.current(store) != chain
+    ]
 
 
 def _customers_refresh_tiers(

@@ -5,6 +5,7 @@ by its own values: order intake at that store, and the tier its staff see (API a
 from the customer's no-shows in every store replayed with the store's values. Other stores are unaffected.
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -217,3 +218,25 @@ def test_a_store_with_its_own_settings_still_lists_in_constant_queries(store, se
     assert (rows_small, rows_large) == (2, 32)
     assert tiers_small == tiers_large == {WATCH}  # one no-show each: watch at this store, good in the stored tier
     assert small == large
+
+
+@pytest.mark.django_db
+def test_admin_customer_page_shows_the_tier_at_each_store_with_its_own_settings(
+    admin_client, no_show, customer, store, other_store
+):
+    t0 = timezone.now()
+    no_show(t0)
+    no_show(t0 + DAY)
+    url = reverse("admin:orders_customer_change", args=[customer.pk])
+    page = admin_client.get(url).content.decode()
+    assert "None: every store uses the global no-show settings." in page
+
+    app_setting_set(key="NO_SHOW_RESTRICT_THRESHOLD", value=2, store=store)
+    app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=2, store=other_store)  # the global value: no own rules
+    assert services.stores_with_own_tier_rules() == [store]
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    field = re.search(r'field-tier_at_stores.*?<div class="readonly">(.*?)</div>', page, re.S).group(1)
+    assert field.startswith("IST01 Istanbul Kanyon: Restricted until") and "(Europe/Istanbul)" in field
+    assert "ANK01" not in field
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
+    assert "IST01 Istanbul Kanyon: Kısıtlı (" in page
