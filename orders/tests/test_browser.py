@@ -634,3 +634,70 @@ def test_a_button_pressed_after_signing_out_elsewhere_leads_to_login_and_back(pa
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/packages/\?.*status=waiting"))
     assert row(page, package).get_by_role("button", name="Complete Packaging").is_visible()
+
+
+# --- focus rings and names the style sheet decides (test_accessibility.py checks the rendered HTML) -------------
+
+FOCUS_RING = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;  // past the last control, on the way round
+  const style = getComputedStyle(el), box = el.getBoundingClientRect();
+  const reach = parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+  const clippedBy = [];
+  for (let up = el.parentElement; up; up = up.parentElement) {
+    const upStyle = getComputedStyle(up);
+    if (upStyle.overflowX === 'visible' && upStyle.overflowY === 'visible') continue;
+    const b = up.getBoundingClientRect();
+    if (box.left - reach < b.left || box.right + reach > b.right || box.top - reach < b.top || box.bottom + reach > b.bottom)
+      clippedBy.push(up.tagName + '.' + up.className);
+  }
+  // The ring lies outside the element (outline-offset), on what is behind it: the nearest painted ancestor.
+  let behind = 'rgb(255, 255, 255)';
+  for (let up = el.parentElement; up; up = up.parentElement) {
+    const bg = getComputedStyle(up).backgroundColor;
+    if (!/^rgba\\(.*, 0\\)$/.test(bg) && bg !== 'transparent') { behind = bg; break; }
+  }
+  return {name: (el.innerText || el.name || el.id).trim(), style: style.outlineStyle, width: parseFloat(style.outlineWidth),
+          color: style.outlineColor, behind, clippedBy};
+}"""
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    def luminance(css_color):
+        channels = [int(part) / 255 for part in re.findall(r"\d+", css_color)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted([luminance(first), luminance(second)], reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_every_control_shows_an_unclipped_focus_ring_with_contrast(page, employee):
+    # WCAG 1.4.11 / 2.4.7: the ring of EN and TR was cut off by their box (overflow: hidden), and the amber ring had
+    # 2.2:1 on white fields and buttons.
+    page.goto("/login/")
+    rings = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(FOCUS_RING)
+        if ring is None:
+            continue
+        if rings and ring["name"] == rings[0]["name"]:
+            break
+        rings.append(ring)
+    assert {"EN", "TR", "username", "password", "Log in"} <= {ring["name"] for ring in rings}
+    for ring in rings:
+        assert ring["style"] != "none" and ring["width"] >= 2, ring
+        assert ring["clippedBy"] == [], ring
+        assert contrast_ratio(ring["color"], ring["behind"]) >= 3, ring
+
+
+def test_the_brand_link_keeps_its_name_on_a_phone(browser, live_server):
+    # At 390 px the brand's text is hidden to make room; its mark is aria-hidden, so the link was left nameless.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    phone = context.new_page()
+    phone.goto("/login/")
+    brand = phone.get_by_role("link", name="Click & Collect")
+    assert brand.count() == 1 and brand.is_visible()
+    assert phone.locator(".brand-name").bounding_box()["width"] <= 1
+    context.close()
