@@ -70,6 +70,14 @@ def test_the_package_list_has_a_level_one_heading_in_both_languages(as_employee,
     assert '<h1 class="visually-hidden">Paketler</h1>' in html
 
 
+def test_the_search_result_note_is_a_live_region_the_page_script_updates_in_place(as_employee, store):
+    """After a command the script replaces the note's content ("3 packages match ..."); the region it writes into is
+    there from the start and polite, so the new count is read out."""
+    html = as_employee.get(reverse("staff:package-list"), {"q": "DEMO"}).content.decode()
+    (note,) = [attrs for _tag, attrs in elements(html) if "data-list-note" in attrs]
+    assert note.get("aria-live") == "polite"
+
+
 def test_a_refused_cancel_reason_is_tied_to_its_field(as_manager, make_package):
     package = make_package(S.WAITING)
     url = reverse("staff:package-cancel", args=[package.pk])
