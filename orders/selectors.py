@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from core.authentication import INTEGRATION_GROUP, IS_INTEGRATION_ATTR
 from core.errors import ApplicationError
@@ -27,13 +27,28 @@ def user_is_integration(*, user: Any) -> bool:
     return user.groups.filter(name=INTEGRATION_GROUP).exists()
 
 
+def membership_grants_access(*, user: Any) -> Q | Exists:
+    """A filter condition, true unless ``user`` is an account of the order system.
+
+    A membership gives an integration account nothing (SPEC 9.1: it creates and reads orders, it runs no
+    package commands), whatever rows admin holds for it: every read of a membership below applies this, so
+    the staff pages, the API and the services refuse it alike. Part of the same query (no round trip of
+    its own); no query at all when the API read the flag with the user (``core.authentication``).
+    """
+    flag = getattr(user, IS_INTEGRATION_ATTR, None)
+    if flag is not None:
+        return Q(pk__in=[]) if flag else Q()
+    return ~Exists(Group.objects.filter(user=user, name=INTEGRATION_GROUP))
+
+
 def staff_roles(*, user: AbstractBaseUser | None) -> dict[Any, str]:
     """Store id -> role for an active user; administrators are managers everywhere."""
     if user is None or not user.is_authenticated or not user.is_active:
         return {}
     if user.is_superuser:
         return dict.fromkeys(Store.objects.values_list("pk", flat=True), StaffRole.MANAGER)
-    return dict(StaffMembership.objects.filter(user=user).values_list("store_id", "role"))
+    memberships = StaffMembership.objects.filter(membership_grants_access(user=user), user=user)
+    return dict(memberships.values_list("store_id", "role"))
 
 
 def staff_role_for_store(*, user: AbstractBaseUser | None, store_id: Any) -> str | None:
@@ -44,13 +59,14 @@ def staff_role_for_store(*, user: AbstractBaseUser | None, store_id: Any) -> str
         return None
     if user.is_superuser:
         return StaffRole.MANAGER
-    return StaffMembership.objects.filter(user=user, store_id=store_id).values_list("role", flat=True).first()
+    memberships = StaffMembership.objects.filter(membership_grants_access(user=user), user=user, store_id=store_id)
+    return memberships.values_list("role", flat=True).first()
 
 
 def staff_stores(*, user: AbstractBaseUser) -> QuerySet[Store]:
     if user.is_superuser:
         return Store.objects.all()
-    return Store.objects.filter(memberships__user=user).distinct()
+    return Store.objects.filter(membership_grants_access(user=user), memberships__user=user).distinct()
 
 
 def packages_visible_to(*, user: AbstractBaseUser) -> QuerySet[Package]:
@@ -58,7 +74,7 @@ def packages_visible_to(*, user: AbstractBaseUser) -> QuerySet[Package]:
     packages = Package.objects.all()
     if user.is_superuser:
         return packages
-    return packages.filter(store__memberships__user=user)
+    return packages.filter(membership_grants_access(user=user), store__memberships__user=user)
 
 
 def package_get_for_user(*, user: AbstractBaseUser, package_id: Any) -> Package:

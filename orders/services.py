@@ -60,7 +60,7 @@ from orders.models import (
     Store,
     TrustTier,
 )
-from orders.selectors import staff_role_for_store
+from orders.selectors import membership_grants_access, staff_role_for_store
 from otp import services as otp
 from otp.models import PickupCode
 
@@ -114,7 +114,9 @@ def _lock_package_for_delivery(package_id: Any, *, actor: User | None) -> Packag
     if member:
         # Only a package of the actor's stores matches (and is locked): another store's package is not
         # even waited for. The join finds the one membership row (unique per user and store).
-        queryset = queryset.filter(store__memberships__user=actor).annotate(actor_role=F("store__memberships__role"))
+        queryset = queryset.filter(membership_grants_access(user=actor), store__memberships__user=actor).annotate(
+            actor_role=F("store__memberships__role")
+        )
     try:
         package = queryset.get(pk=package_id)
     except (Package.DoesNotExist, ValueError, TypeError, ValidationError):
