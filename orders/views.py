@@ -75,6 +75,11 @@ VERIFY_REFUSED = _("Verification attempt refused")
 LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 SIGNED_OUT = _("You are no longer signed in. Sign in again to continue.")
 PAGE_EXPIRED = _("This page has expired. Reload the page and try again.")
+NOT_YOURS = _("This package is no longer in your stores. The list has been reloaded.")
+CODES_NOW_ON = _("This store now uses pickup codes. Enter the customer's code.")
+CODES_NOW_OFF = _("This store no longer uses pickup codes. Check the customer's identity, then confirm the handover.")
+DELIVER_MODE_CODE = "code"
+DELIVER_MODE_PLAIN = "plain"
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -133,6 +138,37 @@ def _get_package(request: HttpRequest, package_id: Any) -> Package:
         return package_get_for_user(user=request.user, package_id=package_id)
     except ApplicationError:
         raise Http404 from None
+
+
+class _NotYours(Exception):
+    """A form posted for a package the user no longer reaches (their membership was removed, the package moved)."""
+
+
+def _get_package_to_post(request: HttpRequest, package_id: Any) -> Package:
+    """``_get_package`` for a form: a package out of reach is ``_NotYours``, which ``staff_form`` answers."""
+    try:
+        return package_get_for_user(user=request.user, package_id=package_id)
+    except ApplicationError:
+        raise _NotYours from None
+
+
+def staff_form(view):
+    """A form or dialog of a page rendered while the package was the user's: if it no longer is, the script is sent
+    to the list the form came from again (a fresh page, without the row), with why, instead of a bare 404 it can
+    only call "Something went wrong. Try again" (nothing retried can work). Without the script: the 404 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _NotYours:
+            if not _is_fetch(request):
+                raise Http404 from None  # a plain page or form: the same 404 as a package never the user's
+            messages.error(request, NOT_YOURS)
+            next_url = _safe_next(request, reverse("staff:package-list"))
+            return JsonResponse({"done": False, "redirect": next_url, "error": str(NOT_YOURS)}, status=404)
+
+    return wrapper
 
 
 def _stores_of(roles: dict[str, str]) -> list[Store]:
@@ -232,38 +268,54 @@ def _list_after_command(request: HttpRequest, package: Package, next_url: str) -
     }
 
 
+def _row_state(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
+    """The package's row as it is now and the list's numbers, for the script to put in place of the list's row;
+    ``None`` without the script, outside the list, or when only a reload shows that list truly."""
+    if not (_is_fetch(request) and request.POST.get("in_place") == "1"):
+        return None
+    package = Package.objects.select_related("order__customer", "store").get(pk=package.pk)
+    list_state = _list_after_command(request, package, next_url)
+    if list_state is None:
+        return None
+    return {"row": _row_html(request, package, next_url), **list_state}
+
+
+def _refused_row_state(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any]:
+    """After a refusal, the row as it is now: the package may have moved on meanwhile (delivered in another tab,
+    cancelled by a manager, expired as a no-show), and the list's row must not keep offering what failed."""
+    return _row_state(request, package, next_url) or {}
+
+
 def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
     """A command succeeded: the new row and the list's numbers (in place, from the list) or a redirect with the
     message (without JavaScript, from the package page, or when the list's page the user is on ran out of rows)."""
-    if _is_fetch(request) and request.POST.get("in_place") == "1":
-        package = Package.objects.select_related("order__customer", "store").get(pk=package.pk)
-        list_state = _list_after_command(request, package, next_url)
-        if list_state is not None:
-            return JsonResponse(
-                {
-                    "done": True,
-                    "message": str(message),
-                    "row": _row_html(request, package, next_url),
-                    **list_state,
-                }
-            )
+    row_state = _row_state(request, package, next_url)
+    if row_state is not None:
+        return JsonResponse({"done": True, "message": str(message), **row_state})
     messages.success(request, message)
     if _is_fetch(request):
         return JsonResponse({"done": True, "redirect": next_url})
     return redirect(next_url)
 
 
-def _dialog(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
-    """The dialog's body: JSON for the script, a full page without it."""
+def _dialog(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The dialog's body: JSON for the script (with ``extra``, e.g. the row as it is now), a full page without it."""
     if _is_fetch(request):
         html = render_to_string(template, context, request=request)
-        return JsonResponse({"done": False, "html": html}, status=status)
+        return JsonResponse({"done": False, "html": html, **(extra or {})}, status=status)
     return render(request, "orders/dialog_page.html", {**context, "dialog_template": template}, status=status)
 
 
 def _refused(exc: ApplicationError) -> None:
     if exc.code == "not_found":
-        raise Http404 from None
+        raise _NotYours from None
 
 
 # --- login ---------------------------------------------------------------------------------------
@@ -370,9 +422,19 @@ def package_list(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "page_query": urlencode(_list_query(store, search, status)),
             "clear_query": urlencode({"store": store.code, **({"status": status} if status else {})}),
-            "next": request.get_full_path(),
+            "next": _list_url_of_store(request, store),
         },
     )
+
+
+def _list_url_of_store(request: HttpRequest, store: Store) -> str:
+    """This list's address with its store named: the rows' forms come back to it, and the session's store may be
+    another by then (the switcher used in another tab of the same session)."""
+    if request.GET.get("store") == store.code:
+        return request.get_full_path()
+    query = request.GET.copy()
+    query["store"] = store.code
+    return f"{request.path}?{query.urlencode()}"
 
 
 # --- the package page ----------------------------------------------------------------------------
@@ -455,9 +517,10 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
 
 @staff_login_required
 @require_POST
+@staff_form
 def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
     """The row buttons without a dialog: Complete Packaging, Ready for Pickup, Resend Code."""
-    package = _get_package(request, package_id)
+    package = _get_package_to_post(request, package_id)
     next_url = _safe_next(request, reverse("staff:package-list"))
     form = CommandForm(request.POST)
     command = form.data.get("command") if form.is_valid() else None
@@ -472,7 +535,10 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
     except ApplicationError as exc:
         _refused(exc)
         if _is_fetch(request):
-            return JsonResponse({"done": False, "error": str(exc.message)}, status=exc.http_status)
+            return JsonResponse(
+                {"done": False, "error": str(exc.message), **_refused_row_state(request, package, next_url)},
+                status=exc.http_status,
+            )
         messages.error(request, exc.message)
         return redirect(next_url)
     return _done(request, package, cmd.DONE_MESSAGES[command], next_url)
@@ -496,9 +562,13 @@ def _deliver_context(
 ) -> dict[str, Any]:
     conf = StoreSettings(package.store_id)
     otp_enabled = conf.IS_OTP_ENABLED
-    code = otp.pickup_code_current(package=package) if otp_enabled else None
+    is_ready = package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
+    # Only a ready package has a code to speak of: one delivered or cancelled meanwhile (another tab, a manager,
+    # the no-show sweep) needs no "Send a new code", which would invite a command that cannot apply.
+    codes_used = otp_enabled and is_ready
+    code = otp.pickup_code_current(package=package) if codes_used else None
     # What the code is now, whatever the error said a moment ago (a resend in between makes it live again).
-    refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if otp_enabled else None
+    refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
     return {
         "package": package,
         "form": form,
@@ -513,20 +583,34 @@ def _deliver_context(
         # manual confirmation; the code field and Verify stay (SPEC 10's dialog).
         "needs_new_code": refusal is not None,
         "notice": notice,
-        "is_ready": package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP,
+        "is_ready": is_ready,
+        # The mode the dialog was rendered in (a code, or a plain confirmation): a post from a dialog whose store
+        # switched codes on or off meanwhile is shown the dialog again instead of being acted on.
+        "mode": DELIVER_MODE_CODE if otp_enabled else DELIVER_MODE_PLAIN,
         "next": _safe_next(request, reverse("staff:package-list")),
     }
 
 
 @staff_login_required
 @require_http_methods(["GET", "POST"])
+@staff_form
 def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
-    package = _get_package(request, package_id)
+    package = _get_package_to_post(request, package_id)
     if request.method == "GET":
         return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
     form = DeliverForm(request.POST)
     next_url = _safe_next(request, reverse("staff:package-list"))
+    posted_mode = request.POST.get("mode")
+    if posted_mode in (DELIVER_MODE_CODE, DELIVER_MODE_PLAIN):
+        context = _deliver_context(request, package, DeliverForm())
+        if context["is_ready"] and posted_mode != context["mode"]:
+            # The store switched codes on or off while the dialog was open: a code typed for a store that no
+            # longer uses codes must not hand the package over unasked, nor a plain confirmation be refused as
+            # a missing code. The dialog as it is now, with why; nothing was attempted.
+            changed = CODES_NOW_OFF if posted_mode == DELIVER_MODE_CODE else CODES_NOW_ON
+            context["error"] = ApplicationError("invalid_state", changed)
+            return _dialog(request, "orders/_deliver_dialog.html", context, status=409)
     manual = bool(form.is_valid() and form.cleaned_data["manual"])
     entered = (form.cleaned_data.get("otp") or None) if form.is_valid() else form.data.get("otp")
     try:
@@ -541,28 +625,43 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
         _refused(exc)
         package.refresh_from_db()
         context = _deliver_context(request, package, DeliverForm(), error=exc)
-        return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
+        return _dialog(
+            request,
+            "orders/_deliver_dialog.html",
+            context,
+            status=exc.http_status,
+            extra=_refused_row_state(request, package, next_url),
+        )
     message = cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
     return _done(request, outcome.package, message, next_url)
 
 
 @staff_login_required
 @require_http_methods(["GET", "POST"])
+@staff_form
 def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Resend code" inside the dialog: a new code goes out, the dialog stays open.
 
     Without the script the dialog page is left by a redirect to the "Delivered" dialog's own address, with the
     notice: reloading it sends no second code, and the language switcher (which reloads the page it is on with a
     GET) finds a page. A GET here (such a reload of an older page) shows that dialog and sends nothing."""
-    package = _get_package(request, package_id)
+    package = _get_package_to_post(request, package_id)
     if request.method == "GET":
         return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
     try:
         package = services.package_resend_code(package=package, actor=request.user, channel=Channel.WEB)
     except ApplicationError as exc:
         _refused(exc)
+        package.refresh_from_db()
         context = _deliver_context(request, package, DeliverForm(), error=exc)
-        return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status)
+        next_url = _safe_next(request, reverse("staff:package-list"))
+        return _dialog(
+            request,
+            "orders/_deliver_dialog.html",
+            context,
+            status=exc.http_status,
+            extra=_refused_row_state(request, package, next_url),
+        )
     notice = cmd.DONE_MESSAGES[cmd.RESEND_CODE]
     if not _is_fetch(request):
         messages.success(request, notice)
@@ -574,9 +673,10 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
 
 @staff_login_required
 @require_http_methods(["GET", "POST"])
+@staff_form
 def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Cancel": asks for the reason; managers only (the service decides)."""
-    package = _get_package(request, package_id)
+    package = _get_package_to_post(request, package_id)
     next_url = _safe_next(request, reverse("staff:package-list"))
     context = {"package": package, "next": next_url, "error": None}
     if request.method == "GET":
@@ -589,8 +689,15 @@ def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
         package = services.package_cancel(package=package, actor=request.user, channel=Channel.WEB, reason=reason)
     except ApplicationError as exc:
         _refused(exc)
-        context.update(form=form, error=exc)
-        return _dialog(request, "orders/_cancel_dialog.html", context, status=exc.http_status)
+        package.refresh_from_db()
+        context.update(package=package, form=form, error=exc)
+        return _dialog(
+            request,
+            "orders/_cancel_dialog.html",
+            context,
+            status=exc.http_status,
+            extra=_refused_row_state(request, package, next_url),
+        )
     return _done(request, package, cmd.DONE_MESSAGES[cmd.CANCEL], next_url)
 
 

@@ -13,6 +13,7 @@ import pytest
 from core.services import app_setting_set
 from core.testing import wrong_code
 from notifications.models import Message
+from orders import services
 from orders.models import AuditKind, AuditRecord, PackageStatus, StaffRole
 from orders.tests.factories import PASSWORD, employee_of
 from otp.models import PickupCode
@@ -701,3 +702,56 @@ def test_the_brand_link_keeps_its_name_on_a_phone(browser, live_server):
     assert brand.count() == 1 and brand.is_visible()
     assert phone.locator(".brand-name").bounding_box()["width"] <= 1
     context.close()
+
+
+def test_a_double_click_on_a_row_button_runs_one_command(page, employee, make_package):
+    """The second click of a double-click lands where the first one's answer just put the next command's button
+    (Complete Packaging, then Ready for Pickup, which would send the customer a code): it is ignored."""
+    package = make_package(S.WAITING)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Complete Packaging").click()
+    fresh = row(page, package).get_by_role("button", name="Ready for Pickup")
+    fresh.wait_for()
+    # The double-click's second click (the browser counts it: event.detail 2), on the button now under the pointer.
+    box = fresh.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down(click_count=2)
+    page.mouse.up(click_count=2)
+    page.wait_for_timeout(700)
+    package.refresh_from_db()
+    assert package.status == S.PACKED_ALL_ITEMS
+    assert list(
+        AuditRecord.objects.filter(package=package, kind=AuditKind.TRANSITION, actor=employee).values_list(
+            "command", flat=True
+        )
+    ) == ["COMPLETE_PACKAGING_WITHOUT_SHIPMENT"]
+    assert not PickupCode.objects.filter(package=package).exists()
+    # A single click on it works.
+    fresh.click()
+    expect_status = row(page, package).get_by_text("Ready for Customer Pickup")
+    expect_status.wait_for()
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
+def test_a_dialog_left_open_while_another_tab_delivered_ends_with_the_row_as_it_is(
+    page, employee, make_package, issued_code
+):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    code = issued_code(package)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    page.locator("#id_otp").fill(code)
+    # Meanwhile, another tab of the counter hands it over.
+    services.package_deliver(package=package, actor=employee, channel="web", manual=True)
+    page.locator("[data-verify]").click()
+    error = page.locator("#dialog #dialog-error")
+    error.wait_for()
+    assert "does not apply to a package that is Delivered" in error.inner_text()
+    dialog_text = page.locator("#dialog").inner_text()
+    assert "Send a new code" not in dialog_text
+    assert page.locator("#dialog [data-resend]").count() == 0
+    # The row behind the dialog no longer offers "Delivered" or "Resend Code".
+    assert "Delivered" in row(page, package).locator("td").nth(4).inner_text()
+    assert row(page, package).locator("a[data-dialog], form[data-row-action]").count() == 0
+    assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 2

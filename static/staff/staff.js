@@ -1,7 +1,10 @@
 /* Staff pages: the modal dialogs and in-place row updates. Plain JavaScript, no dependencies.
    Every form and link also works without this script (the server answers with full pages).
    Requests made here carry "X-Requested-With: fetch"; the server then answers JSON:
-   {done: false, html}            the dialog again (error or notice inside), stays open
+   {done: false, html}            the dialog again (error or notice inside), stays open; after a refusal
+                                  with the package's row as it is now (row, counts, inList, note, pager),
+                                  since the package may have moved on meanwhile (another tab, a manager, the
+                                  no-show sweep): the list must not keep offering what was just refused
    {done: true, message, row, counts, inList, note, pager}
                                   the package's new table row, the filter bar's fresh counts
                                   ({all: n, <status>: n, ...}), whether the row still matches the list's
@@ -12,7 +15,8 @@
    {done: true, redirect}         go there (the server queued the message for that page)
    {done: false, redirect}        signed out meanwhile: to the login page, which leads back to this one
    {done: false, error}           refused (a row button, an expired page): show the message, in the open
-                                  dialog if there is one (a message behind the modal's backdrop is not seen) */
+                                  dialog if there is one (a message behind the modal's backdrop is not seen),
+                                  and the row as it is now when the answer has one */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -138,20 +142,25 @@
     if (holder && typeof html === "string") holder.innerHTML = html;
   }
 
+  // The row and the list's numbers as the server answered them (after a command, or after a refusal).
+  function updateList(data, packageId) {
+    if (data.row) {
+      if (data.inList === false) removeRow(packageId);
+      else replaceRow(packageId, data.row);
+    }
+    if (data.counts) updateCounts(data.counts);
+    updateFragment("[data-list-note]", data.note);
+    updateFragment("[data-list-pager]", data.pager);
+  }
+
   function handle(data, packageId) {
     if (data.redirect) {
       window.location.assign(data.redirect);
       return;
     }
+    if (packageId) updateList(data, packageId);
     if (data.done) {
       closeDialog();
-      if (data.row) {
-        if (data.inList === false) removeRow(packageId);
-        else replaceRow(packageId, data.row);
-      }
-      if (data.counts) updateCounts(data.counts);
-      updateFragment("[data-list-note]", data.note);
-      updateFragment("[data-list-pager]", data.pager);
       if (data.message) flash(data.message, "success");
       var box = searchBox();
       if (box) box.focus();
@@ -174,6 +183,13 @@
   }
 
   document.addEventListener("click", function (event) {
+    // The second click of a double-click (event.detail counts the clicks) never acts on a row: it lands where the
+    // first one's answer may just have put the next command's button (Complete Packaging, then Ready for Pickup,
+    // which sends the customer a code). A click from the keyboard has detail 0.
+    if (event.detail > 1 && event.target.closest("tr[id^='row-'] .actions")) {
+      event.preventDefault();
+      return;
+    }
     var link = event.target.closest("a[data-dialog]");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
       event.preventDefault();
