@@ -208,7 +208,7 @@ def test_a_refused_command_answers_no_list_state(as_employee, make_package):
 
 def holder_on_the_page(client, url, name):
     """What the list page shows inside its ``data-list-<name>`` holder (the note or the pager), as staff.js sees it."""
-    found = re.search(rf"<div data-list-{name}>(.*?)</div>", client.get(url).content.decode(), re.S)
+    found = re.search(rf"<div data-list-{name}\b[^>]*>(.*?)</div>", client.get(url).content.decode(), re.S)
     assert found, f"no data-list-{name} holder on {url}"
     return found.group(1).strip()
 
