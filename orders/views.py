@@ -470,6 +470,19 @@ def _describe(record: AuditRecord) -> None:
     record.reason = cmd.reason_label(record.reason)
 
 
+def _strikes_for(user: Any, customer: Any) -> list[NoShowStrike]:
+    """The customer's latest no-shows (SPEC 6: staff see the history), each with its order number only where the
+    reader may see that order: a no-show in another store shows that store's code instead."""
+    strikes = list(
+        NoShowStrike.objects.filter(customer=customer).select_related("package__order", "package__store")[:20]
+    )
+    own_stores = set(staff_roles(user=user))
+    for strike in strikes:
+        package = strike.package
+        strike.label = package.order.order_number if package.store_id in own_stores else package.store.code
+    return strikes
+
+
 @login_required
 @require_GET
 def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
@@ -501,7 +514,7 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
             "timeline": timeline,
             "cancellation_reason": cmd.reason_label(package.cancellation_reason),
             "sent_messages": sent,
-            "strikes": list(NoShowStrike.objects.filter(customer=customer).select_related("package__order")[:20]),
+            "strikes": _strikes_for(request.user, customer),
             "codes_used": codes_used,
             "code": code,
             "code_refusal": code_refusal,

@@ -12,9 +12,16 @@ from django.urls import reverse
 from core.errors import ApplicationError
 from orders import commands as cmd
 from orders import services
-from orders.models import Package, PackageStatus, StaffMembership, StaffRole
+from orders.models import NoShowStrike, Package, PackageStatus, StaffMembership, StaffRole
 from orders.tests.apiclient import _fresh_throttles, bearer, obtain_tokens  # noqa: F401 - autouse fixture
-from orders.tests.factories import PASSWORD, PackageFactory, employee_of, integration_user
+from orders.tests.factories import (
+    PASSWORD,
+    CustomerFactory,
+    OrderFactory,
+    PackageFactory,
+    employee_of,
+    integration_user,
+)
 from otp.models import PickupCode
 
 S = PackageStatus
@@ -252,3 +259,29 @@ def test_a_staff_user_without_a_membership_reaches_no_store(client, make_package
     assert api.get(f"/api/orders/{package.order_id}/").status_code == 404
     assert obtain_tokens("clerk")  # a real account, only without a store
     assert_untouched(package, S.WAITING, codes=0)
+
+
+@pytest.mark.django_db
+def test_the_no_show_history_names_other_stores_orders_by_store_only(client, store, other_store):
+    customer = CustomerFactory()
+    here = PackageFactory(order=OrderFactory(customer=customer, store=store, order_number="IST-OWN-1"), store=store)
+    elsewhere = PackageFactory(
+        order=OrderFactory(customer=customer, store=other_store, order_number="ANK-SECRET-9"),
+        store=other_store,
+        status=PackageStatus.CANCELLED,
+    )
+    NoShowStrike.objects.create(customer=customer, package=elsewhere)
+    NoShowStrike.objects.create(
+        customer=customer, package=PackageFactory(order=here.order, store=store, status=PackageStatus.CANCELLED)
+    )
+    url = reverse("staff:package-detail", args=[here.pk])
+
+    client.force_login(employee_of(store))
+    page = client.get(url).content.decode()
+    assert "ANK-SECRET-9" not in page and "ANK01" in page  # the no-show is shown, with its store
+    assert page.count("IST-OWN-1") >= 2  # the own store's no-show keeps its order number
+
+    both = employee_of(store)
+    both.memberships.create(store=other_store, role="employee")
+    client.force_login(both)
+    assert "ANK-SECRET-9" in client.get(url).content.decode()

@@ -192,6 +192,22 @@ def ready_package_locked_in_the_dialog(page, make_package, issued_code, store, *
     return package, dialog
 
 
+def test_closing_the_dialog_after_its_row_was_replaced_focuses_the_new_rows_button(
+    page, employee, make_package, issued_code, store
+):
+    """The refusal replaced the row (and its "Delivered" button) while the dialog was open: Escape puts the focus on
+    the new row's "Delivered", not in the search box, where the next key ("/" to search) would be typed."""
+    package, _dialog = ready_package_locked_in_the_dialog(page, make_package, issued_code, store)
+    page.keyboard.press("Escape")
+    focused_is(
+        page,
+        f"document.activeElement.closest('#row-{package.pk}') !== null"
+        " && document.activeElement.textContent.trim() === 'Delivered'",
+    )
+    page.keyboard.press("/")
+    focused_is(page, "document.activeElement.type === 'search' && document.activeElement.value === ''")
+
+
 def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make_package, issued_code, store):
     package, dialog = ready_package_locked_in_the_dialog(page, make_package, issued_code, store)
     # Nothing typed can deliver now: "Resend code" is the main button and has the focus, so Enter sends a new code.

@@ -222,6 +222,18 @@
     }
   });
 
+  // The opener's row was replaced while the dialog was open (an answer, or a refusal, carries the row as it is now):
+  // its button of the same name in the new row, else the row's first action. The search box is only the last resort,
+  // as a key pressed next ("/", a digit) would be typed into it.
+  function standIn(gone) {
+    var oldRow = gone && gone.closest && gone.closest("tr[id^='row-']");
+    var row = oldRow && document.getElementById(oldRow.id);
+    if (!row) return null;
+    var name = gone.textContent.trim();
+    var actions = Array.prototype.slice.call(row.querySelectorAll(".actions a, .actions button"));
+    return actions.filter(function (action) { return action.textContent.trim() === name; })[0] || actions[0] || null;
+  }
+
   dialog.addEventListener("close", function () {
     // The browser gives the focus back to the opener as it closes the dialog; this event comes a
     // moment later, so only place the focus where the browser could not (the opener was replaced),
@@ -230,7 +242,8 @@
     var lost = !active || active === document.body || dialog.contains(active);
     dialogBody.innerHTML = "";
     if (lost) {
-      if (opener && document.body.contains(opener)) opener.focus();
+      var target = opener && document.body.contains(opener) ? opener : standIn(opener);
+      if (target) target.focus();
       else if (searchBox()) searchBox().focus();
     }
     opener = null;
