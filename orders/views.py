@@ -133,23 +133,17 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "403_csrf.html", status=403)
 
 
-def _get_package(request: HttpRequest, package_id: Any) -> Package:
-    try:
-        return package_get_for_user(user=request.user, package_id=package_id)
-    except ApplicationError:
-        raise Http404 from None
-
-
 class _NotYours(Exception):
     """A form posted for a package the user no longer reaches (their membership was removed, the package moved)."""
 
 
-def _get_package_to_post(request: HttpRequest, package_id: Any) -> Package:
-    """``_get_package`` for a form: a package out of reach is ``_NotYours``, which ``staff_form`` answers."""
+def _get_package(request: HttpRequest, package_id: Any, *, out_of_reach: type[Exception] = Http404) -> Package:
+    """The package if the user reaches it; otherwise ``out_of_reach``: a 404 for a page, ``_NotYours`` for a form
+    (which ``staff_form`` answers)."""
     try:
         return package_get_for_user(user=request.user, package_id=package_id)
     except ApplicationError:
-        raise _NotYours from None
+        raise out_of_reach from None
 
 
 def staff_form(view):
@@ -533,7 +527,7 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
 @staff_form
 def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
     """The row buttons without a dialog: Complete Packaging, Ready for Pickup, Resend Code."""
-    package = _get_package_to_post(request, package_id)
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
     next_url = _safe_next(request, reverse("staff:package-list"))
     form = CommandForm(request.POST)
     command = form.data.get("command") if form.is_valid() else None
@@ -609,7 +603,7 @@ def _deliver_context(
 @staff_form
 def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
-    package = _get_package_to_post(request, package_id)
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
     if request.method == "GET":
         return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
     form = DeliverForm(request.POST)
@@ -658,7 +652,7 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
     Without the script the dialog page is left by a redirect to the "Delivered" dialog's own address, with the
     notice: reloading it sends no second code, and the language switcher (which reloads the page it is on with a
     GET) finds a page. A GET here (such a reload of an older page) shows that dialog and sends nothing."""
-    package = _get_package_to_post(request, package_id)
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
     if request.method == "GET":
         return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
     try:
@@ -689,7 +683,7 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
 @staff_form
 def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Cancel": asks for the reason; managers only (the service decides)."""
-    package = _get_package_to_post(request, package_id)
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
     next_url = _safe_next(request, reverse("staff:package-list"))
     context = {"package": package, "next": next_url, "error": None}
     if request.method == "GET":
