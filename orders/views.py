@@ -629,18 +629,26 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
             manual=manual,
         )
     except ApplicationError as exc:
-        _refused(exc)
-        package.refresh_from_db()
-        context = _deliver_context(request, package, DeliverForm(), error=exc)
-        return _dialog(
-            request,
-            "orders/_deliver_dialog.html",
-            context,
-            status=exc.http_status,
-            extra=_refused_row_state(request, package, next_url),
-        )
+        return _deliver_dialog_refused(request, package, exc, next_url)
     message = cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
     return _done(request, outcome.package, message, next_url)
+
+
+def _deliver_dialog_refused(
+    request: HttpRequest, package: Package, exc: ApplicationError, next_url: str
+) -> HttpResponse:
+    """The "Verify pickup code" dialog again after a refused verification or resend: the error in it, the package
+    as it is now, and its row and the list's numbers for the page script."""
+    _refused(exc)
+    package.refresh_from_db()
+    context = _deliver_context(request, package, DeliverForm(), error=exc)
+    return _dialog(
+        request,
+        "orders/_deliver_dialog.html",
+        context,
+        status=exc.http_status,
+        extra=_refused_row_state(request, package, next_url),
+    )
 
 
 @staff_login_required
@@ -658,17 +666,7 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
     try:
         package = services.package_resend_code(package=package, actor=request.user, channel=Channel.WEB)
     except ApplicationError as exc:
-        _refused(exc)
-        package.refresh_from_db()
-        context = _deliver_context(request, package, DeliverForm(), error=exc)
-        next_url = _safe_next(request, reverse("staff:package-list"))
-        return _dialog(
-            request,
-            "orders/_deliver_dialog.html",
-            context,
-            status=exc.http_status,
-            extra=_refused_row_state(request, package, next_url),
-        )
+        return _deliver_dialog_refused(request, package, exc, _safe_next(request, reverse("staff:package-list")))
     notice = cmd.DONE_MESSAGES[cmd.RESEND_CODE]
     if not _is_fetch(request):
         messages.success(request, notice)
