@@ -40,6 +40,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from notifications.backends import OutgoingMessage, PermanentSendError, SendError, TransientSendError, backend_for
 from notifications.crypto import decrypt
+from notifications.http_deadline import DeadlineExceeded, post_within
 from notifications.models import (
     CODE_MASK,
     DeliveryStatus,
@@ -276,18 +277,22 @@ def _webhook_post(delivery: WebhookDelivery) -> tuple[int | None, SendError | No
         ),
     }
     try:
-        # stream=True: the answer's status is all that counts, and its body is never read. Without it requests
-        # reads the whole body, and WEBHOOK_TIMEOUT bounds each read, not the total: a receiver that answers 200
-        # and then trickles a byte every few seconds held the worker, and this row's lock and transaction, for
-        # as long as it liked, and the delivery it had accepted was recorded as failed.
-        response = requests.post(
+        # stream=True (post_within): the answer's status is all that counts, and its body is never read. Without
+        # it requests reads the whole body, and WEBHOOK_TIMEOUT bounds each read, not the total: a receiver that
+        # answers 200 and then trickles a byte every few seconds held the worker, and this row's lock and
+        # transaction, for as long as it liked, and the delivery it had accepted was recorded as failed. The same
+        # trickle in the status line or the headers is cut by WEBHOOK_DEADLINE, which bounds the whole try
+        # (connect, TLS, sending, status line and headers) however each read is paced.
+        response = post_within(
             endpoint.url,
             data=body,
             headers=headers,
+            deadline=settings.WEBHOOK_DEADLINE,
             timeout=settings.WEBHOOK_TIMEOUT,
             allow_redirects=False,
-            stream=True,
         )
+    except DeadlineExceeded as error:
+        return None, TransientSendError(f"endpoint too slow: {error} (WEBHOOK_DEADLINE)")
     except requests.RequestException as error:
         return None, TransientSendError(f"endpoint unreachable: {error.__class__.__name__}")
     response.close()

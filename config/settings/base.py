@@ -306,7 +306,18 @@ NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=10.0)
 NOTIFY_MAX_TRIES = env.int("NOTIFY_MAX_TRIES", default=5)
 NOTIFY_RETRY_BACKOFF_SECONDS = env.float("NOTIFY_RETRY_BACKOFF_SECONDS", default=30.0)
 NOTIFY_RELAY_AFTER_SECONDS = env.int("NOTIFY_RELAY_AFTER_SECONDS", default=180)
+# Webhook tries (notifications.sending): WEBHOOK_TIMEOUT bounds each wait on the socket (connect, each read);
+# WEBHOOK_DEADLINE bounds the whole try up to the answer's headers (connect, TLS, sending, status line and headers),
+# so a receiver that trickles them a byte at a time frees the worker at the deadline (notifications.http_deadline).
 WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_DEADLINE = env.float("WEBHOOK_DEADLINE", default=3 * WEBHOOK_TIMEOUT)
+if not WEBHOOK_TIMEOUT > 0:
+    raise ImproperlyConfigured(f"WEBHOOK_TIMEOUT={WEBHOOK_TIMEOUT:g} must be a number of seconds above 0, e.g. 10.")
+if not WEBHOOK_DEADLINE >= WEBHOOK_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_DEADLINE={WEBHOOK_DEADLINE:g} must be a number of seconds at least WEBHOOK_TIMEOUT "
+        f"({WEBHOOK_TIMEOUT:g}): it bounds a whole webhook try, WEBHOOK_TIMEOUT each wait within it."
+    )
 # An endpoint that receives the Whisperer event (it carries the pickup code) must use https, unless this is on
 # (local runs: config/settings/local.py; a receiver on a trusted network).
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
