@@ -179,7 +179,10 @@ UUID_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, des
 def _errors(*codes: int, **overrides: str) -> dict:
     """Documented error answers (all with the SPEC 9.4 body); ``overrides`` as ``s400="..."``."""
     descriptions = {
-        400: "validation_error, otp_invalid (details.attemptsRemaining), otp_expired, otp_locked, otp_not_issued",
+        400: (
+            "validation_error, otp_invalid (details.attemptsRemaining, details.replacedCode), otp_expired, "
+            "otp_locked, otp_not_issued"
+        ),
         401: "not_authenticated: missing, malformed or expired token",
         403: "permission_denied: wrong role, integration account, or manual confirmation not allowed",
         404: "not_found: no such object, or not in the caller's stores",

@@ -258,5 +258,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=list(HTTP_STATUS))
     details = serializers.DictField(
         required=False,
-        help_text="fields: errors per input field; attemptsRemaining (otp_invalid); retryAfter in seconds (throttled).",
+        help_text=(
+            "fields: errors per input field; attemptsRemaining (otp_invalid); replacedCode (otp_invalid: the value "
+            "is an earlier code that a resend replaced); retryAfter in seconds (throttled)."
+        ),
     )

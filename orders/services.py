@@ -489,8 +489,23 @@ def _audited_refusals(*, actor: User | None, channel: str, manual: bool) -> Iter
         raise
 
 
-def _wrong_code_error(remaining: int) -> ApplicationError:
-    if remaining:
+def _wrong_code_error(remaining: int, *, replaced: bool = False) -> ApplicationError:
+    """``otp_invalid`` after a counted wrong entry. ``replaced``: the value is an earlier code of the package that a
+    resend replaced (``otp.pickup_code_matches_replaced``), so the message says to ask for the latest message; it is
+    a wrong entry all the same (SPEC 4), and ``details.replacedCode`` says so to an API client."""
+    if replaced and remaining:
+        message = ngettext_lazy(
+            "This is an earlier code, replaced by a newer one. Ask the customer for the latest message. "
+            "%(count)s attempt left.",
+            "This is an earlier code, replaced by a newer one. Ask the customer for the latest message. "
+            "%(count)s attempts left.",
+            "count",
+        ) % {"count": remaining}
+    elif replaced:
+        message = _(
+            "This is an earlier code, replaced by a newer one. The current code is now locked: send a new code."
+        )
+    elif remaining:
         message = ngettext_lazy(
             "The pickup code is wrong. %(count)s attempt left.",
             "The pickup code is wrong. %(count)s attempts left.",
@@ -498,7 +513,10 @@ def _wrong_code_error(remaining: int) -> ApplicationError:
         ) % {"count": remaining}
     else:
         message = _("The pickup code is wrong. The code is now locked: send a new code.")
-    return ApplicationError("otp_invalid", message, {"attemptsRemaining": remaining})
+    details: dict[str, Any] = {"attemptsRemaining": remaining}
+    if replaced:
+        details["replacedCode"] = True
+    return ApplicationError("otp_invalid", message, details)
 
 
 def _deliver_locked(
@@ -559,9 +577,10 @@ def _verify_and_deliver(
 
     A value opens the one package whose live code it matches; the right code of a locked or expired
     package is refused as such; when it matches none, a wrong entry is counted on each package with
-    a live code. Manual confirmation opens every package whose
-    code is live. Every attempt is audited. Returns (delivered packages, refusal). ``codes``: each
-    package's current code by package id, when the caller has read them after the lock.
+    a live code (the message says when the value is an earlier code that a resend replaced). Manual
+    confirmation opens every package whose code is live. Every attempt is audited. Returns (delivered
+    packages, refusal). ``codes``: each package's current code by package id, when the caller has read
+    them after the lock.
     """
     if codes is None:
         codes = {package.pk: otp.pickup_code_current(package=package) for package in packages}
@@ -598,10 +617,13 @@ def _verify_and_deliver(
             )
         return opened, None
     if live:
+        # An earlier code of any package checked (one of an order's packages may be locked while the customer shows
+        # its first message): the message says so. Read only here, on the wrong-code path.
+        replaced = otp.pickup_code_matches_replaced(package_ids=[p.pk for p in packages], value=otp_value, now=now)
         refusal = None
         for package in live:
             remaining = otp.pickup_code_register_wrong_entry(code=codes[package.pk])
-            error = _wrong_code_error(remaining)
+            error = _wrong_code_error(remaining, replaced=replaced)
             _audit_verification(package=package, actor=actor, channel=channel, now=now, manual=False, refusal=error)
             refusal = refusal or error
         return [], refusal

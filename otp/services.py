@@ -78,6 +78,31 @@ def pickup_code_matches(*, code: PickupCode, value: str) -> bool:
     return hmac.compare_digest(code_hash(package_id=code.package_id, code=value), code.code_hash)
 
 
+# What ``pickup_code_issue`` writes into the codes a resend replaces.
+REPLACED = "replaced"
+
+
+def pickup_code_matches_replaced(*, package_ids: list[Any], value: str, now) -> bool:
+    """Whether ``value`` is an earlier code of one of the packages that a newer code replaced (a resend) within
+    the last QUOTA_WINDOW_SECONDS: the customer showed the first message instead of the latest one.
+
+    Only for the message of a wrong entry: the value is still refused and counted as one on the current code
+    (SPEC 4: a replaced code stops working at once). One query, made only on the wrong-code path, so a
+    successful verification reads nothing more. The window is the 24-hour resend quota's, counted from the
+    replacement, not the TTL: a code replaced within the TTL would be only the one the current code replaced
+    (the current code is live, so it was issued less than a TTL ago), while a customer who had two resends
+    still holds the first message. Each replacement is the issue of a new code, and at most
+    OTP_MAX_CODES_PER_PACKAGE codes of a package are issued within that window, so the read and the
+    comparisons stay bounded. Each stored hash is compared in constant time, all of them whatever matched.
+    """
+    since = now - timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
+    replaced = PickupCode.objects.filter(
+        package_id__in=package_ids, invalidated_reason=REPLACED, invalidated_at__gt=since
+    ).values_list("package_id", "code_hash")
+    matches = [hmac.compare_digest(code_hash(package_id=pid, code=value), stored) for pid, stored in replaced]
+    return any(matches)
+
+
 def pickup_code_register_wrong_entry(*, code: PickupCode) -> int:
     """Count one wrong entry atomically in the database; return the attempts remaining.
 
@@ -144,7 +169,7 @@ def pickup_code_issue(*, package: Package, store_settings: Any, now) -> tuple[Pi
     The caller holds the package lock and has checked ``pickup_code_check_issue_allowed`` where
     a limit applies. The plaintext goes only into the encrypted outbox.
     """
-    pickup_code_invalidate(package=package, reason="replaced", now=now)
+    pickup_code_invalidate(package=package, reason=REPLACED, now=now)
     value = code_generate()
     code = PickupCode.objects.create(
         package=package,
