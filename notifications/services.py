@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from core.appsettings import CHANNELS, get_setting
 from core.bulk import insert_rows
@@ -46,13 +46,20 @@ def message_recipient(*, customer: Customer, channel: str) -> str:
     }[channel]
 
 
-def message_context(*, package: Package) -> dict[str, Any]:
-    """What the templates may use, JSON-serialisable and without the code."""
+def message_deadline(*, at: datetime, zone: Any, language: str) -> str:
+    """The hold deadline as the customer reads it: the store's local time, the month by name in the customer's
+    language ("3 November 09:05", "3 Kasım 09:05"). A numeric 03.11 is 11 March to a reader used to
+    month-first dates (a store in America/New_York). No year: the hold is 30 days at most (PICKUP_HOLD_HOURS)."""
+    with translation.override(language):
+        return formats.date_format(timezone.localtime(at, zone), "j F H:i")
+
+
+def message_context(*, package: Package, language: str) -> dict[str, Any]:
+    """What the templates may use, JSON-serialisable and without the code; ``language``: the customer's."""
     store = package.store
     deadline = ""
     if package.ready_expires_at:
-        local = timezone.localtime(package.ready_expires_at, store.zone)
-        deadline = local.strftime("%d.%m.%Y %H:%M")
+        deadline = message_deadline(at=package.ready_expires_at, zone=store.zone, language=language)
     return {
         "customer_name": package.order.customer.name,
         "order_number": package.order.order_number,
@@ -111,8 +118,8 @@ def messages_queue_for_package(
     _check_code_row(code=code, pickup_code=pickup_code)
     customer = package.order.customer
     channels = get_setting("CODE_CHANNELS", package.store_id) if event in CODE_EVENTS else list(CHANNELS)
-    context = message_context(package=package)
     language = customer.language if customer.language in ("en", "tr") else "en"
+    context = message_context(package=package, language=language)
     secret = encrypt(code) if code else None
     created = []
     for channel in channels:
@@ -160,8 +167,8 @@ def messages_queue_for_packages(*, packages: list[Package], event: str, enqueue:
     rows = []
     for package in packages:
         customer = package.order.customer
-        context = message_context(package=package)
         language = customer.language if customer.language in ("en", "tr") else "en"
+        context = message_context(package=package, language=language)
         for channel in CHANNELS:
             recipient = message_recipient(customer=customer, channel=channel)
             if not recipient:
@@ -203,10 +210,10 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str, 
         "previousStatus": previous_status,
         "deliveryType": package.delivery_type,
         "deliveryFromStore": package.delivery_from_store,
-        "readyAt": _iso(package.ready_at),
-        "readyExpiresAt": _iso(package.ready_expires_at),
-        "deliveredAt": _iso(package.delivered_at),
-        "cancelledAt": _iso(package.cancelled_at),
+        "readyAt": iso_utc(package.ready_at),
+        "readyExpiresAt": iso_utc(package.ready_expires_at),
+        "deliveredAt": iso_utc(package.delivered_at),
+        "cancelledAt": iso_utc(package.cancelled_at),
         "cancellationReason": package.cancellation_reason,
     }
     if event_type == WebhookEventType.PACKAGE_READY_WHISPERER:
@@ -219,11 +226,12 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str, 
         }
         # The one place the code travels (SPEC 4); stored masked, filled in at send time.
         data["otp"] = CODE_MASK if code else None
-    return {"type": event_type, "timestamp": _iso(timezone.now()), "data": data}
+    return {"type": event_type, "timestamp": iso_utc(timezone.now()), "data": data}
 
 
-def _iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with ``Z``, the form DRF gives the API's times (``2026-11-23T09:00:00.123456Z``)."""
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z`` (``2026-11-23T09:00:00.123456Z``), the form of the API's times
+    (``orders.serializers.UtcDateTimeField``) whatever the server's time zone."""
     if value is None:
         return None
     text = value.astimezone(UTC).isoformat()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -30,6 +31,15 @@ from otp.services import pickup_code_current
 
 CURRENT_CODES_ATTR = "current_pickup_codes"
 COMMAND_CODES = list(cmd.COMMANDS)  # the schema's CommandEnum (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES)
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in UTC with ``Z`` (docs/api.md), as the webhooks write times, whatever Django's TIME_ZONE: DRF's
+    own field writes the current time zone's offset (``-05:00`` on a server set to America/New_York)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
 
 
 def package_queryset_for_output(queryset: QuerySet[Package]) -> QuerySet[Package]:
@@ -161,7 +171,7 @@ class OtpStateSerializer(serializers.Serializer):
     """The state of the package's current pickup code, never the code: SPEC 9.3 ``otp``."""
 
     required = serializers.BooleanField(help_text="Delivery at this store needs a pickup code (IS_OTP_ENABLED).")
-    expires_at = serializers.DateTimeField(allow_null=True)
+    expires_at = UtcDateTimeField(allow_null=True)
     attempts_remaining = serializers.IntegerField(allow_null=True)
     locked = serializers.BooleanField()
 
@@ -177,15 +187,15 @@ class PackageOutputSerializer(serializers.Serializer):
     delivery_from_store = serializers.BooleanField()
     customer = serializers.SerializerMethodField()
     items = ItemOutputSerializer(many=True, source="items.all")
-    ready_at = serializers.DateTimeField(allow_null=True)
-    ready_expires_at = serializers.DateTimeField(allow_null=True)
-    delivered_at = serializers.DateTimeField(allow_null=True)
-    cancelled_at = serializers.DateTimeField(allow_null=True)
+    ready_at = UtcDateTimeField(allow_null=True)
+    ready_expires_at = UtcDateTimeField(allow_null=True)
+    delivered_at = UtcDateTimeField(allow_null=True)
+    cancelled_at = UtcDateTimeField(allow_null=True)
     cancellation_reason = serializers.CharField(allow_blank=True)
     otp = serializers.SerializerMethodField()
     available_commands = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
 
     class Meta:
         list_serializer_class = PackageListOutputSerializer
@@ -228,8 +238,8 @@ class OrderOutputSerializer(serializers.Serializer):
     store = StoreOutputSerializer()
     customer = serializers.SerializerMethodField()
     packages = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
 
     @extend_schema_field(CustomerOutputSerializer)
     def get_customer(self, order: Order) -> dict:

@@ -35,6 +35,7 @@ from core.errors import ApplicationError
 from core.models import AppSetting
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import (
+    iso_utc,
     message_enqueue,
     messages_queue_for_package,
     messages_queue_for_packages,
@@ -1471,7 +1472,7 @@ def order_intake(
             )
             _tier, restricted_until = customers_trust_at_store(customers=[person], store=store, now=now)[person.pk]
             if restricted_until and restricted_until > now:
-                raise ApplicationError("customer_restricted", details={"restrictedUntil": restricted_until.isoformat()})
+                raise ApplicationError("customer_restricted", details={"restrictedUntil": iso_utc(restricted_until)})
             given = {**normalized["customer"], "language": given_language}
             changed = {
                 key: given[key]

@@ -19,8 +19,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, F
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.errors import ApplicationError
 from otp import conf
@@ -154,13 +155,20 @@ def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, no
                 {"retryAfter": retry_after, "reason": "resend_cooldown"},
             )
     if len(recent) >= store_settings.OTP_MAX_CODES_PER_PACKAGE:
-        frees_at = recent[-store_settings.OTP_MAX_CODES_PER_PACKAGE] + timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
+        limit = store_settings.OTP_MAX_CODES_PER_PACKAGE
+        frees_at = recent[-limit] + timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
         retry_after = max(1, int((frees_at - now).total_seconds() + 0.999))
-        raise ApplicationError(
-            "throttled",
-            _("No more codes can be sent for this package today."),
-            {"retryAfter": retry_after, "reason": "code_quota"},
-        )
+        # The window is the last 24 hours, not the calendar day: after midnight it is still closed. Say when it
+        # opens, in the store's time, rounded up to the minute (never a time at which it is still refused).
+        shown = frees_at.replace(second=0, microsecond=0)
+        if shown < frees_at:
+            shown += timedelta(minutes=1)
+        message = ngettext(
+            "At most %(count)s code can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
+            "At most %(count)s codes can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
+            limit,
+        ) % {"count": limit, "time": formats.date_format(timezone.localtime(shown, package.store.zone), "j F H:i")}
+        raise ApplicationError("throttled", message, {"retryAfter": retry_after, "reason": "code_quota"})
 
 
 def pickup_code_issue(*, package: Package, store_settings: Any, now) -> tuple[PickupCode, str]:
