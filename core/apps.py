@@ -1,7 +1,20 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
+
+
+def register_sqlite_collations(sender, connection, **kwargs):
+    """SQLite has no Turkish collation: give every SQLite connection the one PostgreSQL's ICU has, by the same
+    name, so that a list sorted by name is in Turkish order on both (``core.text.TURKISH_COLLATION``)."""
+    if connection.vendor == "sqlite":
+        from core.text import TURKISH_COLLATION, turkish_collate
+
+        connection.connection.create_collation(TURKISH_COLLATION, turkish_collate)
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Configuration")
+
+    def ready(self):
+        connection_created.connect(register_sqlite_collations, dispatch_uid="core.sqlite_collations")

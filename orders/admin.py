@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.db.models.functions import Collate
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin, field_label
 from core.errors import DEFAULT_MESSAGES, ApplicationError
-from core.text import search_fold
+from core.text import TURKISH_COLLATION, text_nfc
 from orders import services
 from orders.commands import COMMANDS, reason_label, status_label
 from orders.models import (
@@ -36,6 +37,7 @@ from orders.models import (
     Store,
     TrustTier,
 )
+from orders.selectors import customer_search_q, order_number_q
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -83,6 +85,44 @@ def store_local_display(model, field_name):
     return display
 
 
+def name_column(model):
+    """The ``name`` column of ``model``'s list, sorted in Turkish alphabetical order (``core.text``): by the field
+    itself the database compares code points, which puts Ç, İ, Ö, Ş, Ü and every lower-case initial after Z."""
+
+    @admin.display(description=field_label(model, "name"), ordering=Collate("name", TURKISH_COLLATION))
+    def name_sorted(self, obj):
+        return obj.name
+
+    return name_sorted
+
+
+class StaffSearchMixin:
+    """Admin search that also finds what the staff search finds (``orders.selectors``): the customer's name
+    without case, accents or apostrophes, Turkish letters included ("çiçek", "CICEK" and "ÇİÇEK" find "Çiçek",
+    "isil" finds "IŞIL"), phone digits in any format ("(0532) 111-22-33"), and the order number with
+    ``İ``/``ı`` typed for ``I`` (Turkish keyboards). Django's own search compares with the database's case
+    folding, which on PostgreSQL keeps ``İ`` apart from ``i`` and on SQLite folds ASCII letters only.
+
+    ``customer_path``/``order_path``: the lookups to the customer and the order from the listed model (``""``
+    for the model itself, None for none).
+    """
+
+    customer_path: str | None = None
+    order_path: str | None = None
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = text_nfc(search_term).strip()
+        if not term:
+            return found, may_have_duplicates
+        query = Q(pk__in=[])
+        if self.customer_path is not None:
+            query |= customer_search_q(term, prefix=self.customer_path) or Q(pk__in=[])
+        if self.order_path is not None:
+            query |= order_number_q(term, prefix=self.order_path)
+        return found | queryset.filter(query), may_have_duplicates
+
+
 class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
     model = StaffMembership
     extra = 0
@@ -91,7 +131,8 @@ class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "timezone", "is_active", "ready_count"]
+    list_display = ["code", "name_sorted", "timezone", "is_active", "ready_count"]
+    name_sorted = name_column(Store)
     list_filter = ["is_active", "timezone"]
     search_fields = ["code", "name"]
     inlines = [MembershipInline]
@@ -158,6 +199,10 @@ class CustomerForm(forms.ModelForm):
         model = Customer
         fields = ["name", "phone", "email", "push_token", "language"]
 
+    def clean_name(self):
+        # In NFC, as order intake stores names (services.order_intake).
+        return text_nfc(self.cleaned_data["name"])
+
     def clean_phone(self):
         try:
             return services.phone_normalize(self.cleaned_data["phone"])
@@ -166,13 +211,16 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(StaffSearchMixin, admin.ModelAdmin):
+    customer_path = ""
     form = CustomerForm
-    list_display = ["name", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
+    list_display = ["name_sorted", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
     list_filter = ["trust_tier", "language"]
     search_fields = ["name", "phone", "email"]
     readonly_fields = ["trust_tier", "restricted_until", "tier_at_stores", "created_at", "updated_at"]
     inlines = [NoShowStrikeInline]
+    name_sorted = name_column(Customer)
+    ordering = [Collate("name", TURKISH_COLLATION).asc(), "pk"]
 
     @admin.display(description=_("tier at stores with their own no-show settings"))
     def tier_at_stores(self, obj):
@@ -189,15 +237,6 @@ class CustomerAdmin(admin.ModelAdmin):
                 label = _("%(tier)s until %(time)s") % {"tier": label, "time": store_local(until, store)}
             lines.append(format_html("{} {}: {}", store.code, store.name, label))
         return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
-
-    def get_search_results(self, request, queryset, search_term):
-        """Also the name as the staff search compares it (``search_fold``): "sahin" finds "Şahin", "YILMAZ"
-        "Yılmaz"."""
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        folded = search_fold(search_term)
-        if folded:
-            found |= queryset.filter(name_folded__contains=folded)
-        return found, may_have_duplicates
 
     def get_queryset(self, request):
         return (
@@ -288,7 +327,8 @@ class PackageInline(IntakeRecordMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(IntakeRecordMixin, admin.ModelAdmin):
+class OrderAdmin(StaffSearchMixin, IntakeRecordMixin, admin.ModelAdmin):
+    customer_path, order_path = "customer__", ""
     list_display = ["order_number", "customer", "store", "status", "created_at_local"]
     list_filter = ["status", "store"]
     search_fields = ["order_number", "customer__name", "customer__phone"]
@@ -374,7 +414,8 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Package)
-class PackageAdmin(admin.ModelAdmin):
+class PackageAdmin(StaffSearchMixin, admin.ModelAdmin):
+    customer_path, order_path = "order__customer__", "order__"
     list_display = ["short_id", "order", "store", "status", "ready_at_local", "ready_expires_at_local", "customer_tier"]
     list_filter = ["status", "store"]
     search_fields = ["id", "order__order_number", "order__customer__name", "order__customer__phone"]
@@ -469,7 +510,8 @@ class PackageAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditRecordAdmin(StaffSearchMixin, AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    order_path = "package__order__"
     list_display = [*AUDIT_COLUMNS, "actor_display", "channel", "store", "package"]
     fields = [*AUDIT_COLUMNS, "actor", "channel", "store", "package", "reason_display"]
     readonly_fields = fields
@@ -484,14 +526,16 @@ class AuditRecordAdmin(AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PackageItem)
-class PackageItemAdmin(IntakeRecordMixin, admin.ModelAdmin):
+class PackageItemAdmin(StaffSearchMixin, IntakeRecordMixin, admin.ModelAdmin):
+    order_path = "package__order__"
     list_display = ["sku", "name", "quantity", "package"]
     search_fields = ["sku", "name", "package__order__order_number"]
     list_select_related = ["package__order"]
 
 
 @admin.register(NoShowStrike)
-class NoShowStrikeAdmin(admin.ModelAdmin):
+class NoShowStrikeAdmin(StaffSearchMixin, admin.ModelAdmin):
+    customer_path, order_path = "customer__", "package__order__"
     list_display = ["customer", "package", "created_at", "forgiven_at", "forgiven_by"]
     list_filter = ["forgiven_at"]
     search_fields = ["customer__name", "customer__phone", "package__order__order_number"]

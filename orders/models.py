@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -34,7 +35,20 @@ class Store(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Unique ignoring case (Meta.constraints), which also makes it unique: one rule, one message in admin.
-    code = models.CharField(_("code"), max_length=16, help_text=_("For example IST01."))
+    # Latin letters only: the databases fold case apart for Turkish letters (PostgreSQL takes İST01 for
+    # IST01 but ıst01 for another store, SQLite takes all three for different ones), and order systems
+    # send plain codes.
+    code = models.CharField(
+        _("code"),
+        max_length=16,
+        help_text=_("For example IST01."),
+        validators=[
+            RegexValidator(
+                r"\A[A-Za-z0-9_-]+\Z",
+                _("Use only the letters A–Z (I, not İ or ı; no Ç, Ğ, Ö, Ş, Ü), digits, hyphens and underscores."),
+            )
+        ],
+    )
     name = models.CharField(_("name"), max_length=120)
     timezone = models.CharField(
         _("timezone"), max_length=64, default="Europe/Istanbul", validators=[validate_time_zone]

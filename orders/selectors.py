@@ -10,7 +10,7 @@ from django.db.models import Exists, Q, QuerySet
 
 from core.authentication import INTEGRATION_GROUP, IS_INTEGRATION_ATTR
 from core.errors import ApplicationError
-from core.text import search_fold
+from core.text import search_fold, text_nfc
 from orders.models import Order, Package, StaffMembership, StaffRole, Store
 
 
@@ -102,16 +102,46 @@ def order_get_for_user(*, user: AbstractBaseUser, order_id: Any) -> Order:
         raise ApplicationError("not_found") from None
 
 
-def package_search_q(term: str) -> Q:
-    """Packages whose order number or customer name contains ``term``, or whose phone has its digits.
+def customer_search_q(term: str, *, prefix: str = "") -> Q | None:
+    """Customers (at ``prefix``, e.g. ``order__customer__``) whose name has every word of ``term``, or whose
+    phone has its digits; None when ``term`` has neither.
 
-    The name matches without case or accents, Turkish letters included (``sahin`` and ``ŞAHİN`` find
-    ``Şahin``): the folded term against the folded name stored with the customer (``core.text.search_fold``).
-    Phone digits match with or without the national leading zero (``0532...`` finds ``+90532...``).
+    The name matches without case, accents or apostrophes, Turkish letters included (``sahin`` and ``ŞAHİN``
+    find ``Şahin``, ``isil`` finds ``IŞIL``, ``çiçek ışıl`` finds ``Işıl Çiçek``): the folded words against the
+    folded name stored with the customer (``core.text.search_fold``), so SQLite and PostgreSQL agree. Phone
+    digits match with or without the national leading zero (``0532...`` finds ``+90532...``).
     """
-    term = term.strip()
-    query = Q(order__order_number__icontains=term) | Q(order__customer__name_folded__contains=search_fold(term))
+    query = Q()
+    words = search_fold(term).split()
+    if words:
+        query = Q(*(Q(**{f"{prefix}name_folded__contains": word}) for word in words))
     digits = "".join(ch for ch in term if ch in "0123456789").lstrip("0")
     if len(digits) >= 3:
-        query |= Q(order__customer__phone__contains=digits)
+        query |= Q(**{f"{prefix}phone__contains": digits})
+    return query or None
+
+
+def order_number_q(term: str, *, prefix: str = "", exact: bool = False) -> Q:
+    """Orders (at ``prefix``) whose number contains ``term`` (or is it, ``exact``), ignoring case.
+
+    Also the term folded (``search_fold``), for numbers written in Latin letters, which is what order systems
+    send: ``SİP-1001`` and ``sıp-1001`` (a Turkish keyboard with Caps Lock or a phone that capitalises ``i``
+    as ``İ``) find ``SIP-1001`` on both databases, where the database's own case folding keeps ``İ`` apart
+    from ``I`` (PostgreSQL) or folds ASCII letters only (SQLite).
+    """
+    lookup = f"{prefix}order_number__{'iexact' if exact else 'icontains'}"
+    query = Q(**{lookup: term})
+    folded = search_fold(term)
+    if folded and folded != term:
+        query |= Q(**{lookup: folded})
     return query
+
+
+def package_search_q(term: str) -> Q:
+    """Packages whose order number contains ``term``, whose customer's name has its words, or whose phone has
+    its digits (``order_number_q``, ``customer_search_q``). ``term`` is taken in NFC without the spaces
+    around it."""
+    term = text_nfc(term).strip()
+    query = order_number_q(term, prefix="order__")
+    customer = customer_search_q(term, prefix="order__customer__")
+    return query | customer if customer is not None else query

@@ -33,6 +33,7 @@ from core.appsettings import StoreSettings
 from core.bulk import insert_rows
 from core.errors import ApplicationError
 from core.models import AppSetting
+from core.text import text_nfc
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import (
     iso_utc,
@@ -1433,10 +1434,12 @@ def order_intake(
     # A new customer without a language gets Turkish; an existing one keeps theirs unless the body gives one.
     given_language = customer.get("language") or ""
     language = given_language or "tr"
+    # Names in NFC: an order system that sends "Çiçek" decomposed (NFD) gets the same customer, the same
+    # fingerprint on a replay and the same SMS length as one that sends it composed.
     normalized = {
         "orderNumber": order_number,
         "customer": {
-            "name": customer.get("name", ""),
+            "name": text_nfc(customer.get("name", "")),
             "phone": phone,
             "email": (customer.get("email") or "").lower(),
             "language": language,
@@ -1444,14 +1447,21 @@ def order_intake(
         "store": store_code,
         "deliveryType": delivery_type,
         "packages": [
-            {"items": [{"sku": i["sku"], "name": i["name"], "quantity": int(i["quantity"])} for i in p["items"]]}
+            {
+                "items": [
+                    {"sku": i["sku"], "name": text_nfc(i["name"]), "quantity": int(i["quantity"])} for i in p["items"]
+                ]
+            }
             for p in packages
         ],
     }
     fingerprint = _fingerprint(normalized)
+    # An order taken before names were stored in NFC has the fingerprint of its names as sent: its replay as
+    # sent is still a replay.
+    replays = {fingerprint, _fingerprint(_names_as_sent(normalized, customer, packages))}
     existing = Order.objects.filter(order_number=order_number).first()
     if existing is not None:
-        return _intake_replay(existing, fingerprint), False
+        return _intake_replay(existing, replays), False
     store = Store.objects.filter(code=store_code, is_active=True).first()
     if store is None:
         raise ApplicationError(
@@ -1498,11 +1508,27 @@ def order_intake(
         existing = Order.objects.filter(order_number=order_number).first()
         if existing is None:
             raise
-        return _intake_replay(existing, fingerprint), False
+        return _intake_replay(existing, replays), False
     return order, True
 
 
-def _intake_replay(order: Order, fingerprint: str) -> Order:
-    if order.intake_fingerprint != fingerprint:
+def _names_as_sent(normalized: dict, customer: dict[str, Any], packages: list[dict[str, Any]]) -> dict:
+    """``normalized`` with the customer's and the items' names as the body gave them (not in NFC)."""
+    return {
+        **normalized,
+        "customer": {**normalized["customer"], "name": customer.get("name", "")},
+        "packages": [
+            {
+                "items": [
+                    {**item, "name": sent["name"]} for item, sent in zip(package["items"], given["items"], strict=True)
+                ]
+            }
+            for package, given in zip(normalized["packages"], packages, strict=True)
+        ],
+    }
+
+
+def _intake_replay(order: Order, fingerprints: set[str]) -> Order:
+    if order.intake_fingerprint not in fingerprints:
         raise ApplicationError("conflict", details={"orderNumber": order.order_number})
     return order

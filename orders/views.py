@@ -39,6 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.appsettings import StoreSettings
 from core.errors import DEFAULT_MESSAGES, ApplicationError
+from core.text import text_nfc
 from notifications.models import Message, MessageChannel
 from orders import commands as cmd
 from orders import services
@@ -57,6 +58,7 @@ from orders.models import (
     mask_phone,
 )
 from orders.selectors import (
+    order_number_q,
     package_get_for_user,
     package_search_q,
     packages_visible_to,
@@ -358,7 +360,7 @@ def package_list(request: HttpRequest) -> HttpResponse:
     if search:
         exact = list(
             packages_visible_to(user=request.user)
-            .filter(order__order_number__iexact=search)
+            .filter(order_number_q(text_nfc(search), prefix="order__", exact=True))
             .values_list("pk", flat=True)[:2]
         )
         if len(exact) == 1:
