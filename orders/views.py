@@ -26,6 +26,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
@@ -82,6 +83,12 @@ CODES_NOW_ON = _("This store now uses pickup codes. Enter the customer's code.")
 CODES_NOW_OFF = _("This store no longer uses pickup codes. Check the customer's identity, then confirm the handover.")
 DELIVER_MODE_CODE = "code"
 DELIVER_MODE_PLAIN = "plain"
+DELIVER_TITLE = _("Verify pickup code")
+DELIVER_TITLE_PLAIN = _("Hand over the package?")
+CANCEL_TITLE = _("Cancel package")
+# The extra_tags of a notice queued for the dialog page a form redirects to without the script (a code was resent):
+# the dialog says it, tied to the field that gets the focus, as the script's dialog does; the flash leaves it out.
+DIALOG_NOTICE = "dialog-notice"
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -132,7 +139,14 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     is looking (in the open dialog), not the page's HTML it cannot read."""
     if _is_fetch(request):
         return JsonResponse({"done": False, "error": str(PAGE_EXPIRED)}, status=403)
-    return render(request, "403_csrf.html", status=403)
+    # Without the script this page stands at the refused form's address (a POST: reloading it posts the stale
+    # token again): it leads back to the page the form came from, to be loaded afresh.
+    packages = reverse("staff:package-list")
+    try:
+        back = _safe_next(request, packages)
+    except (OSError, SuspiciousOperation):  # a body that cannot be read (the middleware let it pass): the list
+        back = packages
+    return render(request, "403_csrf.html", {"back": back}, status=403)
 
 
 class _NotYours(Exception):
@@ -581,6 +595,7 @@ def _deliver_context(
     return {
         "package": package,
         "form": form,
+        "title": DELIVER_TITLE if otp_enabled else DELIVER_TITLE_PLAIN,
         "otp_enabled": otp_enabled,
         "allow_manual": otp_enabled and conf.ALLOW_MANUAL_CONFIRM,
         # Only a live code has a validity and attempts to show.
@@ -607,7 +622,9 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
     package = _get_package(request, package_id, out_of_reach=_NotYours)
     if request.method == "GET":
-        return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
+        notice = None if _is_fetch(request) else _queued_dialog_notice(request)
+        context = _deliver_context(request, package, DeliverForm(), notice=notice)
+        return _dialog(request, "orders/_deliver_dialog.html", context)
     form = DeliverForm(request.POST)
     next_url = _safe_next(request, reverse("staff:package-list"))
     posted_mode = request.POST.get("mode")
@@ -634,6 +651,14 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
         return _deliver_dialog_refused(request, package, exc, next_url)
     message = cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
     return _done(request, outcome.package, message, next_url)
+
+
+def _queued_dialog_notice(request: HttpRequest) -> Any:
+    """The notice a form queued for this dialog page (``DIALOG_NOTICE``), if any."""
+    for message in messages.get_messages(request):
+        if message.extra_tags == DIALOG_NOTICE:
+            return message.message
+    return None
 
 
 def _deliver_dialog_refused(
@@ -671,7 +696,7 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
         return _deliver_dialog_refused(request, package, exc, _safe_next(request, reverse("staff:package-list")))
     notice = cmd.DONE_MESSAGES[cmd.RESEND_CODE]
     if not _is_fetch(request):
-        messages.success(request, notice)
+        messages.success(request, notice, extra_tags=DIALOG_NOTICE)
         next_url = _safe_next(request, reverse("staff:package-list"))
         return redirect(f"{reverse('staff:package-deliver', args=[package.pk])}?{urlencode({'next': next_url})}")
     context = _deliver_context(request, package, DeliverForm(), notice=notice)
@@ -685,7 +710,7 @@ def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Cancel": asks for the reason; managers only (the service decides)."""
     package = _get_package(request, package_id, out_of_reach=_NotYours)
     next_url = _safe_next(request, reverse("staff:package-list"))
-    context = {"package": package, "next": next_url, "error": None}
+    context = {"package": package, "title": CANCEL_TITLE, "next": next_url, "error": None}
     if request.method == "GET":
         if not cmd.COMMANDS[cmd.CANCEL].role_allows(staff_role_for_store(user=request.user, store_id=package.store_id)):
             context["error"] = ApplicationError("permission_denied", _("Only a store manager may do this."))

@@ -771,3 +771,66 @@ def test_a_dialog_left_open_while_another_tab_delivered_ends_with_the_row_as_it_
     assert "Delivered" in row(page, package).locator("td").nth(4).inner_text()
     assert row(page, package).locator("a[data-dialog], form[data-row-action]").count() == 0
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 2
+
+
+def test_a_failed_request_in_the_deliver_dialog_is_tied_to_the_code_field(page, employee, make_package, issued_code):
+    """No answer (the network failed) or one the script cannot read (a proxy's HTML 502): the error shown in the
+    dialog is read with the code field and marks it invalid, as a refused code does, with no id named twice."""
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    code = issued_code(package)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    field = dialog.get_by_label("Verification code")
+    field.wait_for()
+    assert field.get_attribute("aria-invalid") is None
+    deliver = re.compile(rf"/packages/{package.pk}/deliver/$")
+
+    page.route(deliver, lambda route: route.abort("failed"))
+    field.fill(code)
+    field.press("Enter")
+    error = dialog.get_by_role("alert")
+    error.wait_for()
+    assert error.inner_text() == "Something went wrong. Try again."
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.get_attribute("aria-describedby").split() == ["otp-help", "dialog-error"]
+    page.unroute(deliver)
+
+    page.route(deliver, lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>"))
+    dialog.get_by_role("button", name="Verify").click()
+    page.wait_for_function("!document.querySelector('#dialog [data-verify]').disabled")
+    assert dialog.get_by_role("alert").inner_text() == "Something went wrong. Try again."
+    # The pressed Verify lost the focus while it waited: it is back on the field the error is read with.
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.get_attribute("aria-describedby").split() == ["otp-help", "dialog-error"]
+    page.unroute(deliver)
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+    # The answer that comes through replaces the dialog as usual.
+    dialog.get_by_role("button", name="Verify").click()
+    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+def test_a_failed_resend_on_a_locked_code_is_tied_to_the_focused_resend_button(
+    page, employee, make_package, issued_code, store
+):
+    package, dialog = ready_package_locked_in_the_dialog(page, make_package, issued_code, store)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("dialog[open]", state="detached")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog.get_by_text("Too many wrong entries. Send a new code.").wait_for()
+    focused_is(page, "document.activeElement.hasAttribute('data-resend')")
+    resend = re.compile(rf"/packages/{package.pk}/resend/$")
+    page.route(resend, lambda route: route.abort("failed"))
+    page.keyboard.press("Enter")
+    dialog.locator("#dialog-error").filter(has_text="Something went wrong. Try again.").wait_for()
+    button = dialog.get_by_role("button", name="Resend code")
+    assert button.get_attribute("aria-describedby").split() == ["dialog-error", "dialog-state"]
+    assert dialog.get_by_label("Verification code").get_attribute("aria-invalid") == "true"
+    focused_is(page, "document.activeElement.hasAttribute('data-resend')")
+    page.unroute(resend)
+    assert PickupCode.objects.filter(package=package).count() == 1

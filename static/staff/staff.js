@@ -26,6 +26,14 @@
   var opener = null;
   var busy = false;
 
+  // What only this script makes true: a dialog's opener (a link to the dialog's page without it) opens the dialog
+  // in place, with Space too, so it is a button; "/" goes to the search box.
+  function enhance(root) {
+    root.querySelectorAll("a[data-dialog]").forEach(function (link) { link.setAttribute("role", "button"); });
+  }
+  enhance(document);
+  if (searchBox()) searchBox().setAttribute("aria-keyshortcuts", "/");
+
   // Browsers apply autofocus late (or not after a redirect): make sure the page's main field has it.
   var first = document.querySelector("main [autofocus]");
   if (first && (document.activeElement === document.body || !document.activeElement)) first.focus();
@@ -66,6 +74,28 @@
       if (form) form.parentNode.insertBefore(box, form); else dialogBody.appendChild(box);
     }
     box.textContent = text;
+    tieError(box);
+  }
+
+  // The error is read with the field it is about, as in the dialog the server renders with an error: the code
+  // field names it (aria-describedby) and is marked invalid; "Resend code", when it is the dialog's focused main
+  // button (the code can no longer be used), names it too.
+  function tieError(box) {
+    var field = dialogBody.querySelector("#id_otp");
+    if (field) {
+      describeBy(field, box.id, false);
+      field.setAttribute("aria-invalid", "true");
+    }
+    var resend = dialogBody.querySelector("[data-resend][autofocus]");
+    if (resend) describeBy(resend, box.id, true);
+  }
+
+  function describeBy(element, id, first) {
+    var ids = (element.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (each) {
+      return each && each !== id;
+    });
+    if (first) ids.unshift(id); else ids.push(id);
+    element.setAttribute("aria-describedby", ids.join(" "));
   }
 
   function focusInDialog() {
@@ -104,6 +134,7 @@
     var holder = document.createElement("tbody");
     holder.innerHTML = html.trim();
     var fresh = holder.firstElementChild;
+    enhance(fresh);
     row.replaceWith(fresh);
     fresh.classList.add("flash-row");
     return true;
@@ -291,6 +322,10 @@
     }).finally(function () {
       busy = false;
       buttons.forEach(function (button) { button.disabled = false; button.removeAttribute("aria-busy"); });
+      // The pressed button lost the focus as it was disabled; an answer that left the dialog as it was (a failed
+      // request) gives it back where a refused code puts it: the field that names the error.
+      var active = document.activeElement;
+      if (dialog.open && (!active || active === document.body)) focusInDialog();
     });
   });
 })();
