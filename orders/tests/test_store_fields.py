@@ -1,7 +1,7 @@
 """A store's code is unique ignoring case. A store's time zone: a new name must be a real one, and a stored name that is not (older data, a typo saved
 past the admin) must not stop the counter: local times fall back to UTC instead of answering 500."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from notifications.models import Message
+from notifications.services import message_deadline
 from orders import commands as cmd
 from orders import services
 from orders.models import PackageStatus, Store
@@ -50,7 +51,9 @@ def test_a_stored_unknown_zone_falls_back_to_utc_everywhere(store, employee, as_
     assert response.status_code == 200, response.content
     package.refresh_from_db()
     ready_sms = Message.objects.get(package=package, event="ready_for_pickup", channel="sms")
-    assert timezone.localtime(package.ready_expires_at, store.zone).strftime("%d.%m.%Y %H:%M") in ready_sms.body
+    utc = timezone.localtime(package.ready_expires_at, UTC)
+    assert message_deadline(at=package.ready_expires_at, zone=store.zone, language="en") == f"{utc:%-d %B %H:%M}"
+    assert message_deadline(at=package.ready_expires_at, zone=store.zone, language="en") in ready_sms.body
     assert store.zone.utcoffset(None) == timedelta(0)  # UTC
     assert as_employee.get(reverse("staff:package-list")).status_code == 200
     assert as_employee.get(reverse("staff:package-detail", args=[package.pk])).status_code == 200
