@@ -191,3 +191,39 @@ def test_the_api_gives_the_quota_refusal_in_the_stores_time(make_package, berlin
     assert body["message"] == (
         "At most 1 code can be sent for a package in 24 hours. The next one can be sent at 25 November 23:30."
     )
+
+
+# --- the staff pages: times in the store's zone, a date where the time alone misleads --------------------
+
+
+def test_a_code_valid_past_midnight_shows_its_day_on_the_package_page_and_in_the_dialog(make_package, as_employee):
+    """In the store's zone: a code issued at 23:55 in Istanbul (20:55 UTC, still "today" for the server) is valid
+    until 00:05 the next day, and a code valid for 24 hours (OTP_TTL_SECONDS 86400) until this time tomorrow:
+    "Valid until 14:30" would read as already expired."""
+    package = ready_at(make_package, None, local(ISTANBUL, 2026, 11, 24, 23, 55))
+    with time_machine.travel(local(ISTANBUL, 2026, 11, 24, 23, 56), tick=False):
+        page = as_employee.get(f"/packages/{package.pk}/").content.decode()
+        dialog = as_employee.get(f"/packages/{package.pk}/deliver/").content.decode()
+    assert "Valid until 25 Nov 00:05, 5 attempts left." in page
+    assert "Valid until 25 Nov 00:05, 5 attempts left." in dialog
+    with time_machine.travel(local(ISTANBUL, 2026, 11, 25, 0, 1), tick=False):
+        page = as_employee.get(f"/packages/{package.pk}/").content.decode()
+    assert "Valid until 00:05, 5 attempts left." in page
+
+
+def test_a_code_valid_for_24_hours_shows_tomorrows_date(make_package, as_employee, store):
+    app_setting_set(key="OTP_TTL_SECONDS", value=86400, store=store)
+    package = ready_at(make_package, None, local(ISTANBUL, 2026, 11, 24, 14, 30))
+    with time_machine.travel(local(ISTANBUL, 2026, 11, 24, 15, 0), tick=False):
+        dialog = as_employee.get(f"/packages/{package.pk}/deliver/").content.decode()
+    assert "Valid until 25 Nov 14:30, 5 attempts left." in dialog
+
+
+def test_the_package_page_gives_the_hour_a_restriction_ends_in_the_stores_zone(make_package, as_employee):
+    """NO_SHOW_RESTRICT_DAYS are 24-hour periods from the no-show, so the restriction ends at a time of day:
+    the date alone reads as a calendar day (the customer refused at 10:00 on the day it "ends")."""
+    customer = CustomerFactory(trust_tier="restricted", restricted_until=datetime(2026, 12, 7, 14, 30, tzinfo=UTC))
+    package = ready_at(make_package, None, local(ISTANBUL, 2026, 12, 1, 10, 0), order__customer=customer)
+    with time_machine.travel(local(ISTANBUL, 2026, 12, 1, 10, 5), tick=False):
+        page = as_employee.get(f"/packages/{package.pk}/").content.decode()
+    assert "until 7 Dec 2026 17:30" in page
