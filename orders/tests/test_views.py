@@ -566,7 +566,7 @@ def test_otp_disabled_asks_for_a_plain_confirmation(as_employee, make_package, s
 def test_dialog_for_a_package_no_longer_ready(as_employee, make_package):
     package = make_package(S.DELIVERED)
     html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
-    assert "The package is Delivered." in html
+    assert "Package status: Delivered." in html
     response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": "123456"}, **FETCH)
     assert response.status_code == 409
 
