@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 
 # Apostrophes as keyboards, phones and order systems write them (O'Neil, O’Neil, Oʼneil): search ignores them.
 _APOSTROPHES = str.maketrans("", "", "'`´‘’ʼ′")
@@ -91,3 +92,12 @@ def turkish_collate(left: str, right: str) -> int:
     """SQLite collation callback for ``TURKISH_COLLATION``: -1, 0 or 1 by ``turkish_sort_key``."""
     left_key, right_key = turkish_sort_key(left), turkish_sort_key(right)
     return (left_key > right_key) - (left_key < right_key)
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z`` (``2026-11-23T09:00:00.123456Z``), the form of the API's times
+    (``orders.serializers.UtcDateTimeField``) whatever the server's time zone."""
+    if value is None:
+        return None
+    text = value.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"

@@ -31,6 +31,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
 
+from core.text import iso_utc
+
 
 class SendError(Exception):
     """A message could not be handed over. ``str()`` is safe to store: it never holds the body."""
@@ -74,7 +76,7 @@ class FileBackend:
             "subject": message.subject,
             "body": message.body,
             "packageId": message.package_id,
-            "createdAt": message.created_at.isoformat(),
+            "createdAt": iso_utc(message.created_at),
         }
         # Sortable by time, unique by message id: a second send of one message overwrites, never duplicates.
         name = f"{message.created_at.strftime('%Y%m%dT%H%M%S%f')}-{message.id}.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -18,6 +18,7 @@ from django.utils import formats, timezone, translation
 
 from core.appsettings import CHANNELS, get_setting
 from core.bulk import insert_rows
+from core.text import iso_utc
 from notifications.crypto import encrypt
 from notifications.models import (
     CODE_MASK,
@@ -227,15 +228,6 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str, 
         # The one place the code travels (SPEC 4); stored masked, filled in at send time.
         data["otp"] = CODE_MASK if code else None
     return {"type": event_type, "timestamp": iso_utc(timezone.now()), "data": data}
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with ``Z`` (``2026-11-23T09:00:00.123456Z``), the form of the API's times
-    (``orders.serializers.UtcDateTimeField``) whatever the server's time zone."""
-    if value is None:
-        return None
-    text = value.astimezone(UTC).isoformat()
-    return text.removesuffix("+00:00") + "Z"
 
 
 def webhook_enqueue(delivery_id: Any) -> None:

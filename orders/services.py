@@ -33,10 +33,9 @@ from core.appsettings import StoreSettings
 from core.bulk import insert_rows
 from core.errors import ApplicationError
 from core.models import AppSetting
-from core.text import text_nfc
+from core.text import iso_utc, text_nfc
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import (
-    iso_utc,
     message_enqueue,
     messages_queue_for_package,
     messages_queue_for_packages,

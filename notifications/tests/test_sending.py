@@ -12,6 +12,7 @@ from django.core import mail
 from django.utils import timezone, translation
 
 from core.testing import sms_parts
+from core.text import iso_utc
 from notifications import sending, tasks
 from notifications.models import CODE_MASK, DeliveryStatus, Message
 from notifications.services import message_render
@@ -55,6 +56,9 @@ def test_ready_message_reaches_every_channel_with_a_code_that_verifies(
     assert sms["channel"] == "sms" and sms["event"] == "ready_for_pickup"
     assert sms["to"] == package.order.customer.phone
     assert sms["packageId"] == str(package.pk)
+    # UTC with "Z", as the API and the webhooks write times (it was "+00:00").
+    assert sms["createdAt"] == iso_utc(Message.objects.get(package=package, channel="sms").created_at)
+    assert sms["createdAt"].endswith("Z")
     assert documents["email"]["subject"] and documents["email"]["to"] == package.order.customer.email
     assert CODE_RE.findall(sms["body"]) == [code]
 

@@ -13,6 +13,7 @@ from django_celery_beat.models import PeriodicTask
 
 from core.errors import ApplicationError
 from core.services import app_setting_set
+from core.text import iso_utc
 from notifications.models import Message, WebhookDelivery, WebhookEndpoint
 from orders import services, tasks
 from orders.models import (
@@ -251,6 +252,8 @@ def test_command_dry_run_lists_and_changes_nothing(make_package):
     text = out.getvalue()
     assert str(due.pk) in text and due.order.order_number in text and str(not_due.pk) not in text
     assert "1 package(s) would expire" in text
+    due.refresh_from_db()
+    assert f"expired {iso_utc(due.ready_expires_at)}" in text and text.count("Z\n") == 1
     assert Package.objects.get(pk=due.pk).status == READY and not NoShowStrike.objects.exists()
 
 

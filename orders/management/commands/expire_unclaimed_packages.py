@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.text import iso_utc
 from orders import services
 
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
                 count += 1
                 self.stdout.write(
                     f"{package.pk}  {package.order.order_number}  {package.store.code}  "
-                    f"expired {package.ready_expires_at.isoformat()}"
+                    f"expired {iso_utc(package.ready_expires_at)}"
                 )
             self.stdout.write(f"dry run: {count} package(s) would expire; nothing was changed.")
             return
