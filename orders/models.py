@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -150,9 +150,10 @@ class Customer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=200)
     # search_fold(name), what the package search compares (orders.selectors.package_search_q). Text, not
-    # a 200-character field: folding can lengthen a name ("ß" -> "ss", "ﷺ" -> 18 letters). No index:
-    # the search is "contains" (LIKE '%term%'), which a B-tree index cannot serve, and it always runs
-    # joined from one store's packages, so the planner starts from those rows, never from this column.
+    # a 200-character field: folding can lengthen a name ("ß" -> "ss", "ﷺ" -> 18 letters). The search is
+    # "contains" (LIKE '%term%'), which a B-tree index cannot serve: PostgreSQL has a trigram index on it,
+    # and on the phone and the e-mail (migration 0009). Searched joined from one store's packages without
+    # it, PostgreSQL read every order and customer of the table (docs/performance.md).
     name_folded = models.TextField(_("name as searched"), editable=False, default="")
     phone = models.CharField(_("phone (E.164)"), max_length=20, unique=True)
     email = models.EmailField(_("e-mail"), blank=True)
@@ -274,6 +275,13 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-created_at"]
+        indexes = [
+            # Admin's list, newest first (with the key admin adds to make the order total).
+            models.Index(fields=["-created_at", "-id"], name="order_created_idx"),
+            # The scanner's exact match, any case (orders.selectors.order_number_q with exact=True).
+            models.Index(Upper("order_number"), name="order_number_upper_idx"),
+            # PostgreSQL also has a trigram index on UPPER(order_number) for the searches (migration 0009).
+        ]
 
     def __str__(self) -> str:
         return self.order_number
@@ -290,7 +298,10 @@ class PackageStatus(models.TextChoices):
 class Package(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="packages")
-    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="packages")
+    # No index of its own: the two in Meta.indexes that start with the store serve every lookup by store.
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="packages", db_index=False
+    )
     status = models.CharField(
         _("status"), max_length=32, choices=PackageStatus.choices, default=PackageStatus.WAITING, db_index=True
     )
@@ -307,7 +318,15 @@ class Package(models.Model):
         verbose_name = _("package")
         verbose_name_plural = _("packages")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["store", "status", "-created_at"], name="package_store_status_idx")]
+        indexes = [
+            # A store's list filtered by status (the staff list's tabs, their counts, the API's filters).
+            models.Index(fields=["store", "status", "-created_at"], name="package_store_status_idx"),
+            # A store's list, newest first: a page is read from the index and stops after its rows, where the
+            # store's every package was read and sorted (the staff list, the API, admin filtered by store).
+            models.Index(fields=["store", "-created_at", "-id"], name="package_store_created_idx"),
+            # Every store's packages newest first (admin, a superuser's API list, admin's date hierarchy).
+            models.Index(fields=["-created_at", "-id"], name="package_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order.order_number} / {str(self.id)[:8]}"
