@@ -1,10 +1,21 @@
+import json
+import uuid
+from datetime import date, datetime, timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db import connections
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
 from core.appsettings import SPECS, get_spec, invalidate_cache
 from core.models import AppSetting
+from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
 
 
@@ -25,6 +36,154 @@ class ReadOnlyAdminMixin:
 def field_label(model, name):
     """A model field's verbose name (translated when shown): a column or form field made by hand reads as Django's own."""
     return model._meta.get_field(name).verbose_name
+
+
+# --- lists of tables that grow by the million (docs/performance.md, "A year of data") -------------------------------
+
+
+def planner_row_estimate(queryset) -> int | None:
+    """How many rows ``queryset`` has by PostgreSQL's statistics, without counting them; None elsewhere.
+
+    A whole table: its row count as ANALYZE (autovacuum) last saw it. Filtered: the planner's estimate for the
+    query, which for the admin's filters (equality on a column, a range of dates) is close.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    rows = queryset.order_by().values("pk")
+    if not rows.query.where:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table])
+            found = cursor.fetchone()
+        # -1 (PostgreSQL 14+) or 0: never analysed.
+        return int(found[0]) if found and found[0] > 0 else None
+    plan = json.loads(rows.explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class EstimatedCountPaginator(DeferredJoinPaginator):
+    """Counts a list exactly up to ``exact_up_to`` rows; a longer one gets PostgreSQL's estimate.
+
+    Counting a million audit records reads a million index entries on every page of the list (twice, with
+    ``show_full_result_count``), and nobody pages to the last of 15,000 pages. A page is read as
+    ``DeferredJoinPaginator`` reads it. Past the threshold the count
+    is the statistics' (``planner_row_estimate``): the list says "≈" before it and the page links follow it
+    (a last page past the real end is empty). Exact wherever the estimate is small, and on SQLite.
+    """
+
+    exact_up_to = 50_000
+    is_estimate = False
+
+    @cached_property
+    def count(self) -> int:
+        estimate = planner_row_estimate(self.object_list)
+        if estimate is not None and estimate > self.exact_up_to:
+            self.is_estimate = True
+            return estimate
+        return super().count
+
+
+class _PeriodsFromBounds:
+    """``dates()``/``datetimes()`` as the admin's date hierarchy asks for them, from the first and last value only.
+
+    Django reads every row's date to list the years of a table, the months of a year or the days of a month
+    (``SELECT DISTINCT date_trunc(...)``: a million rows for the year of an audit trail). Here two index reads
+    (``MIN``, ``MAX``) give the bounds and every period between them is listed. A period without a single row
+    (a closed month) is listed too and shows an empty list; these tables get rows every day.
+    """
+
+    def aggregate(self, *args, **kwargs):
+        # The date hierarchy asks for the bounds itself, then dates()/datetimes() ask again: read them once.
+        if args:
+            return super().aggregate(*args, **kwargs)
+        known = self.__dict__.setdefault("_aggregates", {})
+        key = frozenset(kwargs.items())
+        if key not in known:
+            known[key] = super().aggregate(**kwargs)
+        return known[key]
+
+    def datetimes(self, field_name, kind, order="ASC", tzinfo=None):
+        zone = tzinfo or (timezone.get_current_timezone() if settings.USE_TZ else None)
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if bounds["first"] is None:
+            return []
+        first, last = (timezone.localtime(bounds[key], zone) if zone else bounds[key] for key in ("first", "last"))
+        periods = [datetime(day.year, day.month, day.day, tzinfo=zone) for day in _period_starts(first, last, kind)]
+        return periods if order == "ASC" else periods[::-1]
+
+    def dates(self, field_name, kind, order="ASC"):
+        bounds = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if bounds["first"] is None:
+            return []
+        periods = _period_starts(bounds["first"], bounds["last"], kind)
+        return periods if order == "ASC" else periods[::-1]
+
+
+def _period_starts(first, last, kind: str) -> list[date]:
+    """The first day of every year, month or day (``kind``) from ``first``'s to ``last``'s, as dates."""
+    start = date(first.year, 1 if kind == "year" else first.month, first.day if kind == "day" else 1)
+    end = date(last.year, last.month, last.day)
+    periods = []
+    while start <= end:
+        periods.append(start)
+        if kind == "year":
+            start = date(start.year + 1, 1, 1)
+        elif kind == "month":
+            start = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        else:
+            start += timedelta(days=1)
+    return periods
+
+
+_BOUNDED_QUERYSETS: dict[type, type] = {}
+
+
+def with_periods_from_bounds(queryset):
+    """``queryset`` whose ``dates()``/``datetimes()`` are ``_PeriodsFromBounds``'s; everything else unchanged."""
+    base = type(queryset)
+    bounded = _BOUNDED_QUERYSETS.get(base)
+    if bounded is None:
+        bounded = _BOUNDED_QUERYSETS[base] = type(f"PeriodsFromBounds{base.__name__}", (_PeriodsFromBounds, base), {})
+    clone = queryset._chain()
+    clone.__class__ = bounded
+    return clone
+
+
+class LargeTableChangeList(ChangeList):
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return with_periods_from_bounds(queryset) if self.date_hierarchy else queryset
+
+
+class LargeTableAdminMixin:
+    """Admin lists of the tables that grow by the million (packages, orders, customers, the audit trail, the
+    outbox, pickup codes): one count, estimated past 50,000 rows (``EstimatedCountPaginator``), and a date
+    hierarchy that reads the first and last date only (``_PeriodsFromBounds``). The searches of these lists
+    are made of conditions an index answers (``orders.admin.StaffSearchMixin``)."""
+
+    show_full_result_count = False  # "3 results (Show all)": not a second count of the whole table
+    paginator = EstimatedCountPaginator
+
+    def get_changelist(self, request, **kwargs):
+        return LargeTableChangeList
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # The page's rows from the admin's queryset (its annotations), with the list's joins and order: the
+        # list's filters and search are not run again for them (DeferredJoinPaginator).
+        rows = self.get_queryset(request).order_by(*queryset.query.order_by)
+        rows.query.select_related = queryset.query.select_related
+        return self.paginator(queryset, per_page, orphans, allow_empty_first_page, rows=rows)
+
+
+def uuid_prefix_q(term: str, lookup: str = "pk") -> Q | None:
+    """Rows whose UUID (at ``lookup``) is ``term`` or starts with it: at least the 8 hex digits admin's lists
+    show (``short_id``), with or without the hyphens. A range on the key, which its index answers; None for
+    any other term."""
+    digits = term.strip().lower().replace("-", "")
+    if not 8 <= len(digits) <= 32 or any(ch not in "0123456789abcdef" for ch in digits):
+        return None
+    low, high = uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))
+    return Q(**{f"{lookup}__range": (low, high)})
 
 
 # The product's name in the header and the browser tab, in the administrator's language (not "Django administration").

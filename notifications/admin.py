@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import ReadOnlyAdminMixin, field_label
+from core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, field_label
 from notifications import sending
 from notifications.models import (
     DeliveryStatus,
@@ -25,6 +25,7 @@ from notifications.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from orders.admin import StaffSearchMixin
 
 
 class RetryFailedMixin(ReadOnlyAdminMixin):
@@ -79,11 +80,13 @@ class RetryFailedMixin(ReadOnlyAdminMixin):
 
 
 @admin.register(Message)
-class MessageAdmin(RetryFailedMixin, admin.ModelAdmin):
+class MessageAdmin(StaffSearchMixin, LargeTableAdminMixin, RetryFailedMixin, admin.ModelAdmin):
     retry_service = staticmethod(lambda row: sending.message_retry(message=row))
     actions = ["retry_failed"]
     list_display = ["created_at", "event", "channel", "recipient", "language", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "event", "language"]
+    # The recipient is found by its customer's phone, e-mail or name (StaffSearchMixin).
+    customer_path, order_path, id_paths = "customer__", "package__order__", ("", "package__")
     search_fields = ["recipient", "package__order__order_number", "=id"]
     date_hierarchy = "created_at"
     list_select_related = ["package"]
@@ -220,15 +223,22 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(RetryFailedMixin, admin.ModelAdmin):
+class WebhookDeliveryAdmin(StaffSearchMixin, LargeTableAdminMixin, RetryFailedMixin, admin.ModelAdmin):
     retry_service = staticmethod(lambda row: sending.webhook_delivery_retry(delivery=row))
     actions = ["retry_failed"]
     inlines = [WebhookAttemptInline]
     list_display = ["created_at", "event_type", "endpoint", "status", "attempts", "last_response_status"]
     list_filter = ["status", "event_type", "endpoint"]
-    search_fields = ["webhook_id", "endpoint__url", "=id"]
+    # A delivery by its webhook-id (the whole of it, as the receiver logged it), its id or its package's; the
+    # endpoint is a filter.
+    order_path, id_paths = "package__order__", ("", "package__")
+    search_fields = ["webhook_id", "=id"]
     date_hierarchy = "created_at"
     list_select_related = ["endpoint"]
+
+    def search_parts(self, term):
+        return [WebhookDelivery.objects.filter(webhook_id=term)]
+
     fields = [
         "webhook_id",
         "endpoint",

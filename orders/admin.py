@@ -8,8 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
-from django.db.models.functions import Collate
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Collate
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ReadOnlyAdminMixin, field_label
+from core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, field_label, uuid_prefix_q
 from core.errors import DEFAULT_MESSAGES, ApplicationError
 from core.text import TURKISH_COLLATION, text_nfc
 from orders import services
@@ -97,36 +97,69 @@ def name_column(model):
 
 
 class StaffSearchMixin:
-    """Admin search that also finds what the staff search finds (``orders.selectors``): the customer's name
-    without case, accents or apostrophes, Turkish letters included ("çiçek", "CICEK" and "ÇİÇEK" find "Çiçek",
-    "isil" finds "IŞIL"), phone digits in any format ("(0532) 111-22-33"), and the order number with
-    ``İ``/``ı`` typed for ``I`` (Turkish keyboards). Django's own search compares with the database's case
-    folding, which on PostgreSQL keeps ``İ`` apart from ``i`` and on SQLite folds ASCII letters only.
+    """Admin search that finds what the staff search finds (``orders.selectors``): the customer's name without
+    case, accents or apostrophes, Turkish letters included ("çiçek", "CICEK" and "ÇİÇEK" find "Çiçek", "isil"
+    finds "IŞIL"), phone digits in any format ("(0532) 111-22-33"), the customer's e-mail, the order number with
+    ``İ``/``ı`` typed for ``I`` (Turkish keyboards), and a row by its id or the first 8 characters of it.
 
-    ``customer_path``/``order_path``: the lookups to the customer and the order from the listed model (``""``
-    for the model itself, None for none).
+    ``customer_path``/``order_path``/``id_paths``: the lookups to the customer, the order and the UUIDs searched
+    by id from the listed model (``""`` for the model itself, None for none); ``search_parts`` adds more.
+
+    Each part is a query of its own that an index answers on PostgreSQL (trigram indexes on the order number,
+    the folded name, the phone and the e-mail; the keys), and the list keeps the rows whose id one of them
+    found. Django's own search (``icontains`` over ``search_fields``, joined) is not run: over a year of
+    packages it read every order and customer for each search (docs/performance.md); ``search_fields`` only
+    shows the search box.
     """
 
     customer_path: str | None = None
     order_path: str | None = None
+    id_paths: tuple[str, ...] = ()
+
+    def search_parts(self, term: str) -> list[QuerySet]:
+        """More querysets of the listed model whose rows the search finds (each answered by an index)."""
+        return []
 
     def get_search_results(self, request, queryset, search_term):
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = text_nfc(search_term).strip()
         if not term:
-            return found, may_have_duplicates
-        query = Q(pk__in=[])
-        if self.customer_path is not None:
-            query |= customer_search_q(term, prefix=self.customer_path) or Q(pk__in=[])
-        if self.order_path is not None:
-            query |= order_number_q(term, prefix=self.order_path)
-        return found | queryset.filter(query), may_have_duplicates
+            return queryset, False
+        # Conditions on the listed table itself, which PostgreSQL combines from its indexes (a bitmap OR) ...
+        direct = Q(pk__in=[])
+        # ... and parts that reach it through another table, each its own query.
+        parts = list(self.search_parts(term))
+        for id_path in self.id_paths:
+            by_id = uuid_prefix_q(term, f"{id_path}pk")
+            if by_id is not None and id_path:
+                parts.append(self.model._default_manager.filter(by_id))
+            elif by_id is not None:
+                direct |= by_id
+        if self.order_path == "":
+            direct |= order_number_q(term)
+        elif self.order_path is not None:
+            orders = Order.objects.filter(order_number_q(term)).order_by().values("pk")
+            parts.append(self.model._default_manager.filter(**{f"{self.order_path}pk__in": orders}))
+        customers = (customer_search_q(term) or Q(pk__in=[])) | Q(email__icontains=term)
+        if self.customer_path == "":
+            direct |= customers
+        elif self.customer_path is not None:
+            found = Customer.objects.filter(customers).order_by().values("pk")
+            parts.append(self.model._default_manager.filter(**{f"{self.customer_path}pk__in": found}))
+        if not parts:
+            return queryset.filter(direct), False
+        # One condition over several tables makes PostgreSQL read them whole; a union of each part's keys does not.
+        keys = [part.order_by().values("pk") for part in [self.model._default_manager.filter(direct), *parts]]
+        return queryset.filter(pk__in=keys[0].union(*keys[1:])), False
 
 
 class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
     model = StaffMembership
     extra = 0
     autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        # Each row's title is the membership's __str__ (its user and store).
+        return super().get_queryset(request).select_related("user", "store")
 
 
 @admin.register(Store)
@@ -138,11 +171,16 @@ class StoreAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_ready=Count("packages", filter=Q(packages__status=PackageStatus.READY_FOR_CUSTOMER_PICKUP)))
+        # Counted per listed store (an index-only read of its ready packages), not by joining every package of
+        # every store to the list and grouping them.
+        ready = (
+            Package.objects.filter(store=OuterRef("pk"), status=PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+            .order_by()
+            .values("store")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        return super().get_queryset(request).annotate(_ready=Coalesce(Subquery(ready), 0))
 
     @admin.display(description=_("ready for pickup"), ordering="_ready")
     def ready_count(self, obj):
@@ -172,6 +210,10 @@ class NoShowStrikeInline(admin.TabularInline):
     fields = ["package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason", "forgive_link"]
     readonly_fields = fields
     can_delete = False
+
+    def get_queryset(self, request):
+        # Each row's title names the customer, its package shows as the order number, who forgave by name.
+        return super().get_queryset(request).select_related("customer", "package__order", "forgiven_by")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -211,7 +253,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(StaffSearchMixin, admin.ModelAdmin):
+class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
     customer_path = ""
     form = CustomerForm
     list_display = ["name_sorted", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
@@ -239,11 +281,16 @@ class CustomerAdmin(StaffSearchMixin, admin.ModelAdmin):
         return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_strikes=Count("no_show_strikes", filter=Q(no_show_strikes__forgiven_at__isnull=True)))
+        # Counted for the listed customers only: joined and grouped, every customer of the table was counted
+        # before the page's hundred were sorted out.
+        strikes = (
+            NoShowStrike.objects.filter(customer=OuterRef("pk"), forgiven_at__isnull=True)
+            .order_by()
+            .values("customer")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        return super().get_queryset(request).annotate(_strikes=Coalesce(Subquery(strikes), 0))
 
     @admin.display(description=_("no-shows"), ordering="_strikes")
     def active_strikes(self, obj):
@@ -327,8 +374,8 @@ class PackageInline(IntakeRecordMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(StaffSearchMixin, IntakeRecordMixin, admin.ModelAdmin):
-    customer_path, order_path = "customer__", ""
+class OrderAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admin.ModelAdmin):
+    customer_path, order_path, id_paths = "customer__", "", ("",)
     list_display = ["order_number", "customer", "store", "status", "created_at_local"]
     list_filter = ["status", "store"]
     search_fields = ["order_number", "customer__name", "customer__phone"]
@@ -414,8 +461,8 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Package)
-class PackageAdmin(StaffSearchMixin, admin.ModelAdmin):
-    customer_path, order_path = "order__customer__", "order__"
+class PackageAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    customer_path, order_path, id_paths = "order__customer__", "order__", ("",)
     list_display = ["short_id", "order", "store", "status", "ready_at_local", "ready_expires_at_local", "customer_tier"]
     list_filter = ["status", "store"]
     search_fields = ["id", "order__order_number", "order__customer__name", "order__customer__phone"]
@@ -510,15 +557,20 @@ class PackageAdmin(StaffSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(StaffSearchMixin, AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    order_path = "package__order__"
+class AuditRecordAdmin(StaffSearchMixin, LargeTableAdminMixin, AuditDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    order_path, id_paths = "package__order__", ("package__",)
     list_display = [*AUDIT_COLUMNS, "actor_display", "channel", "store", "package"]
     fields = [*AUDIT_COLUMNS, "actor", "channel", "store", "package", "reason_display"]
     readonly_fields = fields
     list_filter = ["kind", "outcome", "channel", "manual", "store"]
-    search_fields = ["package__id", "package__order__order_number", "actor__username", "reason"]
-    list_select_related = ["actor", "store", "package"]
+    search_fields = ["package__id", "package__order__order_number", "actor__username"]
+    # The package column shows its order number.
+    list_select_related = ["actor", "store", "package__order"]
     date_hierarchy = "created_at"
+
+    def search_parts(self, term):
+        # What a user did: their records by the actor's index (the users are few).
+        return [AuditRecord.objects.filter(actor__username__icontains=term)]
 
     @admin.display(description=_("user"))
     def actor_display(self, obj):
@@ -526,16 +578,20 @@ class AuditRecordAdmin(StaffSearchMixin, AuditDisplayMixin, ReadOnlyAdminMixin, 
 
 
 @admin.register(PackageItem)
-class PackageItemAdmin(StaffSearchMixin, IntakeRecordMixin, admin.ModelAdmin):
+class PackageItemAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admin.ModelAdmin):
     order_path = "package__order__"
     list_display = ["sku", "name", "quantity", "package"]
     search_fields = ["sku", "name", "package__order__order_number"]
     list_select_related = ["package__order"]
 
+    def search_parts(self, term):
+        # No index: the items are read in full (a rarely used list; the order number part is indexed).
+        return [PackageItem.objects.filter(Q(sku__icontains=term) | Q(name__icontains=term))]
+
 
 @admin.register(NoShowStrike)
-class NoShowStrikeAdmin(StaffSearchMixin, admin.ModelAdmin):
-    customer_path, order_path = "customer__", "package__order__"
+class NoShowStrikeAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
+    customer_path, order_path, id_paths = "customer__", "package__order__", ("package__",)
     list_display = ["customer", "package", "created_at", "forgiven_at", "forgiven_by"]
     list_filter = ["forgiven_at"]
     search_fields = ["customer__name", "customer__phone", "package__order__order_number"]

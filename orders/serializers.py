@@ -79,6 +79,12 @@ class OutputContext:
         self._known_roles[str(store_id)] = role
         self._otp_enabled[str(store_id)] = otp_enabled
 
+    def roles(self) -> dict[str, str]:
+        """Store id -> the caller's role (``staff_roles``), read once; not for superusers (every store)."""
+        if self._roles is None:
+            self._roles = {str(key): value for key, value in staff_roles(user=self.user).items()}
+        return self._roles
+
     def role(self, store_id: Any) -> str | None:
         key = str(store_id)
         if key in self._known_roles:
@@ -86,9 +92,7 @@ class OutputContext:
         user = self.user
         if user is not None and user.is_authenticated and user.is_active and user.is_superuser:
             return StaffRole.MANAGER  # as staff_roles answers for every store, without reading them all
-        if self._roles is None:
-            self._roles = {str(key): value for key, value in staff_roles(user=user).items()}
-        return self._roles.get(key)
+        return self.roles().get(key)
 
     def trust_tier(self, customer: Customer, store_id: Any) -> str:
         """The customer's tier as the store sees it (``orders.services.customers_trust_at_store``)."""

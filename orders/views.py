@@ -27,7 +27,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -40,6 +40,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.appsettings import StoreSettings
 from core.errors import DEFAULT_MESSAGES, ApplicationError
+from core.pagination import DeferredJoinPaginator
 from core.text import text_nfc
 from notifications.models import Message, MessageChannel
 from orders import commands as cmd
@@ -239,9 +240,17 @@ def _list_query(store: Store, search: str, status: str = "") -> dict[str, str]:
     return {"store": store.code, **({"q": search} if search else {}), **({"status": status} if status else {})}
 
 
-def _list_page(packages: QuerySet[Package], number: Any) -> Page:
-    """One page of a list, in the list's order (newest first); an unusable or too high number gives the last."""
-    return Paginator(packages.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(number or 1)
+def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int], status: str) -> Page:
+    """One page of a list, in the list's order (newest first); an unusable or too high number gives the last.
+
+    ``counts``: the list's ``_status_counts``, whose count for ``status`` is the list's length: the search is
+    not run once more to count it (docs/performance.md)."""
+    newest_first = ("-created_at", "-pk")
+    rows = Package.objects.select_related("order__customer", "store").order_by(*newest_first)
+    paginator = DeferredJoinPaginator(packages.order_by(*newest_first), PAGE_SIZE, rows=rows)
+    if (status or ALL_COUNT) in counts:
+        paginator.count = counts[status or ALL_COUNT]
+    return paginator.get_page(number or 1)
 
 
 def _status_counts(store: Store, search: str) -> dict[str, int]:
@@ -262,7 +271,8 @@ def _list_after_command(request: HttpRequest, package: Package, next_url: str) -
     search = (form.value("q") or "").strip()
     status = form.value("status") or ""
     packages = _list_packages(package.store, search, status)
-    page = _list_page(packages, form.value("page"))
+    counts = _status_counts(package.store, search)
+    page = _list_page(packages, form.value("page"), counts, status)
     if (form.value("page") or 1) > page.paginator.num_pages:
         return None
     context = {
@@ -271,7 +281,7 @@ def _list_after_command(request: HttpRequest, package: Package, next_url: str) -
         "page_query": urlencode(_list_query(package.store, search, status)),
     }
     return {
-        "counts": _status_counts(package.store, search),
+        "counts": counts,
         "inList": packages.filter(pk=package.pk).exists(),
         "note": render_to_string("orders/_result_note.html", context, request=request).strip(),
         "pager": render_to_string("orders/_pager.html", context, request=request).strip(),
@@ -373,8 +383,9 @@ def package_list(request: HttpRequest) -> HttpResponse:
     # A scanner types the order number and Enter: one exact match opens that package.
     if search:
         exact = list(
-            packages_visible_to(user=request.user)
+            packages_visible_to(user=request.user, roles=roles)
             .filter(order_number_q(text_nfc(search), prefix="order__", exact=True))
+            .order_by()  # any two: sorted, PostgreSQL may walk the store's packages newest first to find them
             .values_list("pk", flat=True)[:2]
         )
         if len(exact) == 1:
@@ -388,9 +399,7 @@ def package_list(request: HttpRequest) -> HttpResponse:
 
     counts = _status_counts(store, search)
     status = form.value("status") or ""
-    page = _list_page(
-        _list_packages(store, search, status).select_related("order__customer", "store"), form.value("page")
-    )
+    page = _list_page(_list_packages(store, search, status), form.value("page"), counts, status)
 
     role = roles[str(store.pk)]
     otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED

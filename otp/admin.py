@@ -1,11 +1,32 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import LargeTableAdminMixin, field_label
+from orders.admin import StaffSearchMixin
+from orders.commands import NO_SHOW
 from otp.models import PickupCode
+from otp.services import REPLACED
+
+
+class InvalidatedReasonFilter(admin.SimpleListFilter):
+    """The reasons the services write (``otp.services.pickup_code_invalidate`` and its callers), listed without
+    reading the table: Django's filter for a field without choices lists its values with ``SELECT DISTINCT``,
+    which reads every code ever issued on each page of the list."""
+
+    title = field_label(PickupCode, "invalidated_reason")
+    parameter_name = "invalidated_reason"
+    REASONS = (REPLACED, "delivered", "cancelled", NO_SHOW)
+
+    def lookups(self, request, model_admin):
+        return [(reason, reason) for reason in self.REASONS]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(invalidated_reason=value) if value else queryset
 
 
 @admin.register(PickupCode)
-class PickupCodeAdmin(admin.ModelAdmin):
+class PickupCodeAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
     """Read-only: when a code was issued and how it ended. Neither the code nor its hash is shown."""
 
     list_display = [
@@ -20,7 +41,8 @@ class PickupCodeAdmin(admin.ModelAdmin):
         "invalidated_at",
         "invalidated_reason",
     ]
-    list_filter = ["invalidated_reason"]
+    list_filter = [InvalidatedReasonFilter]
+    order_path, id_paths = "package__order__", ("package__",)
     search_fields = ["package__id", "package__order__order_number"]
     list_select_related = ["package__order"]
     fields = [

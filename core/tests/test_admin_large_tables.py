@@ -1,0 +1,96 @@
+"""Admin lists of the tables that grow by the million (core.admin.LargeTableAdminMixin): the count past a threshold is
+PostgreSQL's estimate and says so, and the date hierarchy lists the periods between the first and the last row
+without reading every row's date."""
+
+import os
+import re
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core.admin import EstimatedCountPaginator, uuid_prefix_q
+from orders.models import PackageStatus
+from orders.tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+CUSTOMERS = "admin:orders_customer_changelist"
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (set DATABASE_URL): the estimate is PostgreSQL's statistics",
+)
+
+
+def test_a_list_under_the_threshold_is_counted_exactly(admin_client):
+    CustomerFactory.create_batch(12)
+    response = admin_client.get(reverse(CUSTOMERS))
+    assert response.context["cl"].result_count == 12
+    assert not response.context["cl"].paginator.is_estimate
+    assert "≈" not in response.content.decode()
+
+
+@requires_postgres
+@pytest.mark.parametrize("query", [{}, {"language__exact": "en"}])
+def test_a_list_past_the_threshold_shows_the_estimate_and_says_so(admin_client, monkeypatch, query):
+    CustomerFactory.create_batch(30, language="en")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_customer")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_up_to", 10)
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(reverse(CUSTOMERS), query)
+    cl = response.context["cl"]
+    assert cl.paginator.is_estimate and cl.result_count == 30  # a table this small is estimated exactly
+    assert "≈ 30" in response.content.decode()
+    assert len(cl.result_list) == 30
+    assert not [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(")]
+
+
+def make_audited_packages(make_package, *times):
+    for moment in times:
+        with time_machine.travel(moment, tick=False):
+            make_package(PackageStatus.PACKED_ALL_ITEMS)  # an audit record at that moment
+
+
+def hierarchy_links(response, part):
+    """The values of ``part`` (e.g. ``created_at__month``) the page links to: the date hierarchy's choices."""
+    return sorted({int(value) for value in re.findall(rf"{part}=(\d+)", response.content.decode())})
+
+
+def test_the_date_hierarchy_lists_every_month_between_the_first_and_last_record(admin_client, make_package):
+    make_audited_packages(make_package, datetime(2026, 1, 15, 10, tzinfo=UTC), datetime(2026, 3, 10, 10, tzinfo=UTC))
+    url = reverse("admin:orders_auditrecord_changelist")
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.get(url, {"created_at__year": 2026})
+    assert response.status_code == 200
+    assert hierarchy_links(response, "created_at__month") == [1, 2, 3]  # February has no record and is listed
+    # Two index reads (first, last), not every record's month.
+    assert not [q["sql"] for q in captured.captured_queries if "DISTINCT" in q["sql"].upper()]
+
+
+def test_the_date_hierarchy_lists_the_years_and_the_days_between_the_bounds(admin_client, make_package):
+    make_audited_packages(make_package, datetime(2025, 12, 30, 10, tzinfo=UTC), datetime(2026, 1, 2, 10, tzinfo=UTC))
+    url = reverse("admin:orders_auditrecord_changelist")
+    assert hierarchy_links(admin_client.get(url), "created_at__year") == [2025, 2026]
+    days = admin_client.get(url, {"created_at__year": 2025, "created_at__month": 12})
+    assert hierarchy_links(days, "created_at__day") == [30]
+    assert hierarchy_links(admin_client.get(url, {"created_at__year": 2026}), "created_at__month") == [1]
+
+
+@pytest.mark.parametrize(
+    ("term", "low", "high"),
+    [
+        ("0123abcd", "0123abcd-0000-0000-0000-000000000000", "0123abcd-ffff-ffff-ffff-ffffffffffff"),
+        ("0123ABCD-9", "0123abcd-9000-0000-0000-000000000000", "0123abcd-9fff-ffff-ffff-ffffffffffff"),
+    ],
+)
+def test_a_uuid_prefix_is_a_range_of_keys(term, low, high):
+    assert [str(bound) for bound in uuid_prefix_q(term).children[0][1]] == [low, high]
+
+
+@pytest.mark.parametrize("term", ["0123abc", "Ayşe", "cafe", "0123abcd-0123abcd-0123abcd-0123abcd-0", "ORD'1"])
+def test_other_terms_are_no_uuid_prefix(term):
+    assert uuid_prefix_q(term) is None
