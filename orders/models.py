@@ -28,6 +28,16 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(
             _("“%(value)s” is not a time zone name. Use one such as Europe/Istanbul."), params={"value": value}
         )
+    # POSIX offset zones read backwards (Etc/GMT+3 is three hours BEHIND UTC) and never follow daylight
+    # saving: a store is somewhere, and its region's name keeps its clock right.
+    if value.startswith("Etc/GMT") and value[len("Etc/GMT") :].lstrip("+-").isdigit():
+        raise ValidationError(
+            _(
+                "“%(value)s” is a fixed offset whose sign reads backwards (Etc/GMT+3 is three hours behind UTC) and "
+                "which ignores daylight saving. Use the store's region, such as Europe/Istanbul."
+            ),
+            params={"value": value},
+        )
 
 
 class Store(models.Model):

@@ -31,6 +31,18 @@ def test_a_misspelt_time_zone_is_refused_with_a_clear_error(store):
     store.full_clean()  # a real one passes
 
 
+@pytest.mark.parametrize("zone", ["Etc/GMT+3", "Etc/GMT-3", "Etc/GMT-14"])
+def test_a_fixed_offset_zone_is_refused_since_its_sign_reads_backwards(store, zone):
+    store.timezone = zone
+    with translation.override("tr"):
+        with pytest.raises(ValidationError) as error:
+            store.full_clean()
+        assert "ters okunan" in str(error.value.message_dict["timezone"])
+    for fine in ("Etc/UTC", "UTC", "Europe/Berlin"):
+        store.timezone = fine
+        store.full_clean()
+
+
 def test_the_admin_refuses_it_and_changes_nothing(client, django_user_model, store):
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw-123456789")
     client.force_login(admin)
