@@ -613,6 +613,32 @@ def test_a_row_button_far_down_the_list_says_on_screen_what_happened(page, emplo
     assert PickupCode.objects.filter(package=ready).count() == 1
 
 
+def test_a_row_button_keeps_the_focus_when_its_command_fails_or_is_refused(page, employee, make_package):
+    """The button is disabled while its request runs, which drops the focus to the page; after a failed request
+    it is back on the button, and after a refusal that redrew the row on the new row's button of that name."""
+    waiting = make_package(S.WAITING)
+    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)  # its code was just sent: a resend is refused (cooldown)
+    log_in(page, "ayse")
+    command = re.compile(rf"/packages/{waiting.pk}/command/$")
+    page.route(command, lambda route: route.abort("failed"))
+    row(page, waiting).get_by_role("button", name="Complete Packaging").click()
+    page.locator("#flash").get_by_role("alert").wait_for()
+    focused_is(page, "document.activeElement.textContent.trim() === 'Complete Packaging'")
+    assert page.evaluate("document.activeElement.closest('tr').id") == f"row-{waiting.pk}"
+    page.unroute(command)
+    waiting.refresh_from_db()
+    assert waiting.status == S.WAITING
+
+    row(page, ready).get_by_role("button", name="Resend Code").click()
+    page.locator("#flash").get_by_role("alert").filter(has_text="A new code can be sent in").wait_for()
+    focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
+    assert page.evaluate("document.activeElement.closest('tr').id") == f"row-{ready.pk}"
+    # Enter on the focused button acts on that row again (refused again: the focus stays).
+    page.keyboard.press("Enter")
+    page.wait_for_function("!document.querySelector('[aria-busy]')")
+    focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
+
+
 def test_an_error_while_the_dialog_is_open_is_shown_in_the_dialog(page, employee, make_package, issued_code):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     log_in(page, "ayse")

@@ -322,10 +322,18 @@
     }).finally(function () {
       busy = false;
       buttons.forEach(function (button) { button.disabled = false; button.removeAttribute("aria-busy"); });
-      // The pressed button lost the focus as it was disabled; an answer that left the dialog as it was (a failed
-      // request) gives it back where a refused code puts it: the field that names the error.
+      // The pressed button lost the focus as it was disabled. An answer that left the dialog as it was (a failed
+      // request) gives it back where a refused code puts it: the field that names the error. A row's button whose
+      // command failed or was refused gets it back (or its stand-in in the row the answer redrew), so the next Tab
+      // or Enter goes on from where the user was, not from the top of the page.
       var active = document.activeElement;
-      if (dialog.open && (!active || active === document.body)) focusInDialog();
+      if (active && active !== document.body) return;
+      if (dialog.open) focusInDialog();
+      else if (submitter && document.contains(submitter)) submitter.focus();
+      else if (submitter) {
+        var next = standIn(submitter);
+        if (next) next.focus();
+      }
     });
   });
 })();
