@@ -111,19 +111,22 @@ def order_get_for_user(*, user: AbstractBaseUser, order_id: Any) -> Order:
 
 def customer_search_q(term: str, *, prefix: str = "") -> Q | None:
     """Customers (at ``prefix``, e.g. ``order__customer__``) whose name has every word of ``term``, or whose
-    phone has its digits; None when ``term`` has neither.
+    phone has its digits when ``term`` has no letters; None when ``term`` has neither.
 
     The name matches without case, accents or apostrophes, Turkish letters included (``sahin`` and ``ŞAHİN``
     find ``Şahin``, ``isil`` finds ``IŞIL``, ``çiçek ışıl`` finds ``Işıl Çiçek``): the folded words against the
     folded name stored with the customer (``core.text.search_fold``), so SQLite and PostgreSQL agree. Phone
-    digits match with or without the national leading zero (``0532...`` finds ``+90532...``).
+    digits match with or without the national leading zero (``0532...`` finds ``+90532...``), from a term
+    without letters, as phone numbers are written (digits, spaces, ``+``, ``-``, brackets): the digits of an
+    order number (``SIP-1001``) or of a name with a number are no phone, and found every customer whose
+    phone has them somewhere.
     """
     query = Q()
     words = search_fold(term).split()
     if words:
         query = Q(*(Q(**{f"{prefix}name_folded__contains": word}) for word in words))
     digits = "".join(ch for ch in term if ch in "0123456789").lstrip("0")
-    if len(digits) >= 3:
+    if len(digits) >= 3 and not any(ch.isalpha() for ch in term):
         query |= Q(**{f"{prefix}phone__contains": digits})
     return query or None
 

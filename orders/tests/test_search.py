@@ -98,6 +98,41 @@ def test_order_number_and_phone_digits_still_match(employee, store):
     assert found("yildiz") == {str(target.pk)}
 
 
+def test_an_order_number_finds_no_customer_by_the_digits_in_it(employee, as_employee, admin_client, store):
+    """The digits of an order number ("SIP-1001") are not a phone: they found every customer whose phone has them
+    somewhere (one in a few hundred for four digits), in the staff list, the API and admin alike."""
+    wanted = PackageFactory(
+        order__store=store,
+        order__order_number="SIP-1001",
+        order__customer=CustomerFactory(name="Elif Yıldız", phone="+905551112233"),
+    )
+    phone_has_the_digits = PackageFactory(
+        order__store=store,
+        order__order_number="SIP-2002",
+        order__customer=CustomerFactory(name="Can Demir", phone="+905321001999"),
+    )
+    api = bearer(employee)
+
+    def api_found(term):
+        return {row["id"] for row in api.get("/api/packages/", {"search": term}).json()["results"]}
+
+    def staff_found(term):
+        page = as_employee.get(reverse("staff:package-list"), {"q": term}).content.decode()
+        return {str(p.pk) for p in (wanted, phone_has_the_digits) if f'id="row-{p.pk}"' in page}
+
+    def admin_found(term):
+        response = admin_client.get(reverse("admin:orders_package_changelist"), {"q": term})
+        return {str(p.pk) for p in response.context["cl"].result_list}
+
+    for found in (api_found, staff_found, admin_found):
+        assert found("SIP-100") == {str(wanted.pk)}
+        assert found("Yıldız 1001") == set()  # a name and digits: neither the name nor a phone
+        # A phone number as people write it still finds its customer, and so do bare digits.
+        assert found("(0532) 100-19-99") == {str(phone_has_the_digits.pk)}
+        assert found("+90 532 100 19 99") == {str(phone_has_the_digits.pk)}
+        assert found("1001") == {str(wanted.pk), str(phone_has_the_digits.pk)}
+
+
 def test_search_queries_do_not_grow_with_rows(employee, store):
     api = bearer(employee)
 
