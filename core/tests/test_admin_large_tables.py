@@ -94,3 +94,24 @@ def test_a_uuid_prefix_is_a_range_of_keys(term, low, high):
 @pytest.mark.parametrize("term", ["0123abc", "Ayşe", "cafe", "0123abcd-0123abcd-0123abcd-0123abcd-0", "ORD'1"])
 def test_other_terms_are_no_uuid_prefix(term):
     assert uuid_prefix_q(term) is None
+
+
+@requires_postgres
+def test_the_search_box_says_the_estimate_is_one_too(admin_client, monkeypatch):
+    """The count beside the search box ("30 results (Show all)", on every list: show_full_result_count is off) is
+    the paginator's, so an estimate there says so as the one under the list does, in both languages."""
+    CustomerFactory.create_batch(30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_customer")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_up_to", 10)
+    for language, results in (("en", "30 results"), ("tr", "30 sonuç")):
+        html = admin_client.get(reverse(CUSTOMERS), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        note = re.search(r'<span class="small quiet">(.*?)</span>', html, re.S).group(1)
+        assert re.sub(r"\s+", " ", note).strip().startswith(f"≈ {results}")
+
+
+def test_an_exact_count_beside_the_search_box_has_no_sign(admin_client):
+    CustomerFactory.create_batch(3)
+    html = admin_client.get(reverse(CUSTOMERS)).content.decode()
+    note = re.search(r'<span class="small quiet">(.*?)</span>', html, re.S).group(1)
+    assert re.sub(r"\s+", " ", note).strip().startswith("3 results")
