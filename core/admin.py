@@ -162,6 +162,7 @@ class LargeTableAdminMixin:
     are made of conditions an index answers (``orders.admin.StaffSearchMixin``)."""
 
     show_full_result_count = False  # "3 results (Show all)": not a second count of the whole table
+    show_facets = admin.ShowFacets.NEVER  # "?_facets=1" would count every filter choice over the whole table
     paginator = EstimatedCountPaginator
 
     def get_changelist(self, request, **kwargs):

@@ -18,3 +18,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         connection_created.connect(register_sqlite_collations, dispatch_uid="core.sqlite_collations")
+        from core.lookups import register_year_lookups
+
+        register_year_lookups()

@@ -1,0 +1,30 @@
+"""Odd lookups typed into an admin list's address never answer 500: a year no date can have
+(``?created_at__year=99999``), a month 13, a day 0. Django builds the bounds of such a lookup only when the query
+is compiled, past the changelist's own check of its parameters; admin's answer is the list's "invalid lookup"
+redirect (``?e=1``), as for any other parameter it cannot use."""
+
+import pytest
+from django.contrib import admin
+from django.db import models
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def _date_lookups():
+    for model in admin.site._registry:
+        fields = [f.name for f in model._meta.get_fields() if isinstance(f, models.DateField) and f.concrete]
+        if not fields:
+            continue
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for name in fields:
+            yield pytest.param(url, name, id=f"{model._meta.label}.{name}")
+
+
+@pytest.mark.parametrize("url,field", list(_date_lookups()))
+@pytest.mark.parametrize("lookup", ["__year=99999", "__year=0", "__month=13", "__day=0", "__year=-5"])
+def test_an_impossible_date_lookup_is_an_invalid_lookup_not_a_500(admin_client, url, field, lookup):
+    response = admin_client.get(f"{url}?{field}{lookup}")
+    assert response.status_code in (200, 302), response.status_code
+    if response.status_code == 302:
+        assert "e=1" in response["Location"]
