@@ -264,6 +264,12 @@ def ensure_database(name: str, *, host: str = "127.0.0.1", port: int = 5432) -> 
         subprocess.run(["createdb", "-h", host, "-p", str(port), "-U", "postgres", name], check=True)
 
 
+def drop_database(name: str, *, host: str = "127.0.0.1", port: int = 5432) -> None:
+    """Drop a bench's database (after its connections are closed) and say so."""
+    subprocess.run(["dropdb", "-h", host, "-p", str(port), "-U", "postgres", name], check=False)
+    print(f"dropped {name}")
+
+
 # --- data ----------------------------------------------------------------------------------------------
 
 PASSWORD = "bench-password-123"

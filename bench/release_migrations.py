@@ -243,8 +243,7 @@ def main() -> None:
     finally:
         connection.close()
         if not args.keep:
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=False)
-            print(f"dropped {args.database}")
+            _common.drop_database(args.database)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -769,8 +768,7 @@ def main() -> None:
     finally:
         connection.close()
         if not args.keep:
-            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", args.database], check=False)
-            print(f"dropped {args.database}")
+            _common.drop_database(args.database)
 
 
 if __name__ == "__main__":
