@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, field_label
+from core.errors import ApplicationError
 from notifications import sending
 from notifications.models import (
     DeliveryStatus,
@@ -26,6 +27,7 @@ from notifications.models import (
     WebhookEventType,
 )
 from orders.admin import StaffSearchMixin
+from orders.services import phone_normalize
 
 
 class RetryFailedMixin(ReadOnlyAdminMixin):
@@ -85,8 +87,19 @@ class MessageAdmin(StaffSearchMixin, LargeTableAdminMixin, RetryFailedMixin, adm
     actions = ["retry_failed"]
     list_display = ["created_at", "event", "channel", "recipient", "language", "status", "attempts", "sent_at"]
     list_filter = ["status", "channel", "event", "language"]
-    # The recipient is found by its customer's phone, e-mail or name (StaffSearchMixin).
+    # By its customer's phone, e-mail or name as they are now (StaffSearchMixin), and by what it was sent to.
     customer_path, order_path, id_paths = "customer__", "package__order__", ("", "package__")
+
+    def search_parts(self, term):
+        """The messages sent to ``term`` exactly (an index on the recipient): a phone number in any format, an
+        e-mail, a push token. A customer who has since changed number or e-mail is found by the old one here."""
+        recipients = {term, term.lower()}
+        try:
+            recipients.add(phone_normalize(term))
+        except ApplicationError:
+            pass
+        return [Message.objects.filter(recipient__in=recipients)]
+
     search_fields = ["recipient", "package__order__order_number", "=id"]
     date_hierarchy = "created_at"
     list_select_related = ["package"]

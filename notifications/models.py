@@ -86,6 +86,8 @@ class Message(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("messages")
         ordering = ["-created_at"]
+        # Admin finds a message by what it was sent to, exactly (a number the customer has since changed).
+        indexes = [models.Index(fields=["recipient"], name="message_recipient_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} / {self.get_channel_display()} -> {self.recipient}"

@@ -229,3 +229,29 @@ def test_a_messages_language_is_named_in_the_readers_language(admin_client, make
     listing = admin_client.get(reverse("admin:notifications_message_changelist"), HTTP_ACCEPT_LANGUAGE=accept)
     cells = re.findall(r'<td class="field-language">([^<]*)</td>', listing.content.decode())
     assert cells and set(cells) == {label}
+
+
+def test_a_message_is_found_by_the_number_it_was_sent_to_after_the_customer_changed_it(
+    admin_client, make_package, employee, django_capture_on_commit_callbacks
+):
+    """ "I got no SMS": admin searches the number the customer gives, in any format, though the customer's phone
+    has changed since; the message went to the old one. Another customer's messages are not found by it."""
+    package = _ready(make_package, employee, django_capture_on_commit_callbacks)
+    other = _ready(make_package, employee, django_capture_on_commit_callbacks)
+    customer = package.order.customer
+    old_phone = customer.phone
+    assert old_phone.startswith("+90") and other.order.customer.phone != old_phone
+    sms = Message.objects.get(package=package, channel="sms")
+    assert sms.recipient == old_phone
+    customer.phone = "+905559998877"
+    customer.save(update_fields=["phone"])
+    local = "0" + old_phone[3:6] + " " + old_phone[6:9] + " " + old_phone[9:11] + " " + old_phone[11:]
+    email = Message.objects.get(package=package, channel="email").recipient
+    for term, expected in [(old_phone, sms), (local, sms), (email.upper(), None)]:
+        response = admin_client.get(reverse("admin:notifications_message_changelist"), {"q": term})
+        found = list(response.context["cl"].result_list)
+        assert all(message.package_id == package.pk for message in found), term
+        if expected is not None:
+            assert expected in found, term
+        else:
+            assert {message.channel for message in found} >= {"email"}, term
