@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import formats, timezone
 
 # Apostrophes as keyboards, phones and order systems write them (O'Neil, O’Neil, Oʼneil): search ignores them.
 _APOSTROPHES = str.maketrans("", "", "'`´‘’ʼ′")
@@ -92,6 +95,12 @@ def turkish_collate(left: str, right: str) -> int:
     """SQLite collation callback for ``TURKISH_COLLATION``: -1, 0 or 1 by ``turkish_sort_key``."""
     left_key, right_key = turkish_sort_key(left), turkish_sort_key(right)
     return (left_key > right_key) - (left_key < right_key)
+
+
+def local_time_text(value: datetime, zone: Any) -> str:
+    """``value`` in ``zone`` as customers and staff read a day and time, the month by name in the active
+    language ("3 November 09:05", "3 Kasım 09:05"): a numeric 03.11 is 11 March to a month-first reader."""
+    return formats.date_format(timezone.localtime(value, zone), "j F H:i")
 
 
 def iso_utc(value: datetime | None) -> str | None:

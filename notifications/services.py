@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 
 from core.appsettings import CHANNELS, get_setting
 from core.bulk import insert_rows
-from core.text import iso_utc
+from core.text import iso_utc, local_time_text
 from notifications.crypto import encrypt
 from notifications.models import (
     CODE_MASK,
@@ -52,7 +52,7 @@ def message_deadline(*, at: datetime, zone: Any, language: str) -> str:
     language ("3 November 09:05", "3 Kasım 09:05"). A numeric 03.11 is 11 March to a reader used to
     month-first dates (a store in America/New_York). No year: the hold is 30 days at most (PICKUP_HOLD_HOURS)."""
     with translation.override(language):
-        return formats.date_format(timezone.localtime(at, zone), "j F H:i")
+        return local_time_text(at, zone)
 
 
 def message_context(*, package: Package, language: str) -> dict[str, Any]:

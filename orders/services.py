@@ -536,7 +536,7 @@ def _deliver_locked(
     invalidate (at most one exists, a database constraint).
     """
     if not code_consumed:
-        otp.pickup_code_invalidate(package=package, reason="delivered", now=now)
+        otp.pickup_code_invalidate(package=package, reason=otp.DELIVERED, now=now)
     endpoints = webhook_endpoints_active()  # once for both events of the delivery
     outbox = _Outbox()  # its messages and webhook deliveries go out with one publish
     _move(
@@ -774,7 +774,7 @@ def package_cancel(*, package: Package, actor: User | None, channel: str, reason
 
 def _cancel_locked(*, package: Package, actor: User | None, channel: str, now: datetime, reason: str) -> None:
     previous = package.status
-    otp.pickup_code_invalidate(package=package, reason=cmd.NO_SHOW if reason == cmd.NO_SHOW else "cancelled", now=now)
+    otp.pickup_code_invalidate(package=package, reason=cmd.NO_SHOW if reason == cmd.NO_SHOW else otp.CANCELLED, now=now)
     _move(
         package=package,
         command=cmd.COMMANDS[cmd.CANCEL],

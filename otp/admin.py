@@ -5,7 +5,7 @@ from core.admin import LargeTableAdminMixin, field_label
 from orders.admin import StaffSearchMixin
 from orders.commands import NO_SHOW
 from otp.models import PickupCode
-from otp.services import REPLACED
+from otp.services import CANCELLED, DELIVERED, REPLACED
 
 
 class InvalidatedReasonFilter(admin.SimpleListFilter):
@@ -15,7 +15,7 @@ class InvalidatedReasonFilter(admin.SimpleListFilter):
 
     title = field_label(PickupCode, "invalidated_reason")
     parameter_name = "invalidated_reason"
-    REASONS = (REPLACED, "delivered", "cancelled", NO_SHOW)
+    REASONS = (REPLACED, DELIVERED, CANCELLED, NO_SHOW)
 
     def lookups(self, request, model_admin):
         return [(reason, reason) for reason in self.REASONS]

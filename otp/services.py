@@ -19,11 +19,12 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, F
 from django.db.models.expressions import RawSQL
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.errors import ApplicationError
+from core.text import local_time_text
 from otp import conf
 from otp.models import PickupCode
 
@@ -79,8 +80,11 @@ def pickup_code_matches(*, code: PickupCode, value: str) -> bool:
     return hmac.compare_digest(code_hash(package_id=code.package_id, code=value), code.code_hash)
 
 
-# What ``pickup_code_issue`` writes into the codes a resend replaces.
+# Why a code stopped working (``PickupCode.invalidated_reason``): a resend replaced it, its package was delivered
+# or cancelled (a no-show writes ``orders.commands.NO_SHOW``).
 REPLACED = "replaced"
+DELIVERED = "delivered"
+CANCELLED = "cancelled"
 
 
 def pickup_code_matches_replaced(*, package_ids: list[Any], value: str, now) -> bool:
@@ -167,7 +171,7 @@ def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, no
             "At most %(count)s code can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
             "At most %(count)s codes can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
             limit,
-        ) % {"count": limit, "time": formats.date_format(timezone.localtime(shown, package.store.zone), "j F H:i")}
+        ) % {"count": limit, "time": local_time_text(shown, package.store.zone)}
         raise ApplicationError("throttled", message, {"retryAfter": retry_after, "reason": "code_quota"})
 
 
