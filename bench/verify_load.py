@@ -24,7 +24,10 @@ What it does, in order:
    code appears in the server's log;
 8. prints the CPU time each request cost the server, per phase: the gunicorn processes and the
    PostgreSQL backends of the bench database, read from ``/proc`` before and after the phase. Unlike
-   requests/s, this hardly depends on what else the machine is doing.
+   requests/s, this hardly depends on what else the machine is doing;
+9. prints the ceiling that PostgreSQL's CPU alone puts on verifications (the machine's cores divided by
+   the database CPU of one verification), as a share of the ``/healthz`` rate: the rate no web tier,
+   however lean, could pass on this machine while the database does this verification's work.
 
 The request-rate throttle stays on (its counters are in Redis) but ``API_USER_RATE`` is raised for
 the run: a few employees sending thousands of requests a minute is the point of the benchmark.
@@ -253,6 +256,14 @@ def main() -> None:
     ):
         print(f"  {name:8} {web:6.2f} + {db:5.2f} = {web + db:6.2f}")
     print(f"ratio verify/healthz: {ratio:.1%} (goal >= 40%), verify errors: {verify.errors()} (goal 0)")
+    if verify_db > 0 and health.rps:
+        # The database's share alone, as if the web tier and the load driver cost nothing: no application
+        # that runs this verification's statements can pass this rate on this machine.
+        ceiling = (os.cpu_count() or 1) * 1000 / verify_db
+        print(
+            f"ceiling from PostgreSQL's CPU alone: {os.cpu_count()} cores / {verify_db:.2f} ms = "
+            f"{ceiling:.0f} verifications/s = {ceiling / health.rps:.0%} of healthz"
+        )
     print("database and log checks:", "ok" if not problems else "; ".join(problems))
     if not args.keep_db:
         common.migrate_and_empty(args.database)
