@@ -103,6 +103,14 @@ def local_time_text(value: datetime, zone: Any) -> str:
     return formats.date_format(timezone.localtime(value, zone), "j F H:i")
 
 
+def clock_text(value: datetime) -> str:
+    """``value`` in the active time zone as a counter reads a deadline: the time alone when it falls today
+    ("14:05"), the day with it otherwise ("4 Nov 14:05", "4 Kas 14:05"), so a time is never taken for today's."""
+    local = timezone.localtime(value)
+    same_day = local.date() == timezone.localdate()
+    return formats.date_format(local, "H:i" if same_day else "j M H:i")
+
+
 def iso_utc(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with ``Z`` (``2026-11-23T09:00:00.123456Z``), the form of the API's times
     (``orders.serializers.UtcDateTimeField``) whatever the server's time zone."""

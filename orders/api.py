@@ -30,7 +30,16 @@ from core.negotiation import JsonOnlyContentNegotiation
 from core.pagination import PageNumberPagination
 from orders import commands as cmd
 from orders import services
-from orders.models import Channel, DeliveryType, Language, Order, OrderStatus, Package, PackageStatus
+from orders.models import (
+    PACKAGE_LIST_ORDER,
+    Channel,
+    DeliveryType,
+    Language,
+    Order,
+    OrderStatus,
+    Package,
+    PackageStatus,
+)
 from orders.selectors import (
     order_get_for_user,
     package_get_for_user,
@@ -304,9 +313,10 @@ class PackageListApi(ApiView):
             packages = packages.filter(store__code__iexact=value)
         if value := filters.validated_data.get("search", "").strip():
             packages = packages.filter(package_search_q(value))
-        newest_first = ("-created_at", "-pk")
-        paginator = PageNumberPagination(rows=package_queryset_for_output(Package.objects.order_by(*newest_first)))
-        page = paginator.paginate_queryset(packages.order_by(*newest_first), request, view=self)
+        paginator = PageNumberPagination(
+            rows=package_queryset_for_output(Package.objects.order_by(*PACKAGE_LIST_ORDER))
+        )
+        page = paginator.paginate_queryset(packages.order_by(*PACKAGE_LIST_ORDER), request, view=self)
         data = PackageOutputSerializer(page, many=True, context=self.output_context()).data
         return paginator.get_paginated_response(data)
 

@@ -305,6 +305,11 @@ class PackageStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# The package lists' order (staff pages, API): newest first, the id making it total so that no package is shown
+# on two pages or none. The indexes in Package.Meta that end in created_at, id serve it.
+PACKAGE_LIST_ORDER = ("-created_at", "-pk")
+
+
 class Package(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="packages")

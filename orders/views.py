@@ -47,6 +47,7 @@ from orders import commands as cmd
 from orders import services
 from orders.forms import CancelForm, CommandForm, DeliverForm, PackageFilterForm
 from orders.models import (
+    PACKAGE_LIST_ORDER,
     AuditKind,
     AuditOutcome,
     AuditRecord,
@@ -245,9 +246,8 @@ def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int],
 
     ``counts``: the list's ``_status_counts``, whose count for ``status`` is the list's length: the search is
     not run once more to count it (docs/performance.md)."""
-    newest_first = ("-created_at", "-pk")
-    rows = Package.objects.select_related("order__customer", "store").order_by(*newest_first)
-    paginator = DeferredJoinPaginator(packages.order_by(*newest_first), PAGE_SIZE, rows=rows)
+    rows = Package.objects.select_related("order__customer", "store").order_by(*PACKAGE_LIST_ORDER)
+    paginator = DeferredJoinPaginator(packages.order_by(*PACKAGE_LIST_ORDER), PAGE_SIZE, rows=rows)
     if (status or ALL_COUNT) in counts:
         paginator.count = counts[status or ALL_COUNT]
     return paginator.get_page(number or 1)
