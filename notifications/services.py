@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 
 from core.appsettings import CHANNELS, get_setting
 from core.bulk import insert_rows
-from core.text import iso_utc, local_time_text
+from core.text import clock_text, iso_utc, local_time_text
 from notifications.crypto import encrypt
 from notifications.models import (
     CODE_MASK,
@@ -121,6 +121,11 @@ def messages_queue_for_package(
     channels = get_setting("CODE_CHANNELS", package.store_id) if event in CODE_EVENTS else list(CHANNELS)
     language = customer.language if customer.language in ("en", "tr") else "en"
     context = message_context(package=package, language=language)
+    if code:
+        # With the default OTP_TTL_SECONDS the code lasts minutes, the hold days: the customer must know that a
+        # code past this time is no use, and that the counter sends a new one, instead of learning it there.
+        with translation.override(language), timezone.override(package.store.zone):
+            context["code_valid_until"] = clock_text(pickup_code.expires_at)
     secret = encrypt(code) if code else None
     created = []
     for channel in channels:

@@ -58,7 +58,7 @@ def test_the_deadline_is_the_stores_local_time_with_the_month_by_name(make_packa
     second = ready_at(make_package, store, moment, order__customer=turkish)
     # 72 elapsed hours (PICKUP_HOLD_HOURS): the clocks went back on 1 November, so it is 08:05 there.
     assert first.ready_expires_at == datetime(2026, 11, 3, 13, 5, tzinfo=UTC)
-    assert "Collect by 3 November 08:05." in sms(first)
+    assert "ready at New York Soho till 3 November 08:05." in sms(first)
     assert "Son teslim: 3 Kasım 08:05." in sms(second)
     assert "03.11" not in sms(first) + sms(second)
 
@@ -92,19 +92,58 @@ def test_a_package_ready_just_before_the_clocks_go_forward(make_package, berlin)
     03:30 summer time; the message says so."""
     package = ready_at(make_package, berlin, local(BERLIN, 2026, 3, 27, 2, 30))
     assert package.ready_expires_at == datetime(2026, 3, 30, 1, 30, tzinfo=UTC)
-    assert "Collect by 30 March 03:30." in sms(package)
+    assert "till 30 March 03:30." in sms(package)
 
 
 def test_the_longest_deadline_keeps_the_english_code_sms_in_one_part():
-    """SMS is billed per part: "30 September 18:00" is the longest deadline; the English texts stay one part."""
+    """SMS is billed per part: "30 September 18:00" is the longest deadline, and a code valid into the next
+    day the longest validity ("30 Sep 15:10"); the English texts stay one part."""
     deadline = message_deadline(at=datetime(2026, 9, 30, 15, 0, tzinfo=UTC), zone=ISTANBUL, language="en")
     assert deadline == "30 September 18:00"
-    context = {"customer_name": "Deniz Kaya", "order_number": "WEB-1002450", "store_name": "Istanbul Kanyon"}
+    context = {
+        "customer_name": "Deniz Kaya",
+        "order_number": "WEB-1002450",
+        "store_name": "Istanbul Kanyon",
+        "deadline": deadline,
+        "code_valid_until": "30 Sep 15:10",
+    }
     for event in ("ready_for_pickup", "code_resent", "pickup_reminder"):
-        _, body = message_render(
-            event=event, channel="sms", language="en", context={**context, "deadline": deadline}, code="123456"
-        )
+        _, body = message_render(event=event, channel="sms", language="en", context=context, code="123456")
         assert deadline in body and sms_parts(body) == 1, (len(body), body)
+
+
+def test_a_code_message_says_until_when_the_code_works_in_the_stores_time(make_package, employee):
+    """The hold lasts days, a code OTP_TTL_SECONDS (10 minutes by default): a customer who reads only "collect by
+    Thursday" comes on Wednesday with a dead code. Every message with a code says until when it works, in the
+    store's time and the customer's language, and that the counter sends a new one."""
+    english = CustomerFactory(language="en")
+    turkish = CustomerFactory(language="tr")
+    moment = datetime(2026, 11, 23, 11, 5, tzinfo=UTC)  # 14:05 in Istanbul
+    first = ready_at(make_package, None, moment, order__customer=english)
+    second = ready_at(make_package, None, moment, order__customer=turkish)
+    assert first.store.timezone == "Europe/Istanbul"
+    assert " works till 14:15, then ask for another. Don't share it." in sms(first)
+    turkish_sms = sms(second)
+    assert "Kod 14:15 saatine kadar geçerli; sonra kasadan yenisini isteyin." in turkish_sms
+    for channel in ("email", "push"):
+        body = Message.objects.get(package=first, event="ready_for_pickup", channel=channel).body
+        assert "The code works until 14:15; after that, ask at the counter for a new one." in body
+    with time_machine.travel(moment + timedelta(days=1), tick=False):
+        services.package_resend_code(package=first, actor=employee, channel="web")
+    assert "valid till 14:15; earlier codes no longer work." in sms(first, "code_resent")
+
+
+def test_a_code_valid_into_the_next_day_names_the_day(make_package):
+    """A store that lets codes live a day (OTP_TTL_SECONDS=86400): "valid till 14:05" would read as today's."""
+    store = StoreFactory(code="IST09", timezone="Europe/Istanbul")
+    app_setting_set(key="OTP_TTL_SECONDS", value=86400, store=store)
+    english = CustomerFactory(language="en")
+    turkish = CustomerFactory(language="tr")
+    moment = datetime(2026, 11, 23, 11, 5, tzinfo=UTC)
+    first = ready_at(make_package, store, moment, order__customer=english)
+    second = ready_at(make_package, store, moment, order__customer=turkish)
+    assert " works till 24 Nov 14:05, then" in sms(first)
+    assert "Kod 24 Kas 14:05 saatine kadar geçerli" in sms(second)
 
 
 # --- a server whose own zone is not UTC ---------------------------------------------------------------
