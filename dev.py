@@ -53,16 +53,33 @@ def django_env(**extra: str) -> dict:
     return env
 
 
+def dotenv() -> dict[str, str]:
+    """The ``KEY=value`` lines of ``.env``, read as honcho reads them (``export``, quotes and comments allowed)."""
+    path = ROOT / ".env"
+    values = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key, sep, value = line.removeprefix("export ").partition("=")
+            if sep and key.strip():
+                values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def start_env(environment: dict) -> dict:
+    """The environment of ``start``'s own steps and of the processes honcho starts: honcho gives web, worker and
+    beat the values of ``.env`` over the environment's, so migrate and seed_demo must see the same (a VAR_DIR in
+    ``.env`` would otherwise have them set up one database and the processes serve another)."""
+    env = {**environment, **dotenv()}
+    env["PORT"] = web_port(env)
+    return env
+
+
 def web_port(env: dict) -> str:
-    """The web server's port: PORT from the environment, else from .env (honcho reads it there and it wins), else 8000."""
-    port = env.get("PORT", "")
-    dotenv = ROOT / ".env"
-    if dotenv.exists():
-        for line in dotenv.read_text().splitlines():
-            key, sep, value = line.strip().removeprefix("export ").partition("=")
-            if sep and key.strip() == "PORT":
-                port = value.strip().strip("'\"")
-    port = port or "8000"
+    """The web server's port: PORT, else 8000. Honcho hands it to web, and PORT+100, +200 to the next processes."""
+    port = env.get("PORT", "") or "8000"
     if not port.isdigit() or not 0 < int(port) < 65536:
         sys.exit(f"PORT must be a port number (1-65535), not {port!r}.")
     return port
@@ -70,10 +87,11 @@ def web_port(env: dict) -> str:
 
 def start(argv: list[str]) -> None:
     ensure_venv()
-    env = django_env()
-    # Honcho hands PORT to the first process of Procfile.dev (web) and PORT+100, +200 to the next ones.
-    env["PORT"] = port = web_port(env)
-    (ROOT / "var").mkdir(exist_ok=True)
+    env = start_env(django_env())
+    port = env["PORT"]
+    var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    outbox = env.get("OUTBOX_DIR") or var_dir / "outbox"
     run(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     run(PYTHON, "manage.py", "setup_schedules", env=env)
     run(PYTHON, "manage.py", "seed_demo", env=env)
@@ -81,7 +99,7 @@ def start(argv: list[str]) -> None:
         f"\nClick & Collect is starting on http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)\n"
         "Demo logins (created with the password demo12345): admin (administrator), ayse (employee, IST01),\n"
         "mehmet (employee, ANK01), zeynep (manager, IST01 and ANK01), oms (order system API).\n"
-        "Customer messages are written to var/outbox/. Stop everything with Ctrl-C.\n",
+        f"Customer messages are written to {outbox}/. Stop everything with Ctrl-C.\n",
         flush=True,
     )
     honcho = shutil.which("honcho", path=str(BIN)) or str(BIN / "honcho")

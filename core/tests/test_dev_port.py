@@ -25,7 +25,16 @@ def test_the_port_is_8000_unless_port_is_set(dev):
 
 def test_a_port_line_in_dot_env_wins_as_it_does_in_honcho(dev):
     (dev.ROOT / ".env").write_text("DEBUG=true\nexport PORT='8200'\n")
-    assert dev.web_port({"PORT": "8123"}) == "8200"
+    assert dev.start_env({"PORT": "8123"})["PORT"] == "8200"
+
+
+def test_the_set_up_steps_see_dot_env_as_the_processes_do(dev):
+    """honcho gives web, worker and beat the .env values over the environment's; migrate and seed_demo ran
+    without them, so a VAR_DIR there had them set up var/ while the processes served another, empty database."""
+    (dev.ROOT / ".env").write_text('# local\nVAR_DIR=/srv/cc/var\n\nDATABASE_URL="sqlite:////srv/cc/db.sqlite3"\n')
+    env = dev.start_env({"VAR_DIR": "/elsewhere", "HOME": "/root"})
+    assert env["VAR_DIR"] == "/srv/cc/var" and env["DATABASE_URL"] == "sqlite:////srv/cc/db.sqlite3"
+    assert env["HOME"] == "/root" and env["PORT"] == "8000"
 
 
 @pytest.mark.parametrize("port", ["abc", "0", "70000", "-1"])
