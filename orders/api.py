@@ -8,9 +8,11 @@ into the SPEC 9.4 body by ``core.exceptions.api_exception_handler``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext_lazy as _
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,11 +25,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.errors import ApplicationError
 from core.negotiation import JsonOnlyContentNegotiation
 from core.pagination import PageNumberPagination
+from core.parsers import JSONParser
 from orders import commands as cmd
 from orders import services
 from orders.models import (
@@ -525,36 +529,121 @@ class OrderDetailApi(ApiView):
         return Response(self.order_data(order_get_for_user(user=request.user, order_id=id)))
 
 
+# --- order intake input -----------------------------------------------------------------------------
+
+
+def _camel(name: str) -> str:
+    """A field's key in the body (``order_number`` -> ``orderNumber``), as the renderer and the parser spell it."""
+    return re.sub(camelize_re, underscore_to_camel, name)
+
+
+class IntakeObject(dict):
+    """A JSON object of the intake body, converted to the serializers' names, with its keys as they were sent."""
+
+    keys_as_sent: tuple[str, ...] = ()
+
+
+class IntakeJSONParser(JSONParser):
+    """The API's parser, keeping each object's keys as sent: it drops a key not in the API's camelCase spelling
+    (``order_number``, ``OrderNumber``), which order intake names as an unknown key rather than losing it."""
+
+    def _from_camel(self, data):
+        converted = super()._from_camel(data)
+        if isinstance(data, dict):
+            converted = IntakeObject(converted)
+            converted.keys_as_sent = tuple(data)
+        return converted
+
+
+class IntakeObjectSerializer(serializers.Serializer):
+    """An object of the intake body: a key it does not have is refused and named (a misspelt optional key, such as
+    ``lang`` or ``deliverytype``, would otherwise be lost without a word), beside any other field error."""
+
+    def to_internal_value(self, data):
+        unknown = self._unknown_keys(data)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                error.detail[api_settings.NON_FIELD_ERRORS_KEY] = unknown
+            raise
+        if unknown:
+            raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: unknown})
+        return value
+
+    def _unknown_keys(self, data) -> list[str]:
+        if not isinstance(data, Mapping):
+            return []  # not an object: the serializer's own error
+        keys = [_camel(field.field_name) for field in self._writable_fields]
+        sent = getattr(data, "keys_as_sent", None) or [_camel(key) for key in data]
+        return [
+            _("Unknown key “%(key)s”. The keys here are: %(keys)s.") % {"key": key, "keys": ", ".join(keys)}
+            for key in sent
+            if key not in keys
+        ]
+
+
+class JsonStringOnly:
+    """A text field of the intake body takes a JSON string only: DRF's CharField turns a number into text, so
+    ``"orderNumber": 1001`` became ``"1001"`` and ``00123`` sent as a number lost its zeros without a word."""
+
+    default_error_messages = {
+        "not_a_string": _(
+            'Send this as a JSON string (in quotes, such as "0123"), not a number, true/false, a list or an object.'
+        )
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class IntakeTextField(JsonStringOnly, TextField):
+    pass
+
+
+class IntakeEmailField(JsonStringOnly, serializers.EmailField):
+    pass
+
+
 class OrderIntakeApi(ApiView):
     """Order intake from the order system: idempotent on ``orderNumber``."""
 
     permission_classes = [permissions.IsAuthenticated, IsIntegrationUser]
+    parser_classes = [IntakeJSONParser]
 
     @extend_schema_serializer(component_name="OrderIntakeInput")
-    class InputSerializer(serializers.Serializer):
-        class CustomerSerializer(serializers.Serializer):
-            name = TextField(max_length=200)
-            phone = TextField(max_length=32, help_text="Any common format; stored in E.164 (Turkish by default).")
-            email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    class InputSerializer(IntakeObjectSerializer):
+        class CustomerSerializer(IntakeObjectSerializer):
+            name = IntakeTextField(max_length=200)
+            phone = IntakeTextField(
+                max_length=32,
+                help_text="Any common format; stored in E.164 (Turkish by default). A mobile number: the pickup code "
+                "goes out by SMS, so a fixed line, toll-free or premium-rate number is refused.",
+            )
+            email = IntakeEmailField(required=False, allow_blank=True, max_length=254)
             language = serializers.ChoiceField(choices=Language.choices, required=False)
 
             def validate_phone(self, value):
                 try:
                     return services.phone_normalize(value)
-                except ApplicationError:
-                    raise serializers.ValidationError(_("Enter a valid phone number, e.g. +905321234567.")) from None
+                except ApplicationError as error:
+                    raise serializers.ValidationError(error.details["fields"]["customer"]["phone"]) from None
 
-        class PackageSerializer(serializers.Serializer):
-            class ItemSerializer(serializers.Serializer):
-                sku = TextField(max_length=64)
-                name = TextField(max_length=255)
-                quantity = StrictIntegerField(min_value=1, max_value=100_000)
+        class PackageSerializer(IntakeObjectSerializer):
+            class ItemSerializer(IntakeObjectSerializer):
+                sku = IntakeTextField(max_length=64)
+                name = IntakeTextField(max_length=255)
+                quantity = StrictIntegerField(
+                    min_value=1, max_value=100_000, help_text='A JSON integer: not "2", not 2.0, not true.'
+                )
 
             items = ItemSerializer(many=True, allow_empty=False, max_length=500)
 
-        order_number = TextField(max_length=64)
+        order_number = IntakeTextField(max_length=64, help_text='A JSON string, e.g. "001001", never a number.')
         customer = CustomerSerializer()
-        store = TextField(max_length=16, help_text="Store code, e.g. IST01.")
+        store = IntakeTextField(max_length=16, help_text="Store code, e.g. IST01, in any case (ist01 is IST01).")
         delivery_type = serializers.ChoiceField(choices=DeliveryType.choices, required=False, default="in_store")
         packages = PackageSerializer(many=True, allow_empty=False, max_length=100)
         # The store is looked up by order_intake, after the replay check: an order sent again answers 200 with
@@ -565,7 +654,9 @@ class OrderIntakeApi(ApiView):
         tags=["orders"],
         summary="Create a Click & Collect order (order system)",
         description="The same `orderNumber` with the same body again answers 200 with the existing order; "
-        "with another body 409 `conflict`. Packages start `waiting`.",
+        "with another body 409 `conflict`. Packages start `waiting`. Text fields take JSON strings only, `quantity` "
+        "a JSON integer; an unknown key at any level is refused (400, named in that level's `nonFieldErrors`); the "
+        "store code is matched in any case; the phone must be a mobile number (the pickup code goes out by SMS).",
         request=InputSerializer,
         responses={
             201: OpenApiResponse(OrderOutputSerializer, description="Created."),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -1391,12 +1392,29 @@ def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, ch
 # --- order intake (SPEC 9.2) ------------------------------------------------------------------------
 
 
-def phone_normalize(raw: Any, *, region: str = "TR") -> str:
+# Numbers no SMS reaches, by libphonenumber's type: the pickup code goes out by SMS (SPEC 4), so a customer with one of
+# these (a Turkish fixed line such as +90 212 ..., 0800, 0900) could never receive it. MOBILE, FIXED_LINE_OR_MOBILE
+# (North America does not tell them apart) and the types that may take an SMS (VOIP, PERSONAL_NUMBER) pass.
+_NO_SMS_NUMBER_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+        phonenumbers.PhoneNumberType.PAGER,
+    }
+)
+
+
+def phone_normalize(raw: Any, *, region: str = "TR", sms: bool = True) -> str:
     """E.164 form of ``raw`` or ``validation_error``; numbers without a country code are Turkish.
 
     A number with letters is refused: libphonenumber reads them as a keypad's (``0532 XXX XX XX`` becomes
     +905329999999, a stranger's valid number that would get the pickup code) or drops them as an extension,
-    which no SMS reaches.
+    which no SMS reaches. So is, unless ``sms`` is false (finding what was sent to a number, not storing a
+    customer's), a number of a type that cannot receive an SMS (``_NO_SMS_NUMBER_TYPES``).
     """
     raw = str(raw)
     try:
@@ -1409,7 +1427,17 @@ def phone_normalize(raw: Any, *, region: str = "TR") -> str:
             _("Enter a valid phone number."),
             {"fields": {"customer": {"phone": [str(_("Enter a valid phone number, e.g. +905321234567."))]}}},
         )
+    if sms and phonenumbers.number_type(number) in _NO_SMS_NUMBER_TYPES:
+        field = _("Enter a mobile number that can receive SMS: the pickup code is sent by text message.")
+        raise ApplicationError(
+            "validation_error",
+            _("Enter a mobile number that can receive SMS."),
+            {"fields": {"customer": {"phone": [str(field)]}}},
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PLAIN_STORE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _fingerprint(data: dict) -> str:
@@ -1430,6 +1458,11 @@ def order_intake(
     raises ``conflict``. A restricted customer raises ``customer_restricted``.
     """
     phone = phone_normalize(customer.get("phone"))
+    # Store codes are Latin letters, digits, "-" and "_", unique ignoring case (Store.code): "ist01" is IST01, found
+    # and fingerprinted as one code. Anything else (İST01, ıST01, full-width letters) names no store; it is not folded,
+    # since str.upper() would read "ıst01" as IST01.
+    plain_code = _PLAIN_STORE_CODE.fullmatch(store_code) is not None
+    store_key = store_code.upper() if plain_code else store_code
     # A new customer without a language gets Turkish; an existing one keeps theirs unless the body gives one.
     given_language = customer.get("language") or ""
     language = given_language or "tr"
@@ -1443,7 +1476,7 @@ def order_intake(
             "email": (customer.get("email") or "").lower(),
             "language": language,
         },
-        "store": store_code,
+        "store": store_key,
         "deliveryType": delivery_type,
         "packages": [
             {
@@ -1458,10 +1491,16 @@ def order_intake(
     # An order taken before names were stored in NFC has the fingerprint of its names as sent: its replay as
     # sent is still a replay.
     replays = {fingerprint, _fingerprint(_names_as_sent(normalized, customer, packages))}
-    existing = Order.objects.filter(order_number=order_number).first()
+
+    def replay(existing: Order) -> Order:
+        return _intake_replay(
+            existing, replays | _replays_as_sent(existing, normalized, customer, packages, store_code)
+        )
+
+    existing = Order.objects.filter(order_number=order_number).select_related("store").first()
     if existing is not None:
-        return _intake_replay(existing, replays), False
-    store = Store.objects.filter(code=store_code, is_active=True).first()
+        return replay(existing), False
+    store = Store.objects.filter(code__iexact=store_code, is_active=True).first() if plain_code else None
     if store is None:
         raise ApplicationError(
             "validation_error",
@@ -1504,11 +1543,26 @@ def order_intake(
                 PackageItem.objects.bulk_create(PackageItem(package=package, **item) for item in package_data["items"])
     except IntegrityError:
         # Two intakes of one order number at once: the loser answers as a replay.
-        existing = Order.objects.filter(order_number=order_number).first()
+        existing = Order.objects.filter(order_number=order_number).select_related("store").first()
         if existing is None:
             raise
-        return _intake_replay(existing, replays), False
+        return replay(existing), False
     return order, True
+
+
+def _replays_as_sent(
+    order: Order, normalized: dict, customer: dict[str, Any], packages: list[dict[str, Any]], store_code: str
+) -> set[str]:
+    """The fingerprints an order taken before store codes were matched ignoring case may have: the code as sent
+    then, which was the store's code exactly (so also the store's code now, when the body names it in any case)."""
+    codes = {store_code}
+    if _PLAIN_STORE_CODE.fullmatch(store_code) and store_code.upper() == order.store.code.upper():
+        codes.add(order.store.code)
+    fingerprints = set()
+    for code in codes - {normalized["store"]}:
+        legacy = {**normalized, "store": code}
+        fingerprints |= {_fingerprint(legacy), _fingerprint(_names_as_sent(legacy, customer, packages))}
+    return fingerprints
 
 
 def _names_as_sent(normalized: dict, customer: dict[str, Any], packages: list[dict[str, Any]]) -> dict:
