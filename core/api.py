@@ -42,11 +42,16 @@ def _error(description: str) -> OpenApiResponse:
 @extend_schema(
     tags=["auth"],
     summary="Obtain an access and a refresh token",
+    description="`{username, password}` gives an access token (JWT_ACCESS_MINUTES, 15 by default) and a refresh "
+    "token (JWT_REFRESH_DAYS, 1). Send `Authorization: Bearer <access>` on every other call.",
     responses={
         200: TokenPairOutputSerializer,
-        400: _error("validation_error: username or password missing"),
+        400: _error("validation_error: username or password missing (details.fields)"),
         401: _error("not_authenticated: wrong credentials or inactive user"),
-        429: _error("throttled"),
+        429: _error(
+            "throttled: request rate, or the username is locked after AXES_FAILURE_LIMIT wrong passwords "
+            "(details.retryAfter: the rest of the cool-off)"
+        ),
     },
 )
 class TokenObtainApi(jwt_views.TokenObtainPairView):
@@ -69,11 +74,11 @@ class TokenObtainApi(jwt_views.TokenObtainPairView):
             raise
 
 
+# Comments, not a docstring: the schema shows a serializer's docstring as its component's description.
+# simplejwt's refresh, with the checks an access token gets (``StaffJWTAuthentication.get_user``): an unknown
+# (deleted) user, an inactive one, or a password changed since the token was issued is a 401, not a new access
+# token (simplejwt reads the user with ``get``, a 500 for a deleted user, and does not check revocation).
 class StaffTokenRefreshSerializer(TokenRefreshSerializer):
-    """simplejwt's refresh, with the checks an access token gets (``StaffJWTAuthentication.get_user``): an unknown
-    (deleted) user, an inactive one, or a password changed since the token was issued is a 401, not a new access
-    token (simplejwt reads the user with ``get``, a 500 for a deleted user, and does not check revocation)."""
-
     def validate(self, attrs):
         from core.authentication import StaffJWTAuthentication
 
@@ -85,11 +90,15 @@ class StaffTokenRefreshSerializer(TokenRefreshSerializer):
 @extend_schema(
     tags=["auth"],
     summary="Exchange a refresh token for a new access token",
+    description="`{refresh}` gives a new access token. A refresh token of a deleted or deactivated user, or one "
+    "issued before the user's password changed, is refused (401).",
     responses={
         200: TokenAccessOutputSerializer,
-        400: _error("validation_error: refresh missing"),
-        401: _error("not_authenticated: invalid, expired or wrong type of token"),
-        429: _error("throttled"),
+        400: _error("validation_error: refresh missing (details.fields)"),
+        401: _error(
+            "not_authenticated: invalid, expired or wrong type of token; user deleted or inactive; password changed"
+        ),
+        429: _error("throttled: request rate (details.retryAfter)"),
     },
 )
 class TokenRefreshApi(jwt_views.TokenRefreshView):

@@ -22,6 +22,7 @@ from rest_framework import serializers
 
 from core.appsettings import get_setting
 from core.errors import HTTP_STATUS
+from core.schema import THROTTLE_REASONS
 from orders import commands as cmd
 from orders.models import Customer, Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
 from orders.selectors import staff_roles, user_is_integration
@@ -264,16 +265,48 @@ class OrderOutputSerializer(serializers.Serializer):
         return [known.get(package.pk) or made[package.pk] for package in packages]
 
 
+class ErrorDetailsSerializer(serializers.Serializer):
+    """``details`` of an error answer (SPEC 9.4): the keys an error may carry, each only with the codes named.
+
+    Schema only: the answers are built by ``core.exceptions``. core/tests/test_schema_h7.py checks these keys against
+    what the server sends.
+    """
+
+    fields = serializers.DictField(
+        required=False,
+        help_text="validation_error: the errors per input field (a list of messages, or nested like the body).",
+    )
+    attempts_remaining = serializers.IntegerField(
+        required=False, min_value=0, help_text="otp_invalid: wrong entries left on the current code; otp_locked: 0."
+    )
+    replaced_code = serializers.BooleanField(
+        required=False, help_text="otp_invalid: the value is an earlier code of the package that a resend replaced."
+    )
+    retry_after = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="throttled, service_unavailable: seconds to wait; the Retry-After header says the same.",
+    )
+    reason = serializers.ChoiceField(
+        choices=THROTTLE_REASONS,
+        required=False,
+        help_text="throttled by a pickup-code limit: resend_cooldown, code_quota or failed_verifications "
+        "(absent for the request rate and the sign-in lockout).",
+    )
+    status = serializers.ChoiceField(
+        choices=PackageStatus.choices, required=False, help_text="invalid_state: the package's current state."
+    )
+    command = serializers.ChoiceField(
+        choices=COMMAND_CODES, required=False, help_text="invalid_state: the command that does not apply."
+    )
+    order_number = serializers.CharField(required=False, help_text="conflict: the order number already taken.")
+    restricted_until = UtcDateTimeField(required=False, help_text="customer_restricted: the end of the restriction.")
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error answer (SPEC 9.4)."""
 
     success = serializers.BooleanField(help_text="Always false.")
-    message = serializers.CharField()
+    message = serializers.CharField(help_text="For people, in the language of Accept-Language (en or tr).")
     code = serializers.ChoiceField(choices=list(HTTP_STATUS))
-    details = serializers.DictField(
-        required=False,
-        help_text=(
-            "fields: errors per input field; attemptsRemaining (otp_invalid); replacedCode (otp_invalid: the value "
-            "is an earlier code that a resend replaced); retryAfter in seconds (throttled)."
-        ),
-    )
+    details = ErrorDetailsSerializer(required=False)

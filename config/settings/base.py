@@ -235,7 +235,15 @@ SIMPLE_JWT = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Click & Collect pickup verification API",
-    "DESCRIPTION": "Packages, pickup codes and order intake for POS systems and the order system.",
+    "DESCRIPTION": (
+        "Packages, pickup codes and order intake for POS systems and the order system (docs/api.md). "
+        "JSON in camelCase; every path answers with and without a trailing slash. Times are UTC in ISO 8601 "
+        "with `Z`, with microseconds when the time has them (`2026-11-23T09:00:00.512003Z`). Every error is "
+        "`{success: false, message, code, details?}` (the `Error` schema), with `message` in the language of "
+        "`Accept-Language` (`en` or `tr`); a method a path does not have answers 405 with `Allow` and that body "
+        "(code `validation_error`); any other path under `/api/` answers 404 `not_found`. 429 and 503 carry "
+        "`details.retryAfter` and a `Retry-After` header."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -244,10 +252,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
     # One name for the command codes, used by both `command` (input) and `availableCommands` (output).
-    "ENUM_NAME_OVERRIDES": {"CommandEnum": "orders.serializers.COMMAND_CODES"},
+    "ENUM_NAME_OVERRIDES": {
+        "CommandEnum": "orders.serializers.COMMAND_CODES",
+        "ThrottleReasonEnum": "core.schema.THROTTLE_REASONS",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        # 429 (with details.retryAfter and Retry-After) and 503 on every operation, after the camelCase hook.
+        "core.schema.document_retry_answers",
     ],
 }
 
