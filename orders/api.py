@@ -622,8 +622,14 @@ class OrderIntakeApi(ApiView):
                 help_text="Any common format; stored in E.164 (Turkish by default). A mobile number: the pickup code "
                 "goes out by SMS, so a fixed line, toll-free or premium-rate number is refused.",
             )
-            email = IntakeEmailField(required=False, allow_blank=True, max_length=254)
-            language = serializers.ChoiceField(choices=Language.choices, required=False)
+            email = IntakeEmailField(required=False, allow_blank=True, allow_null=True, max_length=254)
+            language = serializers.ChoiceField(choices=Language.choices, required=False, allow_null=True)
+
+            def to_internal_value(self, data):
+                # Order systems write null for what they do not have: null is the key left out, so that both
+                # bodies are one (the replay's comparison) and the customer's stored value stays as it is.
+                value = super().to_internal_value(data)
+                return {key: field for key, field in value.items() if field is not None}
 
             def validate_phone(self, value):
                 try:

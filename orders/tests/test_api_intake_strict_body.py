@@ -302,3 +302,29 @@ def test_a_replay_with_an_unknown_key_is_refused_not_answered_as_the_order(oms):
     assert_error(oms.post("/api/orders/", body(note="leave at the door")), 400, "validation_error")
     assert oms.post("/api/orders/", BODY).status_code == 200
     assert Order.objects.count() == 1
+
+
+# --- null for what the order system does not have ---------------------------------------------------
+
+
+def test_null_email_and_language_are_the_keys_left_out(oms):
+    """Order systems send ``"email": null`` for a customer without one; that was refused ("may not be null")
+    though leaving the key out is allowed. Null and absent are one body: the replay answers 200, not 409."""
+    sent = body(customer=customer(email=None, language=None))
+    response = oms.post("/api/orders/", sent, format="json")
+    assert response.status_code == 201, response.json()
+    stored = Customer.objects.get()
+    assert stored.email == "" and stored.language == "tr"  # the model's default, as with the keys left out
+    without = body(customer={key: value for key, value in BODY["customer"].items() if key not in ("email", "language")})
+    replay = oms.post("/api/orders/", without, format="json")
+    assert replay.status_code == 200, replay.json()
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", ["name", "phone"])
+def test_null_for_a_required_customer_field_is_still_refused(oms, key):
+    result = assert_error(
+        oms.post("/api/orders/", body(customer=customer(**{key: None})), format="json"), 400, "validation_error"
+    )
+    assert field_errors(result, "customer", key)
+    assert nothing_created()
