@@ -100,7 +100,7 @@ class MessageAdmin(StaffSearchMixin, LargeTableAdminMixin, RetryFailedMixin, adm
             pass
         return [Message.objects.filter(recipient__in=recipients)]
 
-    search_fields = ["recipient", "package__order__order_number", "=id"]
+    search_parts_help = (_("the whole address it was sent to (phone, e-mail or push token)"),)
     date_hierarchy = "created_at"
     list_select_related = ["package"]
     # Never ``secret_encrypted`` nor ``context``: what admin shows is the masked text.
@@ -245,7 +245,7 @@ class WebhookDeliveryAdmin(StaffSearchMixin, LargeTableAdminMixin, RetryFailedMi
     # A delivery by its webhook-id (the whole of it, as the receiver logged it), its id or its package's; the
     # endpoint is a filter.
     order_path, id_paths = "package__order__", ("", "package__")
-    search_fields = ["webhook_id", "=id"]
+    search_parts_help = (_("the whole webhook id"),)
     date_hierarchy = "created_at"
     list_select_related = ["endpoint"]
 

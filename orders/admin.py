@@ -7,6 +7,7 @@ records are read-only; no page shows a pickup code or its hash.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.core import checks
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Collate
@@ -37,7 +38,7 @@ from orders.models import (
     Store,
     TrustTier,
 )
-from orders.selectors import customer_search_q, order_number_q
+from orders.selectors import row_search
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -96,6 +97,12 @@ def name_column(model):
     return name_sorted
 
 
+# The search fields of an admin with StaffSearchMixin: none, only its own search (get_search_results).
+STAFF_SEARCH = "(StaffSearchMixin.get_search_results)"
+# The ids searched through a relation, as the search box's help names them (StaffSearchMixin.id_paths).
+ID_PATH_HELP = {"package__": _("package id or its first 8 characters")}
+
+
 class StaffSearchMixin:
     """Admin search that finds what the staff search finds (``orders.selectors``): the customer's name without
     case, accents or apostrophes, Turkish letters included ("çiçek", "CICEK" and "ÇİÇEK" find "Çiçek", "isil"
@@ -107,49 +114,76 @@ class StaffSearchMixin:
 
     Each part is a query of its own that an index answers on PostgreSQL (trigram indexes on the order number,
     the folded name, the phone and the e-mail; the keys), and the list keeps the rows whose id one of them
-    found. Django's own search (``icontains`` over ``search_fields``, joined) is not run: over a year of
-    packages it read every order and customer for each search (docs/performance.md); ``search_fields`` only
-    shows the search box.
+    found (``orders.selectors.row_search``). Django's own search (``icontains`` over ``search_fields``, joined)
+    is not run: over a year of packages it read every order and customer for each search (docs/performance.md).
+    So these admins declare no ``search_fields`` (a system check refuses one, which would change nothing): the
+    mixin shows the search box itself, and under it what the search looks at (``search_help_text``, from the
+    paths above and ``search_parts_help``).
     """
 
     customer_path: str | None = None
     order_path: str | None = None
     id_paths: tuple[str, ...] = ()
+    #: What ``search_parts`` finds, as the help under the search box lists it (e.g. ``_("user name")``).
+    search_parts_help: tuple = ()
 
     def search_parts(self, term: str) -> list[QuerySet]:
         """More querysets of the listed model whose rows the search finds (each answered by an index)."""
         return []
 
+    def get_search_fields(self, request):
+        # Django shows a list's search box (and lets autocomplete ask it) when the admin has search fields. The
+        # search is get_search_results below, which reads none: this names it rather than listing fields.
+        return (STAFF_SEARCH,)
+
+    @property
+    def search_help_text(self):
+        """What the search box finds, in the reader's language (Django shows it under the box)."""
+        what = []
+        if self.order_path is not None:
+            what.append(_("order number"))
+        if self.customer_path is not None:
+            what.append(_("customer's name, phone or e-mail"))
+        for id_path in self.id_paths:
+            what.append(_("id or its first 8 characters") if not id_path else ID_PATH_HELP[id_path])
+        what.extend(self.search_parts_help)
+        return _("Searches by %(what)s.") % {"what": "; ".join(str(part) for part in what)}
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        if self.search_fields:
+            errors.append(
+                checks.Error(
+                    f"{type(self).__name__} declares search_fields, which its search (StaffSearchMixin) never reads.",
+                    hint="Remove search_fields; to search more, add a search_parts query (and search_parts_help).",
+                    obj=type(self),
+                    id="orders.E001",
+                )
+            )
+        return errors
+
     def get_search_results(self, request, queryset, search_term):
         term = text_nfc(search_term).strip()
         if not term:
             return queryset, False
-        # Conditions on the listed table itself, which PostgreSQL combines from its indexes (a bitmap OR) ...
-        direct = Q(pk__in=[])
-        # ... and parts that reach it through another table, each its own query.
-        parts = list(self.search_parts(term))
+        # A row by its id (or its short id) is a condition on the listed table itself; through a package, a part.
+        direct, parts = None, list(self.search_parts(term))
         for id_path in self.id_paths:
             by_id = uuid_prefix_q(term, f"{id_path}pk")
             if by_id is not None and id_path:
                 parts.append(self.model._default_manager.filter(by_id))
             elif by_id is not None:
-                direct |= by_id
-        if self.order_path == "":
-            direct |= order_number_q(term)
-        elif self.order_path is not None:
-            orders = Order.objects.filter(order_number_q(term)).order_by().values("pk")
-            parts.append(self.model._default_manager.filter(**{f"{self.order_path}pk__in": orders}))
-        customers = (customer_search_q(term) or Q(pk__in=[])) | Q(email__icontains=term)
-        if self.customer_path == "":
-            direct |= customers
-        elif self.customer_path is not None:
-            found = Customer.objects.filter(customers).order_by().values("pk")
-            parts.append(self.model._default_manager.filter(**{f"{self.customer_path}pk__in": found}))
-        if not parts:
-            return queryset.filter(direct), False
-        # One condition over several tables makes PostgreSQL read them whole; a union of each part's keys does not.
-        keys = [part.order_by().values("pk") for part in [self.model._default_manager.filter(direct), *parts]]
-        return queryset.filter(pk__in=keys[0].union(*keys[1:])), False
+                direct = by_id if direct is None else direct | by_id
+        search = row_search(
+            self.model,
+            term,
+            order_path=self.order_path,
+            customer_path=self.customer_path,
+            customer_email=True,
+            direct=direct,
+            parts=parts,
+        )
+        return queryset.filter(search.condition()), False
 
 
 class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
@@ -258,7 +292,6 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
     form = CustomerForm
     list_display = ["name_sorted", "phone", "email", "language", "trust_tier", "restricted_until", "active_strikes"]
     list_filter = ["trust_tier", "language"]
-    search_fields = ["name", "phone", "email"]
     readonly_fields = ["trust_tier", "restricted_until", "tier_at_stores", "created_at", "updated_at"]
     inlines = [NoShowStrikeInline]
     name_sorted = name_column(Customer)
@@ -378,7 +411,6 @@ class OrderAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admi
     customer_path, order_path, id_paths = "customer__", "", ("",)
     list_display = ["order_number", "customer", "store", "status", "created_at_local"]
     list_filter = ["status", "store"]
-    search_fields = ["order_number", "customer__name", "customer__phone"]
     fields = [
         "id",
         "order_number",
@@ -465,7 +497,6 @@ class PackageAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
     customer_path, order_path, id_paths = "order__customer__", "order__", ("",)
     list_display = ["short_id", "order", "store", "status", "ready_at_local", "ready_expires_at_local", "customer_tier"]
     list_filter = ["status", "store"]
-    search_fields = ["id", "order__order_number", "order__customer__name", "order__customer__phone"]
     list_select_related = ["order__customer", "store"]
     date_hierarchy = "created_at"
     # State moves only through commands (the actions below), never by editing fields.
@@ -563,7 +594,7 @@ class AuditRecordAdmin(StaffSearchMixin, LargeTableAdminMixin, AuditDisplayMixin
     fields = [*AUDIT_COLUMNS, "actor", "channel", "store", "package", "reason_display"]
     readonly_fields = fields
     list_filter = ["kind", "outcome", "channel", "manual", "store"]
-    search_fields = ["package__id", "package__order__order_number", "actor__username"]
+    search_parts_help = (_("user name"),)
     # The package column shows its order number.
     list_select_related = ["actor", "store", "package__order"]
     date_hierarchy = "created_at"
@@ -581,7 +612,7 @@ class AuditRecordAdmin(StaffSearchMixin, LargeTableAdminMixin, AuditDisplayMixin
 class PackageItemAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admin.ModelAdmin):
     order_path = "package__order__"
     list_display = ["sku", "name", "quantity", "package"]
-    search_fields = ["sku", "name", "package__order__order_number"]
+    search_parts_help = (_("SKU or item name"),)
     list_select_related = ["package__order"]
 
     def search_parts(self, term):
@@ -594,7 +625,6 @@ class NoShowStrikeAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin
     customer_path, order_path, id_paths = "customer__", "package__order__", ("package__",)
     list_display = ["customer", "package", "created_at", "forgiven_at", "forgiven_by"]
     list_filter = ["forgiven_at"]
-    search_fields = ["customer__name", "customer__phone", "package__order__order_number"]
     list_select_related = ["customer", "package__order", "forgiven_by"]
     readonly_fields = ["customer", "package", "created_at", "forgiven_at", "forgiven_by", "forgiven_reason"]
     actions = ["forgive_strikes"]

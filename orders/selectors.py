@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group
@@ -147,22 +149,92 @@ def order_number_q(term: str, *, prefix: str = "", exact: bool = False) -> Q:
     return query
 
 
+@dataclass(frozen=True)
+class RowSearch:
+    """What a search term finds among one model's rows, as PostgreSQL answers it from indexes.
+
+    ``direct``: conditions on the model's own table, which PostgreSQL combines from that table's indexes (a bitmap
+    OR); ``parts``: querysets of the model that reach it through another table (the orders by number, the
+    customers by name, phone or e-mail, anything a caller adds), each answered by that table's index. One
+    condition over the joined tables made PostgreSQL read them whole; a union of each part's keys does not.
+    Built by ``row_search``; the staff pages and the API (``orders_matching``) and admin's lists
+    (``orders.admin.StaffSearchMixin``) all search through it.
+    """
+
+    model: type
+    direct: Q | None
+    parts: tuple[QuerySet, ...]
+
+    def keys(self) -> QuerySet:
+        """The found rows' ids (``values("pk")``), for ``pk__in=`` or ``<foreign key>__in=``: one query when every
+        condition is on the model's own table, else the union of one query per table."""
+        branches = [self.model._default_manager.filter(self.direct)] if self.direct is not None else []
+        keys = [branch.order_by().values("pk") for branch in [*branches, *self.parts]]
+        if not keys:
+            return self.model._default_manager.none().values("pk")
+        return keys[0].union(*keys[1:]) if len(keys) > 1 else keys[0]
+
+    def condition(self) -> Q:
+        """A filter on the model keeping the found rows: the direct conditions themselves when there are no other
+        parts (no subquery of the table on itself), else ``pk__in`` the union (``keys``)."""
+        if not self.parts:
+            return self.direct if self.direct is not None else Q(pk__in=[])
+        return Q(pk__in=self.keys())
+
+
+def row_search(
+    model: type,
+    term: str,
+    *,
+    order_path: str | None = None,
+    customer_path: str | None = None,
+    customer_email: bool = False,
+    direct: Q | None = None,
+    parts: Iterable[QuerySet] = (),
+) -> RowSearch:
+    """The rows of ``model`` whose order's number contains ``term`` (``order_number_q``) or whose customer's name
+    has its words or phone its digits (``customer_search_q``), or its e-mail contains it (``customer_email``);
+    ``term`` is taken in NFC without the spaces around it.
+
+    ``order_path``/``customer_path``: the lookups from ``model`` to the order and to the customer (``""`` for
+    the model itself, None for none). ``direct`` and ``parts``: the caller's own conditions on the model's table
+    and querysets of the model through other tables (see ``RowSearch``).
+    """
+    term = text_nfc(term).strip()
+    manager = model._default_manager
+    found_parts = list(parts)
+
+    def add_direct(condition: Q) -> None:
+        nonlocal direct
+        direct = condition if direct is None else direct | condition
+
+    if order_path == "":
+        add_direct(order_number_q(term))
+    elif order_path is not None:
+        orders = Order.objects.filter(order_number_q(term)).order_by().values("pk")
+        found_parts.append(manager.filter(**{f"{order_path}pk__in": orders}))
+    customers = customer_search_q(term)
+    if customer_email:
+        by_email = Q(email__icontains=term)
+        customers = by_email if customers is None else customers | by_email
+    if customers is not None and customer_path == "":
+        add_direct(customers)
+    elif customers is not None and customer_path is not None:
+        found = Customer.objects.filter(customers).order_by().values("pk")
+        found_parts.append(manager.filter(**{f"{customer_path}pk__in": found}))
+    return RowSearch(model=model, direct=direct, parts=tuple(found_parts))
+
+
 def orders_matching(term: str) -> QuerySet[Order]:
     """The ids of the orders whose number contains ``term`` or whose customer's name has its words, or phone its
     digits (``order_number_q``, ``customer_search_q``). ``term`` is taken in NFC without the spaces around it.
 
-    A union of one query per table, for the lists to filter by (``order__in=``): each part is answered by
-    an index on PostgreSQL (trigram indexes on the order number, the folded name and the phone, then the
-    orders of those customers), whereas one condition over the joined tables made PostgreSQL join every
-    order and customer to the packages it searched.
+    For the lists to filter by (``order__in=``): the orders by number, united with the orders of the customers
+    found by name or phone (``row_search``), each part answered by an index on PostgreSQL (trigram indexes on the
+    order number, the folded name and the phone, then the orders of those customers), whereas one condition over
+    the joined tables made PostgreSQL join every order and customer to the packages it searched.
     """
-    term = text_nfc(term).strip()
-    by_number = Order.objects.filter(order_number_q(term)).order_by().values("pk")
-    customer = customer_search_q(term)
-    if customer is None:
-        return by_number
-    customers = Customer.objects.filter(customer).order_by().values("pk")
-    return by_number.union(Order.objects.filter(customer__in=customers).order_by().values("pk"))
+    return row_search(Order, term, order_path="", customer_path="customer__").keys()
 
 
 def package_search_q(term: str) -> Q:

@@ -7,6 +7,21 @@ from orders.commands import NO_SHOW
 from otp.models import PickupCode
 from otp.services import CANCELLED, DELIVERED, REPLACED
 
+# Why a code stopped working as an administrator reads it: the table stores the services' codes (otp.services,
+# orders.commands.NO_SHOW), which are identifiers, not words.
+INVALIDATED_REASON_LABELS = {
+    REPLACED: _("Replaced by a new code"),
+    DELIVERED: _("Package delivered"),
+    CANCELLED: _("Package cancelled"),
+    NO_SHOW: _("No-show: not collected in time"),
+}
+
+
+def invalidated_reason_label(reason: str) -> str:
+    """``reason`` in the reader's language; a code this list does not know (an older version's) as stored."""
+    label = INVALIDATED_REASON_LABELS.get(reason)
+    return str(label) if label is not None else reason
+
 
 class InvalidatedReasonFilter(admin.SimpleListFilter):
     """The reasons the services write (``otp.services.pickup_code_invalidate`` and its callers), listed without
@@ -15,10 +30,9 @@ class InvalidatedReasonFilter(admin.SimpleListFilter):
 
     title = field_label(PickupCode, "invalidated_reason")
     parameter_name = "invalidated_reason"
-    REASONS = (REPLACED, DELIVERED, CANCELLED, NO_SHOW)
 
     def lookups(self, request, model_admin):
-        return [(reason, reason) for reason in self.REASONS]
+        return [(reason, label) for reason, label in INVALIDATED_REASON_LABELS.items()]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -39,11 +53,10 @@ class PickupCodeAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
         "state",
         "used_at",
         "invalidated_at",
-        "invalidated_reason",
+        "invalidated_reason_display",
     ]
     list_filter = [InvalidatedReasonFilter]
     order_path, id_paths = "package__order__", ("package__",)
-    search_fields = ["package__id", "package__order__order_number"]
     list_select_related = ["package__order"]
     fields = [
         "package",
@@ -53,7 +66,7 @@ class PickupCodeAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
         "max_attempts",
         "used_at",
         "invalidated_at",
-        "invalidated_reason",
+        "invalidated_reason_display",
     ]
     readonly_fields = fields
     date_hierarchy = "created_at"
@@ -66,6 +79,10 @@ class PickupCodeAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=field_label(PickupCode, "invalidated_reason"), ordering="invalidated_reason")
+    def invalidated_reason_display(self, obj):
+        return invalidated_reason_label(obj.invalidated_reason) if obj.invalidated_reason else ""
 
     @admin.display(description=_("state"))
     def state(self, obj):
