@@ -8,12 +8,12 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db import connections
 from django.db.models import Max, Min, Q
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
-from core.appsettings import SPECS, get_spec, invalidate_cache
+from core.appsettings import SPECS, invalidate_cache
 from core.models import AppSetting
 from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
@@ -154,6 +154,14 @@ class LargeTableChangeList(ChangeList):
         queryset = super().get_queryset(request, exclude_parameters)
         return with_periods_from_bounds(queryset) if self.date_hierarchy else queryset
 
+    @property
+    def result_count_text(self) -> str:
+        """The list's length as the page writes it: "≈ 61234" when it is the statistics' estimate
+        (``EstimatedCountPaginator``), as the count under the list and beside the search box say; for the action
+        bar's "Select all … customers" and "All … selected" (templates/admin/actions.html)."""
+        count = formats.localize(self.result_count)
+        return f"≈ {count}" if getattr(self.paginator, "is_estimate", False) else count
+
 
 class LargeTableAdminMixin:
     """Admin lists of the tables that grow by the million (packages, orders, customers, the audit trail, the
@@ -205,7 +213,7 @@ class AppSettingForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial["value"] = get_spec(self.instance.key).render(self.instance.value)
+            self.initial["value"] = setting_value_text(self.instance)
 
     # The value is parsed and checked once, by AppSetting.clean (the model's validation runs after the form's):
     # parsing here too said a refused value twice, the second time as "not None".
@@ -218,10 +226,17 @@ class AppSettingForm(forms.ModelForm):
         super()._post_clean()
 
 
+def setting_value_text(setting: AppSetting) -> str:
+    """A stored value as it is typed into the form ("true", "sms,email"); a value of a setting this version no
+    longer has (a row an earlier release wrote) as its JSON."""
+    spec = SPECS.get(setting.key)
+    return spec.render(setting.value) if spec is not None else json.dumps(setting.value, ensure_ascii=False)
+
+
 @admin.register(AppSetting)
 class AppSettingAdmin(admin.ModelAdmin):
     form = AppSettingForm
-    list_display = ["key", "scope", "value", "default", "updated_at"]
+    list_display = ["key", "scope", "value_text", "default", "updated_at"]
     list_filter = ["key", "store"]
     search_fields = ["key", "store__code"]
 
@@ -229,12 +244,24 @@ class AppSettingAdmin(admin.ModelAdmin):
     def scope(self, obj):
         return obj.store.code if obj.store_id else _("global")
 
+    @admin.display(description=field_label(AppSetting, "value"))
+    def value_text(self, obj):
+        return setting_value_text(obj)
+
     @admin.display(description=_("default"))
     def default(self, obj):
-        return SPECS[obj.key].render(SPECS[obj.key].default)
+        spec = SPECS.get(obj.key)
+        return spec.render(spec.default) if spec is not None else self.get_empty_value_display()
 
     def get_readonly_fields(self, request, obj=None):
         return ["key", "store"] if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        # A setting this version no longer has reads nothing: it can be seen and deleted, not set (the service
+        # would refuse its key).
+        if obj is not None and obj.key not in SPECS:
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         # Through the service, which validates and clears this process's cache at once.
@@ -243,4 +270,9 @@ class AppSettingAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
+        invalidate_cache()
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected" as well as a row's own delete button: the default then holds at once in this process.
+        super().delete_queryset(request, queryset)
         invalidate_cache()

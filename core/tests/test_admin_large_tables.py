@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.admin import EstimatedCountPaginator, uuid_prefix_q
-from orders.models import PackageStatus
+from orders.models import Customer, PackageStatus
 from orders.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +129,35 @@ def test_facet_counts_are_never_run_on_a_big_list(admin_client):
         admin_client.get(reverse(CUSTOMERS))
     assert len(captured.captured_queries) == len(plain_captured.captured_queries)
     assert "Show counts" not in plain.content.decode()
+
+
+def action_bar(html):
+    """The action bar's "All N selected" and "Select all N customers", spaces collapsed."""
+    texts = [
+        re.search(rf'<span class="{name} hidden">(.*?)</span>', html, re.S).group(1) for name in ("all", "question")
+    ]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip() for text in texts]
+
+
+@requires_postgres
+def test_the_action_bar_says_the_estimate_is_one_too(admin_client, monkeypatch):
+    """ "Select all 30 customers" (and "All 30 selected" once clicked) is the paginator's count too: an estimate reads
+    as one there as well, in both languages."""
+    CustomerFactory.create_batch(30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_customer")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_up_to", 10)
+    monkeypatch.setattr(admin.site._registry[Customer], "list_per_page", 10)  # so that there are more pages
+    for language, expected in (
+        ("en", ["All ≈ 30 selected", "Select all ≈ 30 customers"]),
+        ("tr", ["Tüm ≈ 30 nesne seçildi", "Tüm ≈ 30 müşteriler nesnelerini seç"]),
+    ):
+        html = admin_client.get(reverse(CUSTOMERS), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert action_bar(html) == expected
+
+
+def test_an_exact_count_in_the_action_bar_has_no_sign(admin_client, monkeypatch):
+    CustomerFactory.create_batch(12)
+    monkeypatch.setattr(admin.site._registry[Customer], "list_per_page", 10)
+    html = admin_client.get(reverse(CUSTOMERS)).content.decode()
+    assert action_bar(html) == ["All 12 selected", "Select all 12 customers"]
