@@ -24,7 +24,7 @@ from core.appsettings import get_setting
 from core.errors import HTTP_STATUS
 from core.schema import THROTTLE_REASONS
 from orders import commands as cmd
-from orders.models import Customer, Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
+from orders.models import Customer, DeliveryType, Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
 from orders.selectors import staff_roles, user_is_integration
 from orders.services import customers_trust_at_store
 from otp.models import PickupCode
@@ -188,7 +188,7 @@ class PackageOutputSerializer(serializers.Serializer):
     store = StoreOutputSerializer()
     status = serializers.ChoiceField(choices=PackageStatus.choices)
     status_display = serializers.CharField(source="get_status_display")
-    delivery_type = serializers.CharField()
+    delivery_type = serializers.ChoiceField(choices=DeliveryType.choices)
     delivery_from_store = serializers.BooleanField()
     customer = serializers.SerializerMethodField()
     items = ItemOutputSerializer(many=True, source="items.all")
@@ -239,7 +239,7 @@ class OrderOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     order_number = serializers.CharField()
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
-    delivery_type = serializers.CharField()
+    delivery_type = serializers.ChoiceField(choices=DeliveryType.choices)
     store = StoreOutputSerializer()
     customer = serializers.SerializerMethodField()
     packages = serializers.SerializerMethodField()

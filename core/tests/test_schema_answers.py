@@ -164,3 +164,15 @@ def test_a_real_validation_error_matches_the_error_schema():
     answer = document["paths"]["/api/auth/token/"]["post"]["responses"]["400"]
     validate(document, response_schema(document, answer), body)
     assert set(body["details"]["fields"]) == {"username", "password"}
+
+
+def test_delivery_type_is_an_enum_in_answers_as_in_the_intake_body():
+    """A client generated from the document got a free string for ``deliveryType`` in the answers, though the
+    intake body takes one of DeliveryType's values: both are the same enum."""
+    document = schema_document()
+    schemas = document["components"]["schemas"]
+    for name in ("PackageOutput", "OrderOutput", "OrderIntakeInputRequest"):
+        field = schemas[name]["properties"]["deliveryType"]
+        field = field.get("allOf", [field])[0]  # the input's has a default beside it
+        assert "$ref" in field, (name, field)
+        assert component(document, field)["enum"] == ["in_store"]
