@@ -95,7 +95,7 @@ class MessageAdmin(StaffSearchMixin, LargeTableAdminMixin, RetryFailedMixin, adm
         e-mail, a push token. A customer who has since changed number or e-mail is found by the old one here."""
         recipients = {term, term.lower()}
         try:
-            recipients.add(phone_normalize(term))
+            recipients.add(phone_normalize(term, sms=False))
         except ApplicationError:
             pass
         return [Message.objects.filter(recipient__in=recipients)]

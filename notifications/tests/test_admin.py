@@ -255,3 +255,15 @@ def test_a_message_is_found_by_the_number_it_was_sent_to_after_the_customer_chan
             assert expected in found, term
         else:
             assert {message.channel for message in found} >= {"email"}, term
+
+
+def test_a_message_sent_to_a_landline_stored_before_mobiles_were_required_is_found_in_any_format(
+    admin_client, make_package, employee, django_capture_on_commit_callbacks
+):
+    """Intake now refuses fixed lines, but messages sent to one before are still searched for by it: the search
+    normalises the number without asking that it can take an SMS."""
+    package = _ready(make_package, employee, django_capture_on_commit_callbacks)
+    sms = Message.objects.get(package=package, channel="sms")
+    Message.objects.filter(pk=sms.pk).update(recipient="+902122223344")
+    response = admin_client.get(reverse("admin:notifications_message_changelist"), {"q": "0212 222 33 44"})
+    assert [message.pk for message in response.context["cl"].result_list] == [sms.pk]
