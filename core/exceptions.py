@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -37,13 +38,20 @@ def error_body(code: str, message, details: dict | None = None) -> dict:
     return body
 
 
+# Lone UTF-16 surrogates: valid in JSON ("\\ud800"), not in UTF-8.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _flatten(detail):
-    """DRF error details (ErrorDetail, lazy strings, nested lists and dicts) as plain JSON values."""
+    """DRF error details (ErrorDetail, lazy strings, nested lists and dicts) as plain JSON values.
+
+    DRF's messages quote what was sent (``"x" is not a valid choice.``, order intake's unknown keys): a lone
+    surrogate there could not be written as UTF-8 (a 500 for a bad body), so it is shown as U+FFFD."""
     if isinstance(detail, dict):
-        return {str(key): _flatten(value) for key, value in detail.items()}
+        return {_SURROGATES.sub("\ufffd", str(key)): _flatten(value) for key, value in detail.items()}
     if isinstance(detail, list | tuple):
         return [_flatten(value) for value in detail]
-    return str(_UNTRANSLATED.get((str(detail), getattr(detail, "code", None)), detail))
+    return _SURROGATES.sub("\ufffd", str(_UNTRANSLATED.get((str(detail), getattr(detail, "code", None)), detail)))
 
 
 def _message(detail, fallback) -> str:
