@@ -555,6 +555,11 @@ class IntakeJSONParser(JSONParser):
         return converted
 
 
+# How many unknown keys of one object a refusal names, and how much of each.
+UNKNOWN_KEYS_NAMED = 10
+KEY_SHOWN = 64
+
+
 class IntakeObjectSerializer(serializers.Serializer):
     """An object of the intake body: a key it does not have is refused and named (a misspelt optional key, such as
     ``lang`` or ``deliverytype``, would otherwise be lost without a word), beside any other field error."""
@@ -572,14 +577,18 @@ class IntakeObjectSerializer(serializers.Serializer):
         return value
 
     def _unknown_keys(self, data) -> list[str]:
+        """The messages of the first UNKNOWN_KEYS_NAMED unknown keys, each key cut at KEY_SHOWN characters: every
+        message lists the level's keys too, so naming each of 100,000 short keys made an answer eight times the
+        body (and one key of a megabyte was sent back whole)."""
         if not isinstance(data, Mapping):
             return []  # not an object: the serializer's own error
         keys = [_camel(field.field_name) for field in self._writable_fields]
         sent = getattr(data, "keys_as_sent", None) or [_camel(key) for key in data]
+        unknown = [key for key in sent if key not in keys][:UNKNOWN_KEYS_NAMED]
         return [
-            _("Unknown key “%(key)s”. The keys here are: %(keys)s.") % {"key": key, "keys": ", ".join(keys)}
-            for key in sent
-            if key not in keys
+            _("Unknown key “%(key)s”. The keys here are: %(keys)s.")
+            % {"key": key if len(key) <= KEY_SHOWN else key[: KEY_SHOWN - 1] + "…", "keys": ", ".join(keys)}
+            for key in unknown
         ]
 
 

@@ -46,3 +46,29 @@ def test_a_lone_surrogate_as_a_command_is_a_field_error(employee, make_package):
     assert_error(answer, 400, "validation_error")
     package.refresh_from_db()
     assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
+
+
+def unknown_key_errors(answer) -> list[str]:
+    error = assert_error(answer, 400, "validation_error")
+    return error["details"]["fields"]["nonFieldErrors"]
+
+
+def test_many_unknown_keys_name_a_few_not_each(oms):  # noqa: F811
+    """Each unknown key's message lists the level's keys too: 100,000 short keys (1.3 MB) answered 10 MB."""
+    answer = oms.post("/api/orders/", {**BODY, **{f"k{i}": 1 for i in range(20_000)}})
+    errors = unknown_key_errors(answer)
+    assert errors[:2] == [
+        "Unknown key “k0”. The keys here are: orderNumber, customer, store, deliveryType, packages.",
+        "Unknown key “k1”. The keys here are: orderNumber, customer, store, deliveryType, packages.",
+    ]
+    assert len(errors) == 10
+    assert len(answer.content) < 2_000
+    assert not Order.objects.exists()
+
+
+def test_a_long_unknown_key_is_shortened_in_the_answer(oms):  # noqa: F811
+    answer = oms.post("/api/orders/", {**BODY, "x" * 100_000: 1})
+    (error,) = unknown_key_errors(answer)
+    assert error.startswith("Unknown key “" + "x" * 63 + "…”. The keys here are: orderNumber")
+    assert len(answer.content) < 1_000
+    assert not Order.objects.exists()
