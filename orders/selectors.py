@@ -111,6 +111,10 @@ def order_get_for_user(*, user: AbstractBaseUser, order_id: Any) -> Order:
         raise ApplicationError("not_found") from None
 
 
+# The most words of a term a name search compares (customer_search_q).
+SEARCH_WORDS = 10
+
+
 def customer_search_q(term: str, *, prefix: str = "") -> Q | None:
     """Customers (at ``prefix``, e.g. ``order__customer__``) whose name has every word of ``term``, or whose
     phone has its digits when ``term`` has no letters; None when ``term`` has neither.
@@ -124,7 +128,10 @@ def customer_search_q(term: str, *, prefix: str = "") -> Q | None:
     phone has them somewhere.
     """
     query = Q()
-    words = search_fold(term).split()
+    # Each word is a LIKE condition: a term of thousands (admin's box takes any length) was a statement SQLite
+    # refuses (expression too deep) and PostgreSQL plans over the trigram index word by word. Each word once, and
+    # past SEARCH_WORDS the longest (the most selective): a name has every kept word when it has every word.
+    words = sorted(dict.fromkeys(search_fold(term).split()), key=len, reverse=True)[:SEARCH_WORDS]
     if words:
         query = Q(*(Q(**{f"{prefix}name_folded__contains": word}) for word in words))
     digits = "".join(ch for ch in term if ch in "0123456789").lstrip("0")
