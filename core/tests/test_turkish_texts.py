@@ -99,10 +99,11 @@ def test_turkish_ready_sms_is_three_ucs2_parts_at_most():
         "customer_name": "Ayşe Öztürk",
         "order_number": "DEMO-IST01-001",
         "store_name": "Istanbul Kanyon",
-        "deadline": "24.11.2026 18:00",
+        "deadline": "24 Kasım 18:00",
+        "code_valid_until": "24 Kas 14:15",
     }
     _, body = message_render(event="ready_for_pickup", channel="sms", language="tr", context=context, code="123456")
-    assert "123456" in body and "Istanbul Kanyon" in body and "24.11.2026 18:00" in body
+    assert "123456" in body and "Istanbul Kanyon" in body and "24 Kasım 18:00" in body and "24 Kas 14:15" in body
     assert len(body) <= 3 * 67 and sms_parts(body) <= 3, (len(body), body)
 
 

@@ -81,7 +81,7 @@ def sms_code(document):
 def test_turkish_customer_gets_the_turkish_text(ready, outbox_dir, issued_code):
     package = ready(order__customer__language="tr")
     body = json.loads(outbox_files(outbox_dir, "sms")[0].read_text())["body"]
-    assert "Teslim kodunuz: " in body and issued_code(package) in body
+    assert f"Kod: {issued_code(package)}, son geçerlilik " in body and "siparişiniz" in body
 
 
 def test_turkish_email_signs_off_with_the_service_name_the_turkish_pages_use(ready, outbox_dir):
