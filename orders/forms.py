@@ -5,12 +5,17 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import PackageStatus
 
+# The list's filter "Expires today" (orders.views._list_packages): not a status, but chosen like one.
+EXPIRES_TODAY = "expires_today"
+
 
 class PackageFilterForm(forms.Form):
     """The package list's query string: store switcher, status filter, search box and page."""
 
     store = forms.CharField(required=False, max_length=16)
-    status = forms.ChoiceField(required=False, choices=[("", _("All")), *PackageStatus.choices])
+    status = forms.ChoiceField(
+        required=False, choices=[("", _("All")), *PackageStatus.choices, (EXPIRES_TODAY, _("Expires today"))]
+    )
     q = forms.CharField(
         required=False,
         max_length=100,

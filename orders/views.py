@@ -18,6 +18,7 @@ templates as on a reload) / ``{"done": true, "redirect": ...}``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -28,7 +29,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.core.paginator import Page
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -45,7 +46,7 @@ from core.text import text_nfc
 from notifications.models import Message, MessageChannel
 from orders import commands as cmd
 from orders import services
-from orders.forms import CancelForm, CommandForm, DeliverForm, PackageFilterForm
+from orders.forms import EXPIRES_TODAY, CancelForm, CommandForm, DeliverForm, PackageFilterForm
 from orders.models import (
     PACKAGE_LIST_ORDER,
     AuditKind,
@@ -218,12 +219,49 @@ def _with_actions(package: Package, user: Any) -> Package:
     return package
 
 
+@dataclass
+class Trust:
+    """A customer's trust tier as the package's store judges it (SPEC 6; its own NO_SHOW_* settings, if any)."""
+
+    tier: str
+    restricted_until: Any = None
+
+    @property
+    def label(self) -> Any:
+        return TrustTier(self.tier).label
+
+    @property
+    def flagged(self) -> bool:
+        """Worth a look at the counter: watch or restricted."""
+        return self.tier != TrustTier.GOOD
+
+
+def _tomorrow_starts(store: Store) -> Any:
+    """The start of the store's next day (its own time zone): a hold ending before it ends today."""
+    today = timezone.localdate(timezone=store.zone)
+    return datetime.combine(today + timedelta(days=1), time.min, tzinfo=store.zone)
+
+
+def _for_counter(packages: list[Package], store: Store) -> None:
+    """What a row shows the counter beyond the package: the customer's tier as this store judges it (one query
+    at most for the page, none under the global settings) and whether the hold ends today in the store's time."""
+    customers = {package.order.customer_id: package.order.customer for package in packages}
+    trust = services.customers_trust_at_store(customers=customers.values(), store=store.pk)
+    tomorrow = _tomorrow_starts(store)
+    for package in packages:
+        package.trust = Trust(*trust[package.order.customer_id])
+        package.expires_today = bool(package.ready_expires_at and package.ready_expires_at < tomorrow)
+
+
 def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:
     package = _with_actions(package, request.user)
+    _for_counter([package], package.store)
     return render_to_string("orders/_package_row.html", {"package": package, "next": next_url}, request=request)
 
 
 ALL_COUNT = "all"  # the key of the "All" filter's count; the others are the status values
+# The filter "Expires today" (EXPIRES_TODAY): packages ready for pickup whose hold ends before the store's day does
+# (or has ended and the no-show sweep has not reached them yet): those to hand over, or to call the customer about.
 
 
 def _list_packages(store: Store, search: str, status: str = "") -> QuerySet[Package]:
@@ -231,7 +269,11 @@ def _list_packages(store: Store, search: str, status: str = "") -> QuerySet[Pack
     packages = Package.objects.filter(store=store)
     if search:
         packages = packages.filter(package_search_q(search))
-    if status:
+    if status == EXPIRES_TODAY:
+        packages = packages.filter(
+            status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lt=_tomorrow_starts(store)
+        )
+    elif status:
         packages = packages.filter(status=status)
     return packages
 
@@ -255,8 +297,24 @@ def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int],
 
 def _status_counts(store: Store, search: str) -> dict[str, int]:
     """The filter bar's counts (SPEC 10) of one store's list, with the search applied: every status, and "all"."""
-    counts = dict(_list_packages(store, search).values_list("status").annotate(n=Count("pk")).order_by())
-    return {ALL_COUNT: sum(counts.values()), **{value: counts.get(value, 0) for value in PackageStatus.values}}
+    # One query: each status's count and, among the ready ones, those whose hold ends today (the "Expires today"
+    # filter's count).
+    rows = (
+        _list_packages(store, search)
+        .values_list("status")
+        .annotate(n=Count("pk"), today=Count("pk", filter=Q(ready_expires_at__lt=_tomorrow_starts(store))))
+        .order_by()
+    )
+    counts, expiring = {}, 0
+    for status, n, today in rows:
+        counts[status] = n
+        if status == PackageStatus.READY_FOR_CUSTOMER_PICKUP:
+            expiring = today
+    return {
+        ALL_COUNT: sum(counts.values()),
+        **{value: counts.get(value, 0) for value in PackageStatus.values},
+        EXPIRES_TODAY: expiring,
+    }
 
 
 def _list_after_command(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
@@ -406,6 +464,7 @@ def package_list(request: HttpRequest) -> HttpResponse:
     rows = list(page.object_list)
     for package in rows:
         package.actions = _actions(cmd.available_commands(status=package.status, role=role, otp_enabled=otp_enabled))
+    _for_counter(rows, store)
 
     base_query = _list_query(store, search)
     filters = [
@@ -427,6 +486,16 @@ def package_list(request: HttpRequest) -> HttpResponse:
         }
         for value, label in PackageStatus.choices
     ]
+    filters.append(
+        {
+            "key": EXPIRES_TODAY,
+            "label": _("Expires today"),
+            "count": counts[EXPIRES_TODAY],
+            "query": urlencode({**base_query, "status": EXPIRES_TODAY}),
+            "active": status == EXPIRES_TODAY,
+            "extra": True,
+        }
+    )
     return render(
         request,
         "orders/package_list.html",
@@ -498,8 +567,15 @@ def _strikes_for(user: Any, customer: Any) -> list[NoShowStrike]:
     own_stores = set(staff_roles(user=user))
     for strike in strikes:
         package = strike.package
-        strike.label = package.order.order_number if package.store_id in own_stores else package.store.code
+        own = package.store_id in own_stores
+        strike.label = package.order.order_number if own else package.store.code
+        strike.package_url = reverse("staff:package-detail", args=[package.pk]) if own else ""
     return strikes
+
+
+def _may_forgive(user: Any) -> bool:
+    """Whether the user may forgive no-shows in admin (services.no_show_strike_forgive's own check)."""
+    return bool(user.is_active and user.is_staff and user.has_perm("orders.change_noshowstrike"))
 
 
 @login_required
@@ -528,7 +604,9 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
             "package": package,
             "customer": customer,
             # As this store judges the customer (its own NO_SHOW_* settings, if it has them).
-            "trust": {"tier": tier, "label": TrustTier(tier).label, "restricted_until": restricted_until},
+            "trust": Trust(tier, restricted_until),
+            # Forgiving is an administrator's (docs/no-shows.md): the page leads there, or says whom to ask.
+            "may_forgive": _may_forgive(request.user),
             "items": list(package.items.all()),
             "timeline": timeline,
             "cancellation_reason": cmd.reason_label(package.cancellation_reason),
@@ -601,9 +679,13 @@ def _deliver_context(
     code = otp.pickup_code_current(package=package) if codes_used else None
     # What the code is now, whatever the error said a moment ago (a resend in between makes it live again).
     refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
+    customer = package.order.customer
+    trust = services.customers_trust_at_store(customers=[customer], store=package.store_id)[customer.pk]
     return {
         "package": package,
         "form": form,
+        # At the counter: a customer on watch or restricted is worth a word (SPEC 6: staff see the tier).
+        "trust": Trust(*trust),
         "title": DELIVER_TITLE if otp_enabled else DELIVER_TITLE_PLAIN,
         "otp_enabled": otp_enabled,
         "allow_manual": otp_enabled and conf.ALLOW_MANUAL_CONFIRM,

@@ -181,6 +181,7 @@ def test_status_filters_show_counts_and_filter(as_employee, make_package):
         "Ready for Customer Pickup": "1",
         "Delivered": "0",
         "Cancelled": "0",
+        "Expires today": "0",  # held for days
     }
     page = text_of(as_employee.get(list_url(status=S.READY_FOR_CUSTOMER_PICKUP)))
     assert page.count('<tr id="row-') == 1
@@ -287,7 +288,9 @@ def test_list_query_count_does_not_grow_with_rows(client, store):
     few = _list_queries(client, store, 5)
     many = _list_queries(client, store, 195)  # 200 in all, 50 shown
     assert few == many
-    assert few <= 12
+    # 12, and the NO_SHOW_* settings read to judge the rows' customers as the store does (their trust tier): the
+    # tests read the settings table at each read (APP_SETTINGS_CACHE_SECONDS = 0), production from memory.
+    assert few <= 16
 
 
 # --- row commands -------------------------------------------------------------------------------

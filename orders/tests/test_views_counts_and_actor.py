@@ -38,10 +38,12 @@ def counts_on_the_page(client, url):
     return {key: int(count) for key, count in links}
 
 
-def expected(**counts):
+def expected(expires_today=0, **counts):
+    """The filter bar's counts: every status, "all", and "Expires today" (ready packages whose hold ends today; the
+    packages of these tests are held for days)."""
     statuses = {value: 0 for value in S.values}
     statuses.update(counts)
-    return {ALL_COUNT: sum(statuses.values()), **statuses}
+    return {ALL_COUNT: sum(statuses.values()), **statuses, "expires_today": expires_today}
 
 
 def command_in_place(client, package, command, next_url):
