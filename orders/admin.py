@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core.admin import LargeTableAdminMixin, ReadOnlyAdminMixin, field_label, uuid_prefix_q
 from core.errors import DEFAULT_MESSAGES, ApplicationError
@@ -238,6 +239,48 @@ def may_forgive_strikes(request) -> bool:
     return request.user.has_perm(f"{NoShowStrike._meta.app_label}.change_{NoShowStrike._meta.model_name}")
 
 
+def forgiving_effect(customer, strike, now=None) -> str:
+    """The customer's tier now and after forgiving ``strike``, as ``services.no_show_strike_forgive`` will
+    compute it (the global NO_SHOW_* settings, the stored tier's): an administrator sees whether it lifts a
+    restriction before forgiving."""
+    now = now or timezone.now()
+    rules = services.TierRules.current()
+    since = rules.counting_since(now)
+    counting = NoShowStrike.objects.filter(customer=customer, forgiven_at__isnull=True, created_at__gt=since).count()
+    after = counting - (1 if strike.created_at > since else 0)
+    tier, until = services.trust_tier_compute(
+        strikes=after, restricted_until=customer.restricted_until, now=now, rules=rules, lift_restriction=True
+    )
+
+    def shown(tier_value, until_value):
+        label = TrustTier(tier_value).label
+        if until_value:
+            return _("%(tier)s until %(time)s") % {
+                "tier": label,
+                "time": formats.date_format(timezone.localtime(until_value), "j F Y H:i"),
+            }
+        return label
+
+    text = ngettext(
+        "Now: %(now)s, %(count)s no-show counting (the last %(days)s days). After forgiving this one: %(after)s.",
+        "Now: %(now)s, %(count)s no-shows counting (the last %(days)s days). After forgiving this one: %(after)s.",
+        counting,
+    ) % {
+        "now": shown(customer.trust_tier, customer.restricted_until),
+        "count": counting,
+        "days": rules.decay_days,
+        "after": shown(tier, until),
+    }
+    if customer.trust_tier == TrustTier.RESTRICTED and tier != TrustTier.RESTRICTED:
+        text += " " + str(_("The restriction ends at once: the customer's new orders are accepted again."))
+    elif tier == TrustTier.RESTRICTED:
+        text += " " + str(
+            _("The restriction stays: it ends early only when fewer than %(threshold)s no-shows count.")
+            % {"threshold": rules.restrict_threshold}
+        )
+    return text
+
+
 class NoShowStrikeInline(admin.TabularInline):
     model = NoShowStrike
     extra = 0
@@ -348,6 +391,9 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
             NoShowStrike.objects.select_related("package__order"), pk=strike_id, customer=customer
         )
         form = ForgiveStrikeForm(request.POST if request.method == "POST" else None)
+        if not strike.forgiven_at:
+            # What forgiving does to this customer, before it is done: the form is the place the page has for it.
+            form.fields["reason"].help_text = forgiving_effect(customer, strike)
         if form.is_valid():
             try:
                 forgiven = services.no_show_strike_forgive(

@@ -229,3 +229,46 @@ def test_a_reader_who_may_forgive_is_led_to_the_customer_in_admin(client, store,
         f'href="{reverse("admin:orders_customer_change", args=[customer.pk])}">Forgive a no-show in admin</a>' in html
     )
     assert "another package not collected in time may restrict" in html
+
+
+# --- admin: what forgiving does, before it is done ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "now", "after", "lifted"),
+    [
+        (
+            "en",
+            "Now: Restricted until 23 March 2026 03:00, 3 no-shows counting (the last 90 days).",
+            "After forgiving this one: Watch.",
+            "The restriction ends at once: the customer's new orders are accepted again.",
+        ),
+        (
+            "tr",
+            "Şu an: Kısıtlı",
+            "Bu gelmeme affedilince: İzlemede.",
+            "Kısıtlama hemen kalkar: müşterinin yeni siparişleri yeniden kabul edilir.",
+        ),
+    ],
+)
+def test_the_forgive_page_says_what_forgiving_does_to_the_tier(admin_client, flagged, language, now, after, lifted):
+    customer = flagged["restricted"].order.customer
+    strike = customer.no_show_strikes.order_by("created_at").first()
+    url = reverse("admin:orders_customer_forgive_strike", args=[customer.pk, strike.pk])
+    with time_machine.travel(NOON, tick=False):
+        page = _text(admin_client.get(url, HTTP_ACCEPT_LANGUAGE=language))
+        assert now in page and after in page and lifted in page
+        admin_client.post(url, {"reason": "Store closed that day"})
+    customer.refresh_from_db()
+    assert customer.trust_tier == TrustTier.WATCH  # what the page announced
+
+
+def test_the_forgive_page_says_when_a_restriction_stays(admin_client, flagged, no_show):
+    customer = flagged["restricted"].order.customer
+    no_show(customer, NOON - timedelta(hours=10))  # four now: forgiving one leaves three, still restricted
+    strike = customer.no_show_strikes.order_by("created_at").first()
+    url = reverse("admin:orders_customer_forgive_strike", args=[customer.pk, strike.pk])
+    with time_machine.travel(NOON, tick=False):
+        page = _text(admin_client.get(url))
+    assert "4 no-shows counting" in page
+    assert "The restriction stays: it ends early only when fewer than 3 no-shows count." in page
