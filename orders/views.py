@@ -248,9 +248,11 @@ def _for_counter(packages: list[Package], store: Store) -> None:
     customers = {package.order.customer_id: package.order.customer for package in packages}
     trust = services.customers_trust_at_store(customers=customers.values(), store=store.pk)
     tomorrow = _tomorrow_starts(store)
+    today = tomorrow - timedelta(days=1)
     for package in packages:
         package.trust = Trust(*trust[package.order.customer_id])
-        package.expires_today = bool(package.ready_expires_at and package.ready_expires_at < tomorrow)
+        # Today's only: a hold that ended on an earlier day (the sweep not there yet) keeps its date.
+        package.expires_today = bool(package.ready_expires_at and today <= package.ready_expires_at < tomorrow)
 
 
 def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:
