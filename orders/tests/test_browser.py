@@ -177,6 +177,30 @@ def test_resend_code_from_the_dialog(page, employee, make_package, issued_code, 
     assert package.status == S.DELIVERED
 
 
+def test_the_package_page_behind_a_dialog_shows_what_the_dialog_did_once_it_closes(
+    page, employee, make_package, issued_code, store
+):
+    """On the package's own page there is no row to redraw: after "Resend code" in its dialog the page behind still
+    showed the old code's validity, timeline and messages until a reload. Closing the dialog reloads it."""
+    app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "ayse")
+    page.goto(f"/packages/{package.pk}/")
+    messages = page.locator("table.messages tbody tr")
+    before = messages.count()
+    page.locator("main").get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    dialog.get_by_role("button", name="Resend code").click()
+    dialog.get_by_text("A new pickup code was sent to the customer.").wait_for()
+    assert messages.count() == before  # behind the dialog: not yet
+    page.keyboard.press("Escape")
+    page.wait_for_load_state("load")
+    sent = Message.objects.filter(package=package, event="code_resent").count()
+    assert sent >= 1
+    page.wait_for_function(f"document.querySelectorAll('table.messages tbody tr').length === {before + sent}")
+    assert not dialog.is_visible()
+
+
 def ready_package_locked_in_the_dialog(page, make_package, issued_code, store, **fields):
     """A ready package whose code (issued with OTP_MAX_ATTEMPTS 1, no resend cooldown) ayse locks with one wrong
     entry in the dialog; returns the package and the dialog, still open."""

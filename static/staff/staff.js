@@ -25,6 +25,9 @@
   var dialogBody = document.getElementById("dialog-body");
   var opener = null;
   var busy = false;
+  // A dialog opened on a page without the package's row (the package's own page) changed what that page shows
+  // (a new code sent, an attempt counted): the page is reloaded as the dialog closes, not left stale behind it.
+  var pageStale = false;
 
   // What only this script makes true: a dialog's opener (a link to the dialog's page without it) opens the dialog
   // in place, with Space too, so it is a button; "/" goes to the search box.
@@ -269,6 +272,11 @@
     // The browser gives the focus back to the opener as it closes the dialog; this event comes a
     // moment later, so only place the focus where the browser could not (the opener was replaced),
     // never taking it back from where the user has moved it since (e.g. "/" to the search box).
+    if (pageStale) {
+      pageStale = false;
+      window.location.reload();
+      return;
+    }
     var active = document.activeElement;
     var lost = !active || active === document.body || dialog.contains(active);
     dialogBody.innerHTML = "";
@@ -316,6 +324,7 @@
     buttons.forEach(function (button) { button.disabled = true; });
     if (submitter) submitter.setAttribute("aria-busy", "true");
     request(url, { method: "POST", body: body }).then(function (data) {
+      if (packageId && !body.has("in_place")) pageStale = true;
       handle(data, packageId);
     }).catch(function () {
       showError(errorText());
