@@ -1,0 +1,119 @@
+"""What a fuzzing run against a production-like server (PostgreSQL, Redis, gunicorn) found answering 500, kept
+answering something else (SPEC 9.4: no input, however malformed, produces a 500)."""
+
+import io
+import json
+from wsgiref.util import setup_testing_defaults
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
+
+from core.wsgi import WSGIHandler
+from orders.models import PackageStatus
+from orders.tests.apiclient import _fresh_throttles, assert_error, obtain_tokens  # noqa: F401 - autouse fixture
+
+S = PackageStatus
+pytestmark = pytest.mark.django_db
+
+# Python knows these names (codecs.lookup finds them), so Django takes them as the request's encoding, but none
+# can decode text: bytes-to-bytes codecs (LookupError "not a text encoding"), and codecs that refuse the
+# "replace" error handler Django's query-string decoding uses, or refuse everything (UnicodeError).
+UNUSABLE_CHARSETS = ["base64", "rot13", "zlib", "hex", "uu", "bz2", "idna", "punycode", "undefined"]
+
+
+def served(method: str, path: str, *, query: str = "", body: bytes = b"", content_type: str, **headers) -> tuple:
+    """(status, body) of a request to the WSGI application the web processes serve (``config.wsgi``): Django
+    builds the request (and failed, here) before any middleware, so the test client's own handler cannot show
+    it. Shares the test's database connection, as the test client does."""
+    from config.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()},
+    }
+    setup_testing_defaults(environ)
+    answer = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        answer["status"] = int(status.split()[0])
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return answer["status"], content
+
+
+@pytest.mark.parametrize("charset", UNUSABLE_CHARSETS)
+def test_a_charset_that_decodes_no_text_is_ignored_in_a_query_string(charset, employee, as_employee):
+    content_type = f"text/plain; charset={charset}"
+    assert served("GET", "/login/", query="next=%2Fpackages%2F", content_type=content_type)[0] == 200
+    session = as_employee.cookies["sessionid"].value
+    page = served("GET", "/packages/", query="q=%C3%A7", content_type=content_type, cookie=f"sessionid={session}")
+    assert page[0] == 200
+    token = obtain_tokens(employee.username)["access"]
+    status, content = served(
+        "GET", "/api/packages/", query="search=x", content_type=content_type, authorization=f"Bearer {token}"
+    )
+    assert status == 200 and json.loads(content)["count"] == 0
+    assert served("GET", "/readyz", query="require=database", content_type=content_type)[0] == 200
+
+
+@pytest.mark.parametrize("charset", UNUSABLE_CHARSETS)
+def test_a_json_body_with_a_charset_that_decodes_no_text_is_read_as_utf8(charset, employee, make_package):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    content_type = f"application/json; charset={charset}"
+    body = json.dumps({"username": "ayse", "password": "wrong"}).encode()
+    status, content = served("POST", "/api/auth/token/", body=body, content_type=content_type)
+    assert status == 401 and json.loads(content)["code"] == "not_authenticated"
+    token = obtain_tokens(employee.username)["access"]
+    body = json.dumps({"otp": "12345"}).encode()
+    status, content = served(
+        "POST",
+        f"/api/packages/{package.pk}/verify-otp/",
+        body=body,
+        content_type=content_type,
+        authorization=f"Bearer {token}",
+    )
+    assert status == 400 and json.loads(content)["code"] == "validation_error"
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
+def test_a_charset_that_decodes_text_is_still_used():
+    assert served("GET", "/api/nothing/", query="x=%E7", content_type="text/plain; charset=latin-1")[0] == 404
+    request = WSGIHandler.request_class({**_environ(), "CONTENT_TYPE": "text/plain; charset=latin-1"})
+    assert request.encoding == "latin-1" and request.GET["x"] == "ç"
+    request = WSGIHandler.request_class({**_environ(), "CONTENT_TYPE": "text/plain; charset=base64"})
+    assert request.encoding is None and request.GET["x"] == "\ufffd"
+
+
+def _environ() -> dict:
+    environ = {"QUERY_STRING": "x=%E7", "wsgi.input": io.BytesIO()}
+    setup_testing_defaults(environ)
+    return environ
+
+
+@pytest.mark.parametrize("username", ["x" * 256, "\ufb00" * 300, "x" * 100_000])
+def test_a_token_request_with_a_username_longer_than_any_is_a_field_error(username, employee, settings):
+    # django-axes records every failed login with its username in a varchar(255): on PostgreSQL a longer one
+    # raised DataError (500), on SQLite it was stored whole.
+    from axes.models import AccessAttempt
+
+    settings.AXES_ENABLED = True  # off in the test settings
+    response = Client().post(
+        "/api/auth/token/", json.dumps({"username": username, "password": "x"}), content_type="application/json"
+    )
+    error = assert_error(response, 400, "validation_error")
+    assert "username" in error["details"]["fields"]
+    assert not AccessAttempt.objects.exists()
