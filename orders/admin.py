@@ -391,9 +391,8 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
             NoShowStrike.objects.select_related("package__order"), pk=strike_id, customer=customer
         )
         form = ForgiveStrikeForm(request.POST if request.method == "POST" else None)
-        if not strike.forgiven_at:
-            # What forgiving does to this customer, before it is done: the form is the place the page has for it.
-            form.fields["reason"].help_text = forgiving_effect(customer, strike)
+        # What forgiving does to this customer, shown before it is done.
+        effect = "" if strike.forgiven_at else forgiving_effect(customer, strike)
         if form.is_valid():
             try:
                 forgiven = services.no_show_strike_forgive(
@@ -420,6 +419,7 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
                 "title": _("Forgive a no-show"),
                 "customer": customer,
                 "strikes": [strike],
+                "effect": effect,
                 "form": form,
                 "opts": self.model._meta,
             },
