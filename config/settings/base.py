@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.AdminTimeZoneMiddleware",
+    # An admin action's selection that holds a value no key can be (x, NUL, 2**64) answered 500: such values dropped.
+    "core.middleware.AdminSelectedActionsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns lockouts into a response.
     "axes.middleware.AxesMiddleware",

@@ -117,3 +117,35 @@ def test_a_token_request_with_a_username_longer_than_any_is_a_field_error(userna
     error = assert_error(response, 400, "validation_error")
     assert "username" in error["details"]["fields"]
     assert not AccessAttempt.objects.exists()
+
+
+def _admin_actions():
+    from django.contrib import admin
+
+    for model, model_admin in admin.site._registry.items():
+        names = ["delete_selected", *(a if isinstance(a, str) else a.__name__ for a in model_admin.actions or ())]
+        for name in dict.fromkeys(names):
+            yield pytest.param(model, name, id=f"{model._meta.label}.{name}")
+
+
+@pytest.mark.parametrize("model,action", list(_admin_actions()))
+@pytest.mark.parametrize("bad", ["x", "\x00", "00000000-0000-0000-0000-00000000000g", str(2**64), "-9" * 20])
+def test_an_admin_action_on_a_selection_no_key_can_be_is_no_500(admin_client, model, action, bad):
+    from django.urls import reverse
+
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    for extra in ({}, {"post": "yes"}):
+        response = admin_client.post(url, {"action": action, "_selected_action": [bad], "index": "0", **extra})
+        assert response.status_code in (200, 302), (action, bad, response.status_code)
+
+
+def test_an_admin_action_runs_on_the_keys_among_values_that_are_none(admin_client):
+    from django.contrib.auth.models import Group
+
+    kept, deleted = Group.objects.create(name="kept"), Group.objects.create(name="deleted")
+    response = admin_client.post(
+        "/admin/auth/group/",
+        {"action": "delete_selected", "_selected_action": [str(deleted.pk), "x", str(2**64)], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not Group.objects.filter(pk=deleted.pk).exists() and Group.objects.filter(pk=kept.pk).exists()
