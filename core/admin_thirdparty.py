@@ -36,6 +36,7 @@ from django_celery_beat.models import (
     SolarSchedule,
     cronexp,
 )
+from timezone_field import TimeZoneField
 
 # cron_descriptor's catalog for each site language, and whether that language writes 24-hour times (cron_descriptor
 # decides that from the process locale, which is the server's, not the reader's). Anything else reads English.
@@ -58,7 +59,7 @@ def crontab_expression(crontab: CrontabSchedule) -> str:
             day_of_week = "*"
         else:
             day_of_week = cronexp(",".join(map(str, celery_crontab.day_of_week)))
-    except ValueError:
+    except (ValueError, schedules.ParseException):  # a form re-shown with the fields it refused ("-1")
         day_of_week = cronexp(crontab.day_of_week)
     return " ".join(
         [
@@ -124,7 +125,25 @@ class PeriodicTaskInline(celery_beat_admin.PeriodicTaskInline):
     form = PeriodicTaskInlineForm
 
 
+class PeriodicTaskForm(celery_beat_admin.PeriodicTaskForm):
+    """The package's form, answering a field error instead of 500 where the package's checks fail on bad input: its
+    ``clean`` reads ``task`` even when that field was refused (over 200 characters, a NUL: KeyError), and its JSON
+    check lets a deeply nested ``args`` or ``kwargs`` raise RecursionError."""
+
+    def clean(self):
+        if "task" not in self.cleaned_data and not self.cleaned_data.get("regtask"):
+            return self.cleaned_data  # the task field's own error says what is wrong
+        return super().clean()
+
+    def _clean_json(self, field):
+        try:
+            return super()._clean_json(field)
+        except RecursionError:
+            raise forms.ValidationError(_("Unable to parse JSON: %s") % _("nested too deeply")) from None
+
+
 class PeriodicTaskAdmin(celery_beat_admin.PeriodicTaskAdmin):
+    form = PeriodicTaskForm
     # The package's template with its JavaScript text translated.
     change_form_template = "admin/django_celery_beat/periodictask/change_form.html"
     list_filter = [
@@ -152,6 +171,14 @@ class PeriodicTaskAdmin(celery_beat_admin.PeriodicTaskAdmin):
 
 class CrontabScheduleAdmin(celery_beat_admin.CrontabScheduleAdmin):
     inlines = [PeriodicTaskInline]
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        # The time zone's default is callable, so Django adds a hidden "initial-timezone" input and reads it through
+        # zoneinfo to see whether the field changed: a name over 255 characters there raised OSError (file name too
+        # long), a 500. The change is seen against the form's own initial value instead.
+        if isinstance(db_field, TimeZoneField):
+            kwargs["show_hidden_initial"] = False
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     @admin.display(description=_("Human readable"))
     def human_readable(self, obj):
@@ -225,6 +252,13 @@ class RecordTitleMixin:
 
 class AccessAttemptAdmin(RecordTitleMixin, axes_admin.AccessAttemptAdmin):
     record_title = staticmethod(access_attempt_title)
+
+    @admin.action(description=_("Clean up expired attempts"))
+    def cleanup_expired_attempts(self, request, queryset):
+        # django-axes reads the cool-off from the time of the sign-in it is handling, which it sets only on a
+        # sign-in: from the admin's action that was an AttributeError, a 500 every time. None is "now".
+        request.axes_attempt_time = None
+        return super().cleanup_expired_attempts(request, queryset)
 
     @admin.display(description=_("Status"))
     def status(self, obj):

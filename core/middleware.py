@@ -35,13 +35,15 @@ from django.conf import settings
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.exceptions import SessionInterrupted
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, SuspiciousOperation, ValidationError
 from django.db import InterfaceError, OperationalError, connections, router
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.datastructures import MultiValueDict
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
@@ -140,7 +142,19 @@ def bad_request(request: HttpRequest, exception: Exception, *args, **kwargs) -> 
     if request.path.startswith("/api/"):
         # E.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE (RequestDataTooBig): the API answers in its own shape.
         return JsonResponse(error_body("validation_error", DEFAULT_MESSAGES["validation_error"]), status=400)
+    _forget_unreadable_form(request)
     return django_bad_request(request, exception, *args, **kwargs)
+
+
+def _forget_unreadable_form(request: HttpRequest) -> None:
+    """Read the request's form as empty when it cannot be read at all, before Django's 400 page runs the CSRF check
+    (``requires_csrf_token``), which reads the form: a form declared in another charset than UTF-8 (``application/
+    x-www-form-urlencoded; charset=latin-1``, refused with ``BadRequest``) sent with the CSRF cookie raised the same
+    error again inside the 400 page, and then inside the 500 page: gunicorn's bare 500."""
+    try:
+        request.POST  # noqa: B018 - reading it is the check
+    except (BadRequest, SuspiciousOperation, MultiPartParserError, OSError):  # the error being answered, again
+        request._post, request._files = QueryDict(), MultiValueDict()
 
 
 def _chained_database_error(exception: BaseException) -> BaseException | None:

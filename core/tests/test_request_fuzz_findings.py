@@ -149,3 +149,80 @@ def test_an_admin_action_runs_on_the_keys_among_values_that_are_none(admin_clien
     )
     assert response.status_code == 302
     assert not Group.objects.filter(pk=deleted.pk).exists() and Group.objects.filter(pk=kept.pk).exists()
+
+
+@pytest.mark.parametrize("path", ["/login/", "/packages/", "/admin/login/"])
+def test_a_form_in_another_charset_than_utf8_with_the_csrf_cookie_is_a_400(path, employee):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(employee)
+    client.cookies["csrftoken"] = "a" * 32
+    response = client.generic(
+        "POST",
+        path,
+        b"csrfmiddlewaretoken=" + b"a" * 32 + b"&q=%E7",
+        content_type="application/x-www-form-urlencoded; charset=latin-1",
+    )
+    assert response.status_code == 400
+
+
+def test_the_admin_action_cleaning_up_expired_sign_in_attempts_runs(admin_client, settings):
+    from axes.models import AccessAttempt
+    from django.utils import timezone
+
+    settings.AXES_ENABLE_ADMIN = True
+    old = AccessAttempt.objects.create(username="old", failures_since_start=1, ip_address="127.0.0.1")
+    AccessAttempt.objects.filter(pk=old.pk).update(attempt_time=timezone.now() - timezone.timedelta(days=2))
+    recent = AccessAttempt.objects.create(username="recent", failures_since_start=1, ip_address="127.0.0.1")
+    response = admin_client.post(
+        "/admin/axes/accessattempt/", {"action": "cleanup_expired_attempts", "_selected_action": [str(recent.pk)]}
+    )
+    assert response.status_code == 302
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["recent"]
+
+
+def _periodic_task_form(**fields) -> dict:
+    return {
+        "name": "a task",
+        "task": "orders.tasks.x",
+        "enabled": "on",
+        "args": "[]",
+        "kwargs": "{}",
+        "headers": "{}",
+        "priority": "",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"task": "x" * 201}, {"task": "a\x00b"}, {"args": '{"a":' * 2000 + "1" + "}" * 2000}, {"kwargs": "[" * 5000}],
+    ids=["long-task", "nul-task", "nested-args", "nested-kwargs"],
+)
+def test_the_periodic_task_form_refuses_what_it_cannot_take_with_a_field_error(admin_client, fields):
+    from django_celery_beat.models import PeriodicTask
+
+    response = admin_client.post("/admin/django_celery_beat/periodictask/add/", _periodic_task_form(**fields))
+    assert response.status_code == 200 and response.context["adminform"].form.errors
+    assert not PeriodicTask.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"month_of_year": "-1"}, {"day_of_week": "-1"}, {"initial-timezone": "x" * 300}],
+    ids=["month", "weekday", "long-initial-timezone"],
+)
+def test_the_crontab_form_with_odd_values_is_answered(admin_client, fields):
+    data = {
+        "minute": "0",
+        "hour": "3",
+        "day_of_week": "*",
+        "day_of_month": "*",
+        "month_of_year": "*",
+        "timezone": "UTC",
+        "initial-timezone": "UTC",
+        "periodictask_set-TOTAL_FORMS": "0",
+        "periodictask_set-INITIAL_FORMS": "0",
+        **fields,
+    }
+    response = admin_client.post("/admin/django_celery_beat/crontabschedule/add/", data)
+    assert response.status_code in (200, 302)
