@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min, Q
 from django.utils import formats, timezone
@@ -177,6 +178,10 @@ class LargeTableAdminMixin:
         return LargeTableChangeList
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if queryset.model is not self.model:
+            # An object's history page pages its admin log entries: ordered by their own fields (action_time),
+            # which the rows below would have looked for in this model (FieldError, a 500 on every history page).
+            return Paginator(queryset, per_page, orphans, allow_empty_first_page)
         # The page's rows from the admin's queryset (its annotations), with the list's joins and order: the
         # list's filters and search are not run again for them (DeferredJoinPaginator).
         rows = self.get_queryset(request).order_by(*queryset.query.order_by)

@@ -226,3 +226,19 @@ def test_the_crontab_form_with_odd_values_is_answered(admin_client, fields):
     }
     response = admin_client.post("/admin/django_celery_beat/crontabschedule/add/", data)
     assert response.status_code in (200, 302)
+
+
+def test_the_history_page_of_each_large_table_admin_answers(admin_client, make_package):
+    from django.contrib import admin
+    from django.urls import reverse
+
+    from core.admin import LargeTableAdminMixin
+
+    make_package(S.DELIVERED)  # an order, a customer, items, audit records, pickup codes, messages
+    answered = {}
+    for model, model_admin in admin.site._registry.items():
+        obj = model.objects.first() if isinstance(model_admin, LargeTableAdminMixin) else None
+        if obj is not None:
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_history", args=[obj.pk])
+            answered[model._meta.label] = admin_client.get(url).status_code
+    assert len(answered) >= 5 and set(answered.values()) == {200}, answered
