@@ -9,6 +9,7 @@ outage must not turn into 500s at the counter.
 import ipaddress
 import logging
 
+from django.conf import settings
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -55,3 +56,17 @@ def client_ip_address(request) -> str | None:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return request.META.get("REMOTE_ADDR")
+
+
+# django-axes' username column (AccessAttempt, AccessLog, AccessFailureLog).
+AXES_USERNAME_LENGTH = 255
+
+
+def client_username(request, credentials=None) -> str | None:
+    """The username django-axes records and locks (``AXES_USERNAME_CALLABLE``): the one sent, as axes reads it
+    itself, cut to its column's 255 characters. No account's name is that long (150 at most), and Django's sign-in
+    forms check no length (``AuthenticationForm`` only sets the input's ``maxlength``), so a longer name reached
+    axes and PostgreSQL refused the row (DataError): 500 on the staff and admin sign-in pages."""
+    source = credentials if credentials else getattr(request, "data", request.POST)
+    username = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    return username[:AXES_USERNAME_LENGTH] if isinstance(username, str) else username

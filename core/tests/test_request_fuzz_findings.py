@@ -242,3 +242,17 @@ def test_the_history_page_of_each_large_table_admin_answers(admin_client, make_p
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_history", args=[obj.pk])
             answered[model._meta.label] = admin_client.get(url).status_code
     assert len(answered) >= 5 and set(answered.values()) == {200}, answered
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
+@pytest.mark.parametrize("username", ["x" * 256, "\ufb00" * 300, "y" * 100_000])
+def test_a_sign_in_with_a_username_longer_than_any_is_refused_not_a_500(settings, path, username):
+    # Django's sign-in form checks no length (it sets the input's maxlength only), so the name reached django-axes,
+    # whose username column is a varchar(255): PostgreSQL refused the row.
+    from axes.models import AccessAttempt
+
+    settings.AXES_ENABLED = True  # off in the test settings
+    response = Client().post(path, {"username": username, "password": "x"})
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert [len(name) for name in AccessAttempt.objects.values_list("username", flat=True)] == [255]
