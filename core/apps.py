@@ -18,6 +18,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         connection_created.connect(register_sqlite_collations, dispatch_uid="core.sqlite_collations")
-        from core.lookups import register_year_lookups
+        from core.lookups import register_integer_in_lookup, register_year_lookups
 
         register_year_lookups()
+        register_integer_in_lookup()

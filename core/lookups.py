@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import lookups
+from django.db.models import IntegerField, lookups
 from django.db.models.functions import ExtractIsoYear, ExtractYear
 
 
@@ -48,3 +48,24 @@ def register_year_lookups() -> None:
     for transform in (ExtractYear, ExtractIsoYear):
         for lookup in (YearExact, YearGt, YearGte, YearLt, YearLte):
             transform.register_lookup(lookup)
+
+
+class IntegerIn(lookups.In):
+    """``__in`` on an integer column leaves out the values the column cannot hold, as Django's own ``exact``, ``gt``
+    and ``lt`` on integers do (``IntegerFieldOverflow``): no row has them, and SQLite refused the statement
+    (``OverflowError: Python int too large to convert to SQLite INTEGER``), a 500 where a form or an admin list
+    looks up keys it was sent (a group's permissions as ``2**63``). With none left, nothing matches."""
+
+    def process_rhs(self, compiler, connection):
+        if self.rhs_is_direct_value():
+            low, high = connection.ops.integer_field_range(self.lhs.output_field.get_internal_type())
+            self.rhs = [
+                value
+                for value in self.rhs
+                if not isinstance(value, int) or ((low is None or value >= low) and (high is None or value <= high))
+            ]
+        return super().process_rhs(compiler, connection)
+
+
+def register_integer_in_lookup() -> None:
+    IntegerField.register_lookup(IntegerIn)

@@ -256,3 +256,14 @@ def test_a_sign_in_with_a_username_longer_than_any_is_refused_not_a_500(settings
     assert response.status_code == 200
     assert response.context["form"].errors
     assert [len(name) for name in AccessAttempt.objects.values_list("username", flat=True)] == [255]
+
+
+@pytest.mark.parametrize("value", [str(2**63), str(2**64), str(-(2**63) - 1)])
+def test_a_key_past_any_integer_column_is_a_form_error_not_a_500(admin_client, value):
+    # SQLite refused the lookup of the group's permissions (OverflowError); PostgreSQL found none.
+    from django.contrib.auth.models import Group
+
+    response = admin_client.post("/admin/auth/group/add/", {"name": "odd", "permissions": [value]})
+    assert response.status_code == 200 and "permissions" in response.context["adminform"].form.errors
+    assert not Group.objects.filter(name="odd").exists()
+    assert not Group.objects.filter(pk__in=[int(value)]).exists()
