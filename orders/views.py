@@ -102,8 +102,10 @@ def _is_fetch(request: HttpRequest) -> bool:
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
+    """The form's ``next`` when it is a path on this site (what the pages put there), else ``fallback``: a bare
+    word is no address (``redirect()`` would take it for a view's name and fail after the command was done)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
