@@ -187,8 +187,39 @@ class StaffSearchMixin:
         return queryset.filter(search.condition()), False
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """The store's memberships, a user at most once: checked here, since the page's posted counts decide which
+    rows are new (Django trusts INITIAL_FORMS: with it lowered, an existing membership came back as a new row) and
+    the one-per-user-and-store constraint was left to the database, which answered with a 500."""
+
+    def initial_form_count(self):
+        return max(0, super().initial_form_count())
+
+    def clean(self):
+        super().clean()
+        kept = {
+            form.instance.pk: form.cleaned_data.get("user")
+            for form in self.initial_forms
+            if form.instance.pk and form.cleaned_data and not self._should_delete_form(form)
+        }
+        taken = set(
+            StaffMembership.objects.filter(store=self.instance).exclude(pk__in=kept).values_list("user_id", flat=True)
+            if self.instance.pk
+            else []
+        )
+        taken |= {user.pk for user in kept.values() if user}
+        for form in self.extra_forms:
+            user = form.cleaned_data.get("user") if form.has_changed() and form.cleaned_data else None
+            if user is None or self._should_delete_form(form):
+                continue
+            if user.pk in taken:
+                form.add_error("user", _("This user already has a membership in this store."))
+            taken.add(user.pk)
+
+
 class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
     model = StaffMembership
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
