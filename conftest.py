@@ -1,6 +1,9 @@
 """Fixtures for every app's tests: a store with staff, packages in any state, and a way to learn codes."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 
 from orders import services
 from orders.models import PackageStatus, StaffRole
@@ -132,5 +135,21 @@ def make_package(store, employee):
                 services.package_cancel(package=package, actor=None, channel="system", reason="test")
         package.refresh_from_db()
         return package
+
+    return make
+
+
+@pytest.fixture
+def sweep_no_show(make_package, store):
+    """sweep_no_show(customer, at, at_store=None): the real no-show sweep expires one of the customer's packages
+    at ``at`` (made ready the default hold, PICKUP_HOLD_HOURS, before); returns the customer as it is then."""
+
+    def make(customer, at, at_store=None):
+        with time_machine.travel(at - timedelta(hours=72), tick=False):
+            make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=at_store or store, order__customer=customer)
+        with time_machine.travel(at, tick=False):
+            assert services.packages_expire_unclaimed() == 1
+        customer.refresh_from_db()
+        return customer
 
     return make

@@ -33,18 +33,9 @@ def _text(response) -> str:
 
 
 @pytest.fixture
-def no_show(make_package, store):
+def no_show(sweep_no_show):
     """no_show(customer, at): the real sweep expires one of the customer's packages at ``at``."""
-
-    def make(customer, at, at_store=None):
-        with time_machine.travel(at - HOLD, tick=False):
-            make_package(READY, at_store=at_store or store, order__customer=customer)
-        with time_machine.travel(at, tick=False):
-            assert services.packages_expire_unclaimed() == 1
-        customer.refresh_from_db()
-        return customer
-
-    return make
+    return sweep_no_show
 
 
 @pytest.fixture

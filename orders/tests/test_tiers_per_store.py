@@ -35,18 +35,9 @@ def customer(db):
 
 
 @pytest.fixture
-def no_show(make_package, customer, store):
+def no_show(sweep_no_show, customer):
     """no_show(at) -> the customer after the real sweep expires one of their packages at ``at``."""
-
-    def make(at, at_store=None):
-        with time_machine.travel(at - HOLD, tick=False):
-            make_package(READY, at_store=at_store or store, order__customer=customer)
-        with time_machine.travel(at, tick=False):
-            assert services.packages_expire_unclaimed() == 1
-        customer.refresh_from_db()
-        return customer
-
-    return make
+    return lambda at, at_store=None: sweep_no_show(customer, at, at_store)
 
 
 def intake(customer, number, store_code):
