@@ -17,5 +17,6 @@ class Migration(migrations.Migration):
         ("orders", "0009_search_trigram_indexes"),
     ]
 
-    # Going back leaves the group: its members would otherwise lose it with no warning.
-    operations = [migrations.RunPython(create_group, migrations.RunPython.noop, elidable=True)]
+    # Going back leaves the group: its members would otherwise lose it with no warning. Not elidable: a squash
+    # must keep it, since a new database needs the group as much as this one.
+    operations = [migrations.RunPython(create_group, migrations.RunPython.noop)]

@@ -21,3 +21,14 @@ def test_the_migration_creates_the_group_once():
     migration.create_group(apps, None)
     migration.create_group(apps, None)  # migrate again (another database, a squash): still one
     assert Group.objects.filter(name=INTEGRATION_GROUP).count() == 1
+
+
+def test_a_squash_keeps_the_group():
+    # squashmigrations optimizes the operations it joins, and an elidable operation is dropped in favour of the next
+    # one: a database built from a squash of 0010 with any later migration would have no group.
+    from django.db import migrations as django_migrations
+    from django.db.migrations.optimizer import MigrationOptimizer
+
+    create = migration.Migration.operations[0]
+    later = django_migrations.RunSQL("SELECT 1", django_migrations.RunSQL.noop)
+    assert create in MigrationOptimizer().optimize([create, later], "orders")
