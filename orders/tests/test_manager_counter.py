@@ -224,6 +224,20 @@ def test_a_reader_who_may_forgive_is_led_to_the_customer_in_admin(client, store,
     assert "another package not collected in time may restrict" in html
 
 
+def test_a_reader_who_may_not_open_the_customer_in_admin_is_not_led_there(client, store, flagged):
+    # The forgive button is on the customer's admin page, which needs the view or change permission on customers
+    # too (docs/no-shows.md): a link there would answer 403.
+    user, _ = staff_admin("change_noshowstrike")
+    StaffMembership.objects.create(user=user, store=store, role=StaffRole.MANAGER)
+    client.force_login(user)
+    customer = flagged["watch"].order.customer
+    assert client.get(reverse("admin:orders_customer_change", args=[customer.pk])).status_code == 403
+    with time_machine.travel(NOON, tick=False):
+        html = client.get(reverse("staff:package-detail", args=[flagged["watch"].pk])).content.decode()
+    assert reverse("admin:orders_customer_change", args=[customer.pk]) not in html
+    assert "can be forgiven by an administrator" in html
+
+
 # --- admin: what forgiving does, before it is done ------------------------------------------------
 
 
