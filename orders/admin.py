@@ -39,7 +39,7 @@ from orders.models import (
     Store,
     TrustTier,
 )
-from orders.selectors import row_search
+from orders.selectors import row_search, user_may_forgive_no_shows
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -266,8 +266,9 @@ class ForgiveStrikeForm(forms.Form):
 
 
 def may_forgive_strikes(request) -> bool:
-    """Forgiving changes a no-show strike: the same permission on the customer's page as in the strikes' action."""
-    return request.user.has_perm(f"{NoShowStrike._meta.app_label}.change_{NoShowStrike._meta.model_name}")
+    """Forgiving changes a no-show strike: the same rule on the customer's page, in the strikes' action and in the
+    service (``selectors.user_may_forgive_no_shows``)."""
+    return user_may_forgive_no_shows(user=request.user)
 
 
 def forgiving_effect(customer, strike, now=None) -> str:
@@ -354,8 +355,11 @@ class CustomerForm(forms.ModelForm):
         return text_nfc(self.cleaned_data["name"])
 
     def clean_phone(self):
+        # A number must be able to take the pickup code by SMS when it is entered; a customer stored with a landline
+        # before that rule keeps it while other fields are edited.
+        unchanged = self.instance.pk and "phone" not in self.changed_data
         try:
-            return services.phone_normalize(self.cleaned_data["phone"])
+            return services.phone_normalize(self.cleaned_data["phone"], sms=not unchanged)
         except ApplicationError as error:
             raise forms.ValidationError(error.details["fields"]["customer"]["phone"]) from None
 

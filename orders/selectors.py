@@ -16,6 +16,18 @@ from core.text import search_fold, text_nfc
 from orders.models import Customer, Order, Package, StaffMembership, StaffRole, Store
 
 
+def user_may_forgive_no_shows(*, user: Any) -> bool:
+    """An active staff user who may change no-show strikes: who forgives (``services.no_show_strike_forgive``),
+    whichever screen asks."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("orders.change_noshowstrike")
+    )
+
+
 def user_is_integration(*, user: Any) -> bool:
     """The user is an account of the order system (group ``INTEGRATION_GROUP``).
 

@@ -62,7 +62,7 @@ from orders.models import (
     Store,
     TrustTier,
 )
-from orders.selectors import membership_grants_access, staff_role_for_store
+from orders.selectors import membership_grants_access, staff_role_for_store, user_may_forgive_no_shows
 from otp import services as otp
 from otp.models import PickupCode
 
@@ -1353,13 +1353,7 @@ def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, ch
     restriction ends when the count falls below the restrict threshold. Returns False (and changes
     nothing) when the strike was already forgiven. Needs a reason (``validation_error``) and an active staff
     user who may change no-show strikes (``permission_denied``), whichever screen asked."""
-    if not (
-        actor is not None
-        and actor.is_authenticated
-        and actor.is_active
-        and actor.is_staff
-        and actor.has_perm("orders.change_noshowstrike")
-    ):
+    if not user_may_forgive_no_shows(user=actor):
         raise ApplicationError("permission_denied", _("Only an administrator may forgive a no-show."))
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:

@@ -68,6 +68,7 @@ from orders.selectors import (
     packages_visible_to,
     staff_role_for_store,
     staff_roles,
+    user_may_forgive_no_shows,
 )
 from otp import services as otp
 
@@ -580,11 +581,8 @@ def _strikes_for(user: Any, customer: Any) -> list[NoShowStrike]:
 def _may_forgive(user: Any) -> bool:
     """Whether the user may forgive no-shows in admin from the customer's page, where the link leads:
     services.no_show_strike_forgive's own check, and the view or change permission on customers the page needs."""
-    return bool(
-        user.is_active
-        and user.is_staff
-        and user.has_perm("orders.change_noshowstrike")
-        and (user.has_perm("orders.view_customer") or user.has_perm("orders.change_customer"))
+    return user_may_forgive_no_shows(user=user) and (
+        user.has_perm("orders.view_customer") or user.has_perm("orders.change_customer")
     )
 
 

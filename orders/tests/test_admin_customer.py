@@ -56,6 +56,22 @@ def test_another_customers_phone_in_another_form_is_refused(admin_client):
     assert Customer.objects.get(pk=customer.pk).phone == customer.phone != other.phone
 
 
+def test_a_landline_is_refused_when_entered_but_kept_while_other_fields_are_edited(admin_client):
+    """The pickup code goes out by SMS, so a fixed line is refused when it is typed in; a customer stored with one
+    before that rule can still have their name corrected without being asked for a new number first."""
+    customer = CustomerFactory()
+    response = change(admin_client, customer, "0212 222 33 44")
+    assert response.status_code == 200 and "mobile number" in response.content.decode()
+    assert Customer.objects.get(pk=customer.pk).phone == customer.phone
+    Customer.objects.filter(pk=customer.pk).update(phone="+902122223344")
+    customer.refresh_from_db()
+    customer.name = "Corrected Name"
+    response = change(admin_client, customer, "+902122223344")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stored = Customer.objects.get(pk=customer.pk)
+    assert (stored.name, stored.phone) == ("Corrected Name", "+902122223344")
+
+
 @pytest.mark.parametrize("term", ["şahin", "sahin", "AHMET ŞAHİN", "ahmet"])
 def test_the_customer_search_ignores_turkish_letters_and_case(admin_client, term):
     CustomerFactory(name="Ahmet Şahin")
