@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from core.errors import DEFAULT_MESSAGES, HTTP_STATUS, ApplicationError
+from core.text import SURROGATES
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +38,16 @@ def error_body(code: str, message, details: dict | None = None) -> dict:
     return body
 
 
-# Lone UTF-16 surrogates: valid in JSON ("\\ud800"), not in UTF-8.
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 def _flatten(detail):
     """DRF error details (ErrorDetail, lazy strings, nested lists and dicts) as plain JSON values.
 
     DRF's messages quote what was sent (``"x" is not a valid choice.``, order intake's unknown keys): a lone
     surrogate there could not be written as UTF-8 (a 500 for a bad body), so it is shown as U+FFFD."""
     if isinstance(detail, dict):
-        return {_SURROGATES.sub("\ufffd", str(key)): _flatten(value) for key, value in detail.items()}
+        return {SURROGATES.sub("\ufffd", str(key)): _flatten(value) for key, value in detail.items()}
     if isinstance(detail, list | tuple):
         return [_flatten(value) for value in detail]
-    return _SURROGATES.sub("\ufffd", str(_UNTRANSLATED.get((str(detail), getattr(detail, "code", None)), detail)))
+    return SURROGATES.sub("\ufffd", str(_UNTRANSLATED.get((str(detail), getattr(detail, "code", None)), detail)))
 
 
 def _message(detail, fallback) -> str:

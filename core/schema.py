@@ -14,7 +14,6 @@ camelCase hook, so the names it writes are the ones on the wire.
 from __future__ import annotations
 
 # details.reason of a throttled answer caused by a pickup-code limit (otp.services); the schema's ThrottleReasonEnum.
-THROTTLE_REASONS = ["resend_cooldown", "code_quota", "failed_verifications"]
 
 ERROR_REF = "#/components/schemas/Error"
 THROTTLED = "ThrottledError"
@@ -60,6 +59,8 @@ def _json_response(ref: str, description: str) -> dict:
 def document_retry_answers(result: dict, generator, request, public) -> dict:
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     details = schemas.get("ErrorDetails", {}).get("properties", {})
+    from otp.services import THROTTLE_REASONS
+
     reason = details.get("reason", {"type": "string", "enum": THROTTLE_REASONS})
     schemas[THROTTLED] = _retry_error(
         "throttled",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,11 @@ from django.utils import formats, timezone
 
 # Apostrophes as keyboards, phones and order systems write them (O'Neil, O’Neil, Oʼneil): search ignores them.
 _APOSTROPHES = str.maketrans("", "", "'`´‘’ʼ′")
+
+
+# Lone UTF-16 surrogates: valid in JSON ("\ud800"), not in UTF-8, so no database driver stores them and no answer
+# can quote them.
+SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def text_nfc(text: str) -> str:

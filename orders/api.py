@@ -32,7 +32,7 @@ from core.errors import ApplicationError
 from core.negotiation import JsonOnlyContentNegotiation
 from core.pagination import PageNumberPagination
 from core.parsers import JSONParser
-from core.text import text_nfc
+from core.text import SURROGATES, text_nfc
 from orders import commands as cmd
 from orders import services
 from orders.models import (
@@ -60,9 +60,6 @@ from orders.serializers import (
     PackageOutputSerializer,
     package_queryset_for_output,
 )
-
-# Lone UTF-16 surrogates ("\ud800" in JSON) cannot be stored by any database driver.
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 ORDER_PICKED_UP = _("Order picked up.")
 ORDER_DELIVERED_NO_CODE = _("Order picked up. No pickup code was required at this store.")
@@ -111,7 +108,7 @@ class TextField(serializers.CharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if _SURROGATES.search(value):
+        if SURROGATES.search(value):
             self.fail("surrogates")
         return value
 

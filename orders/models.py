@@ -40,6 +40,10 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+# What a store code is made of (Store.code's validator; order intake folds the case only of such a code).
+STORE_CODE_PATTERN = r"[A-Za-z0-9_-]+"
+
+
 class Store(models.Model):
     """A stock location where customers pick up packages."""
 
@@ -54,7 +58,7 @@ class Store(models.Model):
         help_text=_("For example IST01."),
         validators=[
             RegexValidator(
-                r"\A[A-Za-z0-9_-]+\Z",
+                rf"\A{STORE_CODE_PATTERN}\Z",
                 _("Use only the letters A–Z (I, not İ or ı; no Ç, Ğ, Ö, Ş, Ü), digits, hyphens and underscores."),
             )
         ],

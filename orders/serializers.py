@@ -22,13 +22,12 @@ from rest_framework import serializers
 
 from core.appsettings import get_setting
 from core.errors import HTTP_STATUS
-from core.schema import THROTTLE_REASONS
 from orders import commands as cmd
 from orders.models import Customer, DeliveryType, Order, OrderStatus, Package, PackageStatus, StaffRole, TrustTier
 from orders.selectors import staff_roles, user_is_integration
 from orders.services import customers_trust_at_store
 from otp.models import PickupCode
-from otp.services import pickup_code_current
+from otp.services import THROTTLE_REASONS, pickup_code_current
 
 CURRENT_CODES_ATTR = "current_pickup_codes"
 COMMAND_CODES = list(cmd.COMMANDS)  # the schema's CommandEnum (SPECTACULAR_SETTINGS ENUM_NAME_OVERRIDES)

@@ -47,6 +47,7 @@ from notifications.services import (
 )
 from orders import commands as cmd
 from orders.models import (
+    STORE_CODE_PATTERN,
     AuditKind,
     AuditOutcome,
     AuditRecord,
@@ -1431,7 +1432,7 @@ def phone_normalize(raw: Any, *, region: str = "TR", sms: bool = True) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-_PLAIN_STORE_CODE = re.compile(r"[A-Za-z0-9_-]+")
+_PLAIN_STORE_CODE = re.compile(STORE_CODE_PATTERN)
 
 
 def _fingerprint(data: dict) -> str:

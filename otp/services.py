@@ -82,6 +82,12 @@ def pickup_code_matches(*, code: PickupCode, value: str) -> bool:
 
 # Why a code stopped working (``PickupCode.invalidated_reason``): a resend replaced it, its package was delivered
 # or cancelled (a no-show writes ``orders.commands.NO_SHOW``).
+# Why a pickup-code limit answered 429, in its ``details.reason`` (the OpenAPI document's enum, core.schema).
+RESEND_COOLDOWN = "resend_cooldown"
+CODE_QUOTA = "code_quota"
+FAILED_VERIFICATIONS = "failed_verifications"
+THROTTLE_REASONS = [RESEND_COOLDOWN, CODE_QUOTA, FAILED_VERIFICATIONS]
+
 REPLACED = "replaced"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
@@ -156,7 +162,7 @@ def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, no
             raise ApplicationError(
                 "throttled",
                 _("A new code can be sent in %(seconds)s seconds.") % {"seconds": retry_after},
-                {"retryAfter": retry_after, "reason": "resend_cooldown"},
+                {"retryAfter": retry_after, "reason": RESEND_COOLDOWN},
             )
     if len(recent) >= store_settings.OTP_MAX_CODES_PER_PACKAGE:
         limit = store_settings.OTP_MAX_CODES_PER_PACKAGE
@@ -172,7 +178,7 @@ def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, no
             "At most %(count)s codes can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
             limit,
         ) % {"count": limit, "time": local_time_text(shown, package.store.zone)}
-        raise ApplicationError("throttled", message, {"retryAfter": retry_after, "reason": "code_quota"})
+        raise ApplicationError("throttled", message, {"retryAfter": retry_after, "reason": CODE_QUOTA})
 
 
 def pickup_code_issue(*, package: Package, store_settings: Any, now) -> tuple[PickupCode, str]:
@@ -299,5 +305,5 @@ def verification_check_spray_limit(*, actor: Any, now, oldest_counted: Any = _UN
         raise ApplicationError(
             "throttled",
             _("Too many wrong pickup codes. Try again in %(seconds)s seconds.") % {"seconds": retry_after},
-            {"retryAfter": retry_after, "reason": "failed_verifications"},
+            {"retryAfter": retry_after, "reason": FAILED_VERIFICATIONS},
         )

@@ -258,7 +258,7 @@ SPECTACULAR_SETTINGS = {
     # One name for the command codes, used by both `command` (input) and `availableCommands` (output).
     "ENUM_NAME_OVERRIDES": {
         "CommandEnum": "orders.serializers.COMMAND_CODES",
-        "ThrottleReasonEnum": "core.schema.THROTTLE_REASONS",
+        "ThrottleReasonEnum": "otp.services.THROTTLE_REASONS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from core.schema import THROTTLE_REASONS
 from orders.tests.apiclient import _fresh_throttles, assert_error  # noqa: F401
+from otp.services import THROTTLE_REASONS
 
 pytestmark = pytest.mark.django_db
 
