@@ -229,7 +229,8 @@ def _is_key_of(model, value: str) -> bool:
     except (ValidationError, ValueError, TypeError, OverflowError):
         return False
     if isinstance(key, int):
-        low, high = connections[router.db_for_read(model)].ops.integer_field_range(field.get_internal_type())
+        column = field.target_field if field.is_relation else field  # a one-to-one key is its target's column
+        low, high = connections[router.db_for_read(model)].ops.integer_field_range(column.get_internal_type())
         return (low is None or key >= low) and (high is None or key <= high)
     return "\x00" not in str(key)  # no text column takes a NUL (PostgreSQL refuses it)
 

@@ -9,6 +9,7 @@ import pytest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
+from django.test.utils import isolate_apps
 
 from core.wsgi import WSGIHandler
 from orders.models import PackageStatus
@@ -267,3 +268,23 @@ def test_a_key_past_any_integer_column_is_a_form_error_not_a_500(admin_client, v
     assert response.status_code == 200 and "permissions" in response.context["adminform"].form.errors
     assert not Group.objects.filter(name="odd").exists()
     assert not Group.objects.filter(pk__in=[int(value)]).exists()
+
+
+@isolate_apps("core")
+def test_a_key_that_is_a_one_to_one_relation_is_checked_against_its_targets_column():
+    """A model whose primary key is a one-to-one field (an ``OneToOneField(primary_key=True)``, e.g. a profile
+    beside the user) has an integer key whose internal type is the relation's: its range is its target's."""
+    from django.contrib.auth.models import User
+    from django.db import models
+
+    from core.middleware import _is_key_of
+
+    class Profile(models.Model):  # noqa: DJ008 - a model for this test only
+        user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "core"
+
+    assert _is_key_of(Profile, "12")
+    assert not _is_key_of(Profile, str(2**64))
+    assert not _is_key_of(Profile, "x")
