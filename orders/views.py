@@ -252,10 +252,13 @@ def _for_counter(packages: list[Package], store: Store) -> None:
     trust = services.customers_trust_at_store(customers=customers.values(), store=store.pk)
     tomorrow = _tomorrow_starts(store)
     today = tomorrow - timedelta(days=1)
+    now = timezone.now()
     for package in packages:
         package.trust = Trust(*trust[package.order.customer_id])
-        # Today's only: a hold that ended on an earlier day (the sweep not there yet) keeps its date.
-        package.expires_today = bool(package.ready_expires_at and today <= package.ready_expires_at < tomorrow)
+        ends = package.ready_expires_at
+        # Ended and not yet swept (the sweep runs every minute; longer while beat is down): said as such.
+        package.hold_ended = bool(ends and ends <= now)
+        package.expires_today = bool(ends and today <= ends < tomorrow)
 
 
 def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:

@@ -149,6 +149,24 @@ def test_expires_today_is_a_filter_with_its_count(as_manager, holds, language, l
     assert "11 Mar 01:30" in _row(html, holds["after_midnight"])
 
 
+@pytest.mark.parametrize(("language", "label"), [("en", "Hold ended"), ("tr", "Bekleme süresi doldu")])
+def test_a_hold_that_has_ended_says_so_not_expires(as_manager, make_package, language, label):
+    """Between a hold's end and the no-show sweep (a minute, or longer while beat is down) the package is still
+    ready: the "Expires today" list shows it, and its row says the hold ended, with the day when not today."""
+    earlier = datetime(2026, 3, 9, 10, 30, tzinfo=UTC)  # 13:30 in Istanbul, the day before NOON
+    with time_machine.travel(earlier - HOLD, tick=False):
+        yesterday = make_package(READY)
+    with time_machine.travel(NOON - HOLD - timedelta(hours=1), tick=False):
+        this_morning = make_package(READY)  # ended 11:00 today, Istanbul
+    with time_machine.travel(NOON, tick=False):
+        html = as_manager.get(
+            reverse("staff:package-list") + "?status=expires_today", HTTP_ACCEPT_LANGUAGE=language
+        ).content.decode()
+    assert f"{label} 9 " in _row(html, yesterday) and "13:30" in _row(html, yesterday)
+    assert f"{label} 11:00" in _row(html, this_morning)
+    assert ">Expires" not in _row(html, yesterday) + _row(html, this_morning)
+
+
 def test_a_package_handed_over_leaves_the_expires_today_list_and_its_count(as_manager, manager, holds, store):
     list_url = reverse("staff:package-list") + "?store=IST01&status=expires_today"
     with time_machine.travel(NOON, tick=False):
