@@ -41,8 +41,9 @@ def _error(description: str) -> OpenApiResponse:
 
 
 # Comments, not a docstring (the schema would show it). simplejwt's, with the username no longer than a username
-# can be (the staff sign-in page's limit too): django-axes records every failed sign-in with its username in a
-# varchar(255), so on PostgreSQL a longer one answered 500 (DataError), and SQLite stored it whole.
+# can be (the staff sign-in page's limit too): a longer one is a field error the integrator can read. (django-axes,
+# which records every failed sign-in's username in a varchar(255), now gets it cut to that length whatever the form,
+# core.throttling.client_username, so this limit is no longer what keeps that insert from failing.)
 class StaffTokenObtainSerializer(TokenObtainPairSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
