@@ -275,14 +275,8 @@ def forgiving_effect(customer, strike, now=None) -> str:
     """The customer's tier now and after forgiving ``strike``, as ``services.no_show_strike_forgive`` will
     compute it (the global NO_SHOW_* settings, the stored tier's): an administrator sees whether it lifts a
     restriction before forgiving."""
-    now = now or timezone.now()
-    rules = services.TierRules.current()
-    since = rules.counting_since(now)
-    counting = NoShowStrike.objects.filter(customer=customer, forgiven_at__isnull=True, created_at__gt=since).count()
-    after = counting - (1 if strike.created_at > since else 0)
-    tier, until = services.trust_tier_compute(
-        strikes=after, restricted_until=customer.restricted_until, now=now, rules=rules, lift_restriction=True
-    )
+    preview = services.no_show_strike_forgive_preview(strike=strike, now=now)
+    rules, counting, tier, until = preview.rules, preview.counting, preview.tier, preview.restricted_until
 
     def shown(tier_value, until_value):
         label = TrustTier(tier_value).label
@@ -423,7 +417,7 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
         if not (self.has_view_or_change_permission(request, customer) and may_forgive_strikes(request)):
             raise PermissionDenied
         strike = get_object_or_404(
-            NoShowStrike.objects.select_related("package__order"), pk=strike_id, customer=customer
+            NoShowStrike.objects.select_related("package__order", "customer"), pk=strike_id, customer=customer
         )
         form = ForgiveStrikeForm(request.POST if request.method == "POST" else None)
         # What forgiving does to this customer, shown before it is done.

@@ -1384,6 +1384,31 @@ def no_show_strike_forgive(*, strike: NoShowStrike, actor: User, reason: str, ch
     return True
 
 
+@dataclass(frozen=True)
+class ForgivePreview:
+    """What ``no_show_strike_forgive`` would do to the customer's tier, read before it is done."""
+
+    rules: TierRules
+    counting: int  # the customer's strikes counting now (forgiven ones and those past the decay window do not)
+    tier: str  # the tier after forgiving
+    restricted_until: datetime | None
+
+
+def no_show_strike_forgive_preview(*, strike: NoShowStrike, now: datetime | None = None) -> ForgivePreview:
+    """The tier ``no_show_strike_forgive`` would store (the same count and ``trust_tier_compute`` as
+    ``_customers_refresh_tiers``, with the restriction lifted), without changing anything; read only."""
+    now = now or timezone.now()
+    customer = strike.customer
+    rules = TierRules.current()
+    since = rules.counting_since(now)
+    counting = NoShowStrike.objects.filter(customer=customer, forgiven_at__isnull=True, created_at__gt=since).count()
+    after = counting - (1 if not strike.forgiven_at and strike.created_at > since else 0)
+    tier, until = trust_tier_compute(
+        strikes=after, restricted_until=customer.restricted_until, now=now, rules=rules, lift_restriction=True
+    )
+    return ForgivePreview(rules=rules, counting=counting, tier=tier, restricted_until=until)
+
+
 # --- order intake (SPEC 9.2) ------------------------------------------------------------------------
 
 
