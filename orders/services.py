@@ -415,11 +415,14 @@ def _check_verification_input(*, otp_value: Any, manual: Any) -> None:
     if manual not in (True, False):
         raise ApplicationError("validation_error", _("manualConfirm must be true or false."))
     if otp_value is not None:
-        if manual:
-            # {otp} or {manualConfirm: true} (SPEC 9.2), never both: a wrong code must not pass as a confirmation.
-            message = _("Send either the pickup code or manualConfirm, not both.")
-            raise ApplicationError("validation_error", message, {"fields": {"manualConfirm": [str(message)]}})
         otp.code_check_format(otp_value)
+
+
+def _confirms_manually(*, otp_value: Any, manual: Any) -> bool:
+    """Whether a verification is a manual confirmation: only when no code was typed. A typed code is always
+    compared, whatever the "customer showed the code" box or ``manualConfirm`` says: a wrong one counts an attempt
+    and is refused, a right one is an ordinary verified delivery (issue 15). One rule for the pages and the API."""
+    return manual is True and otp_value is None
 
 
 def _require_code_or_manual(*, otp_value: str | None, manual: bool) -> None:
@@ -648,8 +651,9 @@ def package_deliver(
 ) -> DeliveryOutcome:
     """ready_for_customer_pickup -> delivered, after checking the pickup code when codes are on.
 
-    ``otp_value`` must be six ASCII digits (else ``validation_error``, no attempt counted);
-    ``manual=True`` needs ALLOW_MANUAL_CONFIRM and a live code, without comparing it. Refusals:
+    ``otp_value`` must be six ASCII digits (else ``validation_error``, no attempt counted) and is
+    always compared when given, ``manual`` or not; ``manual=True`` without a code needs
+    ALLOW_MANUAL_CONFIRM and a live code, without comparing it. Refusals:
     ``otp_invalid`` (the wrong entry is committed first), ``otp_expired``, ``otp_locked``,
     ``otp_not_issued``, ``throttled`` (the actor's failure window), ``invalid_state``. Of many
     simultaneous calls for one package exactly one succeeds: the package row lock serialises them.
@@ -661,13 +665,15 @@ def package_deliver(
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
     package_id = package.pk if isinstance(package, Package) else package
-    with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():
+    confirms_manually = _confirms_manually(otp_value=otp_value, manual=manual)
+    with _audited_refusals(actor=actor, channel=channel, manual=confirms_manually) as attempted, transaction.atomic():
         package = _lock_package_for_delivery(package_id, actor=actor)
         role = _authorize(package=package, actor=actor, command=command, channel=channel)
         attempted.append(package)
         # After not_found (a package outside the caller's stores answers the same whatever the body),
         # before anything is counted; raising here rolls back and leaves the package as it was.
         _check_verification_input(otp_value=otp_value, manual=manual)
+        manual = confirms_manually
         _check_state(package=package, command=command)
         conf = StoreSettings(package.store_id)
         now = timezone.now()
@@ -701,9 +707,11 @@ def order_verify(
     manual: bool = False,
 ) -> DeliveryOutcome:
     """Order-level verification (CampusBite): the code is tried against the order's ready packages in
-    the actor's stores and opens the one it matches; a wrong code counts on each. ``manual`` delivers
-    every ready package whose code is live. Same refusals as ``package_deliver``."""
+    the actor's stores and opens the one it matches; a wrong code counts on each. ``manual`` without a
+    code delivers every ready package whose code is live (a given code is compared, as in
+    ``package_deliver``). Same refusals as ``package_deliver``."""
     _check_verification_input(otp_value=otp_value, manual=manual)
+    manual = _confirms_manually(otp_value=otp_value, manual=manual)
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
     with _audited_refusals(actor=actor, channel=channel, manual=manual) as attempted, transaction.atomic():

@@ -742,11 +742,12 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     manual = bool(form.is_valid() and form.cleaned_data["manual"])
     entered = (form.cleaned_data.get("otp") or None) if form.is_valid() else form.data.get("otp")
     try:
+        # Both as posted: a code typed with the box ticked is compared all the same (the service's rule).
         outcome = services.package_deliver(
             package=package,
             actor=request.user,
             channel=Channel.WEB,
-            otp_value=None if manual else entered,
+            otp_value=entered,
             manual=manual,
         )
     except ApplicationError as exc:

@@ -101,18 +101,19 @@ def test_order_verify_says_package_delivered_while_the_order_waits_for_more(empl
     assert response.json()["data"]["order"]["orderStatus"] == "picked_up"
 
 
-def test_code_and_manual_confirmation_together_are_refused_and_nothing_is_counted(employee, make_package, issued_code):
+def test_code_and_manual_confirmation_together_is_a_checked_code(employee, make_package, issued_code):
+    """Both sent: the code is compared (a wrong one is counted as any wrong entry), never waved through as a manual
+    confirmation; a malformed one is a validation_error that counts nothing, as without the flag."""
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     api = bearer(employee)
-    for code in (wrong_code(issued_code(package)), issued_code(package)):
-        body = assert_error(
-            api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": code, "manualConfirm": True}),
-            400,
-            "validation_error",
-        )
-        assert "manualConfirm" in body["details"]["fields"]
+    url = f"/api/packages/{package.pk}/verify-otp/"
+    body = assert_error(api.post(url, {"otp": "12ab", "manualConfirm": True}), 400, "validation_error")
+    assert "otp" in body["details"]["fields"]
+    assert_error(api.post(url, {"otp": wrong_code(issued_code(package)), "manualConfirm": True}), 400, "otp_invalid")
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
-    assert package.pickup_codes.get(used_at=None, invalidated_at=None).attempts == 0
-    # Either one alone still works.
-    assert api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": None, "manualConfirm": True}).status_code == 200
+    assert package.pickup_codes.get(used_at=None, invalidated_at=None).attempts == 1
+    # manualConfirm with a null code is a manual confirmation.
+    response = api.post(url, {"otp": None, "manualConfirm": True})
+    assert response.status_code == 200
+    assert response.json()["message"] == "Package delivered after manual confirmation."

@@ -340,6 +340,29 @@ def test_manual_confirmation_where_allowed_and_refused_where_not(api, store, mak
     assert other.status == S.READY_FOR_CUSTOMER_PICKUP
 
 
+@pytest.mark.parametrize("path", ["verify-otp/", "commands/"])
+def test_a_code_sent_with_manual_confirm_is_checked(path, api, store, make_package, issued_code):
+    """``{otp, manualConfirm: true}``: the code is compared, as without the flag (a wrong one counts an attempt), and
+    the right one is an ordinary verified delivery, also where manual confirmation is off."""
+    extra = {"command": cmd.DELIVER} if path == "commands/" else {}
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    url = f"/api/packages/{package.pk}/{path}"
+    code = issued_code(package)
+    body = assert_error(api.post(url, {**extra, "otp": wrong_code(code), "manualConfirm": True}), 400, "otp_invalid")
+    assert body["details"]["attemptsRemaining"] == 4
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 1
+
+    app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
+    response = api.post(url, {**extra, "otp": code, "manualConfirm": True})
+    assert response.status_code == 200
+    assert response.json()["message"] == "Package delivered."
+    assert response.json()["data"]["package"]["status"] == "delivered"
+    records = AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).order_by("pk")
+    assert [(r.outcome, r.manual) for r in records] == [(AuditOutcome.FAILURE, False), (AuditOutcome.SUCCESS, False)]
+
+
 def test_verify_without_codes_at_the_store_delivers_and_says_so(api, store, make_package):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
@@ -421,6 +444,27 @@ def test_order_verify_manual_confirm_delivers_every_ready_package(api, make_pack
     order = response.json()["data"]["order"]
     assert order["orderStatus"] == "picked_up"
     assert {p["status"] for p in order["packages"]} == {"delivered"}
+
+
+def test_order_verify_checks_a_code_sent_with_manual_confirm(api, make_package, issued_code):
+    """Not "every ready package, unchecked": the code is tried as without the flag and opens only the one it matches."""
+    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    second = make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
+    url = f"/api/orders/{first.order_id}/verify-otp"
+    bad = wrong_code(issued_code(first), issued_code(second))
+    assert_error(api.post(url, {"otp": bad, "manualConfirm": True}), 400, "otp_invalid")
+    assert set(PickupCode.objects.filter(used_at=None, invalidated_at=None).values_list("attempts", flat=True)) == {1}
+    assert set(Package.objects.filter(order=first.order).values_list("status", flat=True)) == {
+        S.READY_FOR_CUSTOMER_PICKUP
+    }
+
+    response = api.post(url, {"otp": issued_code(second), "manualConfirm": True})
+    assert response.status_code == 200
+    assert response.json()["message"] == "Package delivered."
+    statuses = {p["id"]: p["status"] for p in response.json()["data"]["order"]["packages"]}
+    assert statuses == {str(first.pk): "ready_for_customer_pickup", str(second.pk): "delivered"}
+    success = AuditRecord.objects.get(kind=AuditKind.VERIFICATION, outcome=AuditOutcome.SUCCESS)
+    assert (success.package_id, success.manual) == (second.pk, False)
 
 
 def test_order_verify_errors(api, make_package, other_store):

@@ -307,6 +307,25 @@ def test_manual_confirmation(page, employee, make_package):
     assert record.manual is True and record.actor == employee and record.channel == "web"
 
 
+def test_a_code_typed_before_ticking_manual_confirmation_stays_and_is_checked(
+    page, employee, make_package, issued_code
+):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    log_in(page, "ayse")
+    row(page, package).get_by_role("button", name="Delivered").click()
+    dialog = page.get_by_role("dialog", name="Verify pickup code")
+    code_field = dialog.get_by_label("Verification code")
+    code_field.fill(wrong_code(issued_code(package)))
+    dialog.get_by_label("Customer showed the code on their phone").check()
+    # Not cleared nor disabled: what was typed goes to the server, which compares it.
+    assert code_field.is_enabled() and code_field.input_value() == wrong_code(issued_code(package))
+    dialog.get_by_role("button", name="Verify").click()
+    dialog.get_by_role("alert").filter(has_text="The pickup code is wrong. 4 attempts left.").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 1
+
+
 def test_otp_disabled_asks_for_a_plain_confirmation(page, employee, make_package, store):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)

@@ -524,6 +524,44 @@ def test_manual_confirmation(as_employee, make_package):
     assert AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION).manual is True
 
 
+def test_a_code_typed_with_the_manual_box_ticked_is_checked(as_employee, make_package, issued_code):
+    """The box says the customer showed the code; a code typed as well is compared all the same: a wrong one counts
+    an attempt and is refused in the dialog, a right one is an ordinary verified delivery (not a manual one)."""
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    url = reverse("staff:package-deliver", args=[package.pk])
+    code = issued_code(package)
+    response = as_employee.post(
+        url, {"otp": wrong_code(code), "manual": "on", "mode": "code", "in_place": "1"}, **FETCH
+    )
+    assert response.status_code == 400
+    assert response.json()["done"] is False
+    assert "The pickup code is wrong. 4 attempts left." in response.json()["html"]
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 1
+    failure = AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION)
+    assert (failure.outcome, failure.error_code, failure.manual) == (AuditOutcome.FAILURE, "otp_invalid", False)
+
+    response = as_employee.post(url, {"otp": code, "manual": "on", "mode": "code", "in_place": "1"}, **FETCH)
+    assert response.json()["done"] is True
+    assert response.json()["message"] == "Package delivered."
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+    success = AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.SUCCESS)
+    assert success.manual is False
+    assert AuditRecord.objects.get(package=package, kind=AuditKind.TRANSITION, to_status=S.DELIVERED).reason == ""
+
+
+def test_a_code_typed_with_the_manual_box_ticked_is_checked_without_the_script(as_employee, make_package, issued_code):
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    url = reverse("staff:package-deliver", args=[package.pk])
+    response = as_employee.post(url, {"otp": wrong_code(issued_code(package)), "manual": "on", "mode": "code"})
+    assert response.status_code == 400
+    assert "The pickup code is wrong. 4 attempts left." in text_of(response)
+    package.refresh_from_db()
+    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+
+
 def test_manual_confirmation_is_shown_in_the_readers_language_whatever_language_recorded_it(as_employee, make_package):
     """The audit stores a code for "manual confirmation", not text in the language of the request that delivered."""
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)

@@ -301,9 +301,10 @@
     if (target.matches("[data-manual]")) {
       var code = target.form.querySelector("[name=otp]");
       if (code) {
-        code.disabled = target.checked;
-        if (target.checked) code.value = "";
-        else code.focus();
+        // A typed code stays and is checked by the server, box or not (a wrong one must not pass as a
+        // confirmation); only an empty field is disabled, to show that no code will be compared.
+        code.disabled = target.checked && !code.value;
+        if (!target.checked) code.focus();
       }
     }
   });
