@@ -1,7 +1,8 @@
 """Admin for customer messages, webhook endpoints and webhook deliveries (SPEC 7, 8).
 
 Messages and deliveries are read-only records of what was sent: the stored body and payload show
-any code masked, and the encrypted secret is never shown. A failed row can be retried.
+any code masked, and the encrypted secret is never shown. A failed row can be retried; a skipped
+delivery (deliberately not sent, SPEC 8) cannot.
 """
 
 import base64
@@ -23,6 +24,7 @@ from notifications.models import (
     Message,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookDeliveryStatus,
     WebhookEndpoint,
     WebhookEventType,
 )
@@ -41,9 +43,11 @@ class RetryFailedMixin(ReadOnlyAdminMixin):
 
     @admin.action(description=_("Retry the selected failed rows"), permissions=["retry"])
     def retry_failed(self, request, queryset):
-        retried = refused = skipped = 0
+        retried = refused = skipped = not_sent = 0
         for row in queryset:
-            if row.status != DeliveryStatus.FAILED:
+            if row.status == WebhookDeliveryStatus.SKIPPED:
+                not_sent += 1
+            elif row.status != DeliveryStatus.FAILED:
                 skipped += 1
             elif type(self).retry_service(row):
                 retried += 1
@@ -77,6 +81,17 @@ class RetryFailedMixin(ReadOnlyAdminMixin):
                     skipped,
                 )
                 % {"count": skipped},
+                messages.INFO,
+            )
+        if not_sent:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d row was skipped on purpose (its last error says why) and is not retried.",
+                    "%(count)d rows were skipped on purpose (their last errors say why) and are not retried.",
+                    not_sent,
+                )
+                % {"count": not_sent},
                 messages.INFO,
             )
 

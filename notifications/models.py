@@ -49,6 +49,17 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class WebhookDeliveryStatus(models.TextChoices):
+    """A webhook delivery's status: a message's (``DeliveryStatus``, the same values), and ``skipped``: deliberately
+    not sent, never retried (SPEC 8), e.g. a Whisperer event whose code was used, invalidated or replaced before it
+    could go out. ``last_error`` says why. Not a failure: nothing is wrong with the endpoint or the row."""
+
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
 class Message(models.Model):
     """One customer message (SPEC 7), written in the transaction of the change that causes it.
 
@@ -145,7 +156,8 @@ class WebhookEndpoint(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One event for one endpoint. ``webhook_id`` stays the same on every try (Standard Webhooks)."""
+    """One event for one endpoint. ``webhook_id`` stays the same on every try (Standard Webhooks). The code waits
+    encrypted in ``secret_encrypted`` and is wiped when the row is ``sent``, ``failed`` or ``skipped``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(
@@ -161,7 +173,11 @@ class WebhookDelivery(models.Model):
     secret_encrypted = models.BinaryField(null=True, editable=False)
     pickup_code = _carried_code_field()  # the Whisperer event's
     status = models.CharField(
-        _("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+        _("status"),
+        max_length=8,
+        choices=WebhookDeliveryStatus.choices,
+        default=WebhookDeliveryStatus.PENDING,
+        db_index=True,
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_response_status = models.PositiveSmallIntegerField(_("last response status"), null=True, blank=True)

@@ -10,8 +10,10 @@ delivers them afterwards. Every attempt follows one contract:
 - The lock is held while the backend hands the message over; the outcome is written in that same
   transaction: ``sent`` (with the provider's id), ``pending`` again with the error and a retry delay, or
   ``failed`` after ``NOTIFY_MAX_TRIES`` tries or an error that no retry can fix.
-- The code waits encrypted in ``secret_encrypted`` and is wiped when the row becomes ``sent`` or
-  ``failed``. It is decrypted only into the text handed to the backend, never logged, stored or returned.
+- A webhook delivery deliberately not sent (``NotSent``: the Whisperer event of a code that was used, invalidated
+  or replaced meanwhile) becomes ``skipped`` with the reason, not ``failed``, and is never retried (SPEC 8).
+- The code waits encrypted in ``secret_encrypted`` and is wiped when the row becomes ``sent``, ``failed`` or
+  ``skipped``. It is decrypted only into the text handed to the backend, never logged, stored or returned.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from notifications.models import (
     Message,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookDeliveryStatus,
     WebhookEventType,
 )
 from notifications.services import message_render
@@ -60,6 +63,11 @@ logger = logging.getLogger(__name__)
 # Fixed reasons stored in ``last_error`` in English (the logs' language), shown translated in admin.
 CODE_NOT_CURRENT = gettext_noop("not sent: the code was used, invalidated or replaced in the meantime")
 _TRANSLATED_REASONS = frozenset({CODE_NOT_CURRENT})
+
+
+class NotSent(PermanentSendError):
+    """Deliberately not sent: nothing failed, there is just nothing that should go out any more (a dead code). A
+    webhook delivery ends ``skipped``; a customer message, whose statuses are SPEC 7's three, ends ``failed``."""
 
 
 def sending_error_label(text: str) -> str:
@@ -135,7 +143,7 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
         and not _code_is_current(package=message.package, pickup_code_id=message.pickup_code_id, code=code)
     ):
         # Sent late (a broker outage): the package was delivered or cancelled, or a newer code went out since.
-        raise PermanentSendError(CODE_NOT_CURRENT)
+        raise NotSent(CODE_NOT_CURRENT)
     try:
         subject, body = message_render(
             event=message.event,
@@ -254,7 +262,7 @@ def _webhook_body(delivery: WebhookDelivery) -> bytes:
                 package=delivery.package, pickup_code_id=delivery.pickup_code_id, code=code
             ):
                 # Late (an endpoint down, retried with backoff): the extension app must not get a dead code.
-                raise PermanentSendError(CODE_NOT_CURRENT)
+                raise NotSent(CODE_NOT_CURRENT)
             data["otp"] = code
         elif data.get("otp") == CODE_MASK:
             raise PermanentSendError("the code of this event was wiped")
@@ -306,7 +314,8 @@ def webhook_deliver_attempt(*, delivery_id: Any) -> AttemptOutcome | None:
     """Try to deliver one pending webhook once, with the same ``webhook-id`` as every other try.
 
     Same contract as ``message_send_attempt``; every try that reaches the network (or fails before it)
-    is recorded as a ``WebhookAttempt`` with its response status, error and duration.
+    is recorded as a ``WebhookAttempt`` with its response status, error and duration. A delivery
+    deliberately not sent (``NotSent``) ends ``skipped`` with the reason, its code wiped, not retried.
     """
     with transaction.atomic():
         delivery = (
@@ -335,7 +344,10 @@ def webhook_deliver_attempt(*, delivery_id: Any) -> AttemptOutcome | None:
             error=str(error or "")[:2000],
             duration_ms=duration_ms,
         )
-        status, retry_in = _outcome_for(attempts=attempts, error=error)
+        if isinstance(error, NotSent):
+            status, retry_in = WebhookDeliveryStatus.SKIPPED, None
+        else:
+            status, retry_in = _outcome_for(attempts=attempts, error=error)
         changes: dict[str, Any] = {
             "status": status,
             "attempts": attempts,
@@ -349,6 +361,9 @@ def webhook_deliver_attempt(*, delivery_id: Any) -> AttemptOutcome | None:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
     if error is None:
         logger.info("webhook %s (%s) delivered", delivery.webhook_id, delivery.event_type)
+    elif status == WebhookDeliveryStatus.SKIPPED:
+        # Not a failure: said apart, at info, so that failure counts and alerts on the warnings do not include it.
+        logger.info("webhook %s (%s) skipped: %s", delivery.webhook_id, delivery.event_type, error)
     else:
         logger.warning(
             "webhook %s try %s of %s failed: %s%s",
@@ -465,7 +480,8 @@ def message_retry(*, message: Message) -> bool:
 
 def webhook_delivery_retry(*, delivery: WebhookDelivery) -> bool:
     """Put a ``failed`` delivery back to ``pending`` and queue it; same ``webhook-id``. Refused when its
-    code has been wiped (a Whisperer event: resend the code to emit a new one)."""
+    code has been wiped (a Whisperer event: resend the code to emit a new one), and for any other status:
+    a ``skipped`` one was not sent on purpose and stays so."""
     otp = (delivery.payload or {}).get("data", {}).get("otp")
     if _needs_wiped_secret(body_or_otp=otp, secret=delivery.secret_encrypted):
         return False

@@ -9,7 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications import sending
-from notifications.models import CODE_MASK, DeliveryStatus, Message, WebhookDelivery, WebhookEndpoint
+from notifications.models import (
+    CODE_MASK,
+    DeliveryStatus,
+    Message,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+)
 from orders import services
 from orders.models import PackageStatus
 from orders.tests.factories import UserFactory
@@ -207,7 +214,7 @@ def test_the_not_sent_reason_of_a_replaced_code_is_shown_in_the_readers_language
         "created_at"
     )
     message = Message.objects.get(channel="sms", event="ready_for_pickup")
-    assert sending.webhook_deliver_attempt(delivery_id=delivery.pk).status == DeliveryStatus.FAILED
+    assert sending.webhook_deliver_attempt(delivery_id=delivery.pk).status == WebhookDeliveryStatus.SKIPPED
     assert sending.message_send_attempt(message_id=message.pk).status == DeliveryStatus.FAILED
 
     english = "not sent: the code was used, invalidated or replaced in the meantime"
@@ -219,6 +226,45 @@ def test_the_not_sent_reason_of_a_replaced_code_is_shown_in_the_readers_language
         assert english in admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode(), url
         html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="tr").content.decode()
         assert turkish in html and english not in html, url
+
+
+def test_skipped_webhook_deliveries_have_their_filter_and_are_not_retried(
+    admin_client, make_package, employee, django_capture_on_commit_callbacks
+):
+    """SPEC 8: a Whisperer event deliberately not sent (its code replaced) is ``skipped``, listed apart from the
+    failed ones, and "Retry the selected failed rows" leaves it as it is."""
+    WebhookEndpoint.objects.create(url="https://127.0.0.1:9/hook", secret="whsec_dGVzdA==")
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
+    services.package_mark_ready(package=package, actor=employee, channel="web")  # not committed: pending
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        services.package_resend_code(package=package, actor=employee, channel="web")
+    old, new = WebhookDelivery.objects.filter(event_type="PackageReadyForCustomerPickupWhispererEvent").order_by(
+        "created_at"
+    )
+    assert sending.webhook_deliver_attempt(delivery_id=old.pk).status == WebhookDeliveryStatus.SKIPPED
+    failed = WebhookDelivery.objects.exclude(pk__in=[old.pk, new.pk]).first()
+    WebhookDelivery.objects.filter(pk=failed.pk).update(status=DeliveryStatus.FAILED, last_error="HTTP 500")
+
+    url = reverse("admin:notifications_webhookdelivery_changelist")
+    for language, label in (("en", "Skipped"), ("tr", "Atlandı")):
+        html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert f'href="?status__exact=skipped">{label}</a>' in html
+    listed = admin_client.get(url, {"status__exact": "skipped"}).context["cl"].result_list
+    assert [row.pk for row in listed] == [old.pk]
+    listed = admin_client.get(url, {"status__exact": "failed"}).context["cl"].result_list
+    assert [row.pk for row in listed] == [failed.pk]
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(
+            url, {"action": "retry_failed", "_selected_action": [str(old.pk), str(failed.pk)]}, follow=True
+        )
+    text = response.content.decode()
+    assert "1 row queued again." in text
+    assert "1 row was skipped on purpose (its last error says why) and is not retried." in text
+    old.refresh_from_db()
+    failed.refresh_from_db()
+    assert old.status == WebhookDeliveryStatus.SKIPPED and old.last_error == sending.CODE_NOT_CURRENT
+    assert failed.status == DeliveryStatus.PENDING
 
 
 @pytest.mark.parametrize(("accept", "label"), [("en", "Turkish"), ("tr", "Türkçe")])

@@ -11,7 +11,14 @@ from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from notifications import sending, tasks
-from notifications.models import CODE_MASK, DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from notifications.models import (
+    CODE_MASK,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from orders import services
 from orders.models import PackageStatus
 
@@ -208,7 +215,8 @@ def test_a_late_whisperer_event_is_not_sent_once_its_code_is_used_or_invalidated
     tasks.webhook_deliver.apply(args=[str(delivery.pk)])  # the retry, after the endpoint came back
 
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.FAILED and delivery.delivered_at is None
+    # Deliberately not sent: skipped, not failed (SPEC 8), with the reason, and not retried.
+    assert delivery.status == WebhookDeliveryStatus.SKIPPED and delivery.delivered_at is None
     assert delivery.last_error == sending.CODE_NOT_CURRENT
     assert delivery.secret_encrypted is None and delivery.payload["data"]["otp"] == CODE_MASK
     assert len(server.requests) == 1  # no second request: the dead code never left
@@ -216,7 +224,12 @@ def test_a_late_whisperer_event_is_not_sent_once_its_code_is_used_or_invalidated
         "endpoint answered HTTP 503",
         sending.CODE_NOT_CURRENT,
     ]
-    assert sending.webhook_delivery_retry(delivery=delivery) is False  # its code is gone: admin cannot revive it
+    assert sending.webhook_delivery_retry(delivery=delivery) is False  # skipped, its code gone: admin cannot revive it
+    assert tasks.webhook_deliver.apply(args=[str(delivery.pk)]).result is None  # a task run twice changes nothing
+    assert sending.outbox_relay(after_seconds=0, inline=True).webhooks == 0  # nor does the relay
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDeliveryStatus.SKIPPED and delivery.attempts == 2
+    assert len(server.requests) == 1
 
 
 def test_after_a_resend_only_the_new_codes_whisperer_event_goes_out(endpoint, make_package, employee, issued_code):
@@ -230,7 +243,7 @@ def test_after_a_resend_only_the_new_codes_whisperer_event_goes_out(endpoint, ma
     assert new_code != old_code
     old, new = _whisperer_deliveries()
 
-    assert sending.webhook_deliver_attempt(delivery_id=old.pk).status == DeliveryStatus.FAILED
+    assert sending.webhook_deliver_attempt(delivery_id=old.pk).status == WebhookDeliveryStatus.SKIPPED
     assert sending.webhook_deliver_attempt(delivery_id=new.pk).status == DeliveryStatus.SENT
     old.refresh_from_db()
     assert old.last_error == sending.CODE_NOT_CURRENT and old.secret_encrypted is None
