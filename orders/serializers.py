@@ -238,6 +238,11 @@ class OrderOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     order_number = serializers.CharField()
     order_status = serializers.ChoiceField(source="status", choices=OrderStatus.choices)
+    # The same value again (SPEC 14): CampusBite's web client shows the order a verification answers and reads its
+    # `status` (the order page stops polling once it is picked_up), as CampusBite's own API sends both.
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices, help_text="The same as `orderStatus`, for CampusBite's clients."
+    )
     delivery_type = serializers.ChoiceField(choices=DeliveryType.choices)
     store = StoreOutputSerializer()
     customer = serializers.SerializerMethodField()

@@ -259,6 +259,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CommandEnum": "orders.serializers.COMMAND_CODES",
         "ThrottleReasonEnum": "otp.services.THROTTLE_REASONS",
+        # An order's `orderStatus` and `status` (the same value) share one enum; a package's `status` keeps its name.
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "StatusEnum": "orders.models.PackageStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -112,6 +112,16 @@ def test_verify_answers_document_their_data_shapes():
     assert order_verify["properties"]["order"]["$ref"].endswith("/OrderOutput")
     order = document["components"]["schemas"]["OrderOutput"]
     assert {"id", "orderNumber", "orderStatus", "packages"} <= set(order["required"])  # SPEC 9.2
+    # SPEC 14: CampusBite's web client reads `status`, the same value as `orderStatus` (one enum for both).
+    assert "status" in order["required"]
+    assert order["properties"]["status"]["allOf"][0]["$ref"] == order["properties"]["orderStatus"]["$ref"]
+    assert order["properties"]["orderStatus"]["$ref"].endswith("/OrderStatusEnum")
+    assert document["components"]["schemas"]["OrderStatusEnum"]["enum"] == [
+        "processing",
+        "ready",
+        "picked_up",
+        "cancelled",
+    ]
 
 
 def test_the_token_refresh_body_is_described_for_integrators_not_by_the_code_comment():

@@ -419,7 +419,23 @@ def test_campusbite_order_verify_call_works_unchanged(api, make_package, issued_
     assert order["id"] == str(package.order_id)
     assert order["orderNumber"] == package.order.order_number
     assert order["orderStatus"] == "picked_up"
+    assert order["status"] == "picked_up"  # CampusBite's web client reads data.order.status
     assert [p["status"] for p in order["packages"]] == ["delivered"]
+
+
+def test_every_verify_answers_the_orders_status_as_campusbite_reads_it(api, make_package, issued_code):
+    """``data.order.status`` is ``data.order.orderStatus``, on both verify calls, while another package waits and
+    once the order is picked up; the order read afterwards says the same."""
+    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    second = make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
+    response = api.post(f"/api/packages/{first.pk}/verify-otp/", {"otp": issued_code(first)})
+    order = response.json()["data"]["order"]
+    assert order["status"] == order["orderStatus"] == "ready"
+    response = api.post(f"/api/orders/{first.order_id}/verify-otp", {"otp": issued_code(second)})
+    order = response.json()["data"]["order"]
+    assert order["status"] == order["orderStatus"] == "picked_up"
+    fresh = api.get(f"/api/orders/{first.order_id}/").json()
+    assert fresh["status"] == fresh["orderStatus"] == "picked_up"
 
 
 def test_order_verify_picks_the_matching_package_and_counts_wrong_codes_on_each(api, store, make_package, issued_code):
