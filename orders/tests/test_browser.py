@@ -81,9 +81,16 @@ def log_in(page, username, password=PASSWORD):
     page.wait_for_url(re.compile(r"/packages/$"))
 
 
+def wait_until(page, condition):
+    """Wait (up to the default timeout) until the JavaScript expression ``condition`` holds. Playwright polls a
+    function it evaluated once; a bare expression it would eval at each poll, which the pages' Content-Security-Policy
+    (no 'unsafe-eval') refuses once the first check did not hold."""
+    page.wait_for_function(f"() => ({condition})")
+
+
 def focused_is(page, condition):
     """Wait (up to the default timeout) until ``condition`` about document.activeElement holds."""
-    page.wait_for_function(condition)
+    wait_until(page, condition)
 
 
 def row(page, package):
@@ -197,7 +204,7 @@ def test_the_package_page_behind_a_dialog_shows_what_the_dialog_did_once_it_clos
     page.wait_for_load_state("load")
     sent = Message.objects.filter(package=package, event="code_resent").count()
     assert sent >= 1
-    page.wait_for_function(f"document.querySelectorAll('table.messages tbody tr').length === {before + sent}")
+    wait_until(page, f"document.querySelectorAll('table.messages tbody tr').length === {before + sent}")
     assert not dialog.is_visible()
 
 
@@ -678,7 +685,7 @@ def test_a_row_button_keeps_the_focus_when_its_command_fails_or_is_refused(page,
     assert page.evaluate("document.activeElement.closest('tr').id") == f"row-{ready.pk}"
     # Enter on the focused button acts on that row again (refused again: the focus stays).
     page.keyboard.press("Enter")
-    page.wait_for_function("!document.querySelector('[aria-busy]')")
+    wait_until(page, "!document.querySelector('[aria-busy]')")
     focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
 
 
@@ -867,7 +874,7 @@ def test_a_failed_request_in_the_deliver_dialog_is_tied_to_the_code_field(page, 
 
     page.route(deliver, lambda route: route.fulfill(status=502, content_type="text/html", body="<h1>Bad Gateway</h1>"))
     dialog.get_by_role("button", name="Verify").click()
-    page.wait_for_function("!document.querySelector('#dialog [data-verify]').disabled")
+    wait_until(page, "!document.querySelector('#dialog [data-verify]').disabled")
     assert dialog.get_by_role("alert").inner_text() == "Something went wrong. Try again."
     # The pressed Verify lost the focus while it waited: it is back on the field the error is read with.
     focused_is(page, "document.activeElement.id === 'id_otp'")
