@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
-from core.schedules import SCHEDULES
+from core.models import TaskHeartbeat
+from core.schedules import EXPIRY_TASK, SCHEDULES
 
 
 def installed() -> dict[str, tuple[str, int, bool]]:
@@ -26,6 +27,13 @@ def test_the_database_migrations_built_has_the_default_schedules():
     # The test database is built by `migrate`, nothing else: no setup_schedules has run here.
     assert installed() == DEFAULTS
     assert installed()["orders-expire-unclaimed-packages"] == ("orders.expire_unclaimed_packages", 60, True)
+
+
+@pytest.mark.django_db
+def test_the_database_migrations_built_watches_the_no_show_sweep():
+    # Its created_at starts the grace period of /readyz (core.selectors.beat_status).
+    heartbeat = TaskHeartbeat.objects.get(task=EXPIRY_TASK)
+    assert heartbeat.last_run_at is None and heartbeat.created_at is not None
 
 
 def migrate_core(target: str) -> None:
