@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
 from core.appsettings import SPECS, invalidate_cache
-from core.models import AppSetting
+from core.models import AppSetting, TaskHeartbeat
 from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
 
@@ -281,3 +281,10 @@ class AppSettingAdmin(admin.ModelAdmin):
         # "Delete selected" as well as a row's own delete button: the default then holds at once in this process.
         super().delete_queryset(request, queryset)
         invalidate_cache()
+
+
+@admin.register(TaskHeartbeat)
+class TaskHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """When the no-show sweep last finished a run: what ``/readyz`` reports as ``beat`` (docs/operations.md)."""
+
+    list_display = ["task", "last_run_at", "created_at"]

@@ -56,3 +56,23 @@ class AppSetting(models.Model):
             self.value = get_spec(self.key).parse(self.value)
         except ApplicationError as error:
             raise ValidationError({"value": error.message}) from None
+
+
+class TaskHeartbeat(models.Model):
+    """When a periodic task last finished a run (``core.services.task_heartbeat_record``).
+
+    ``/readyz`` reports beat ``stale`` from it (``core.selectors.beat_status``): the no-show sweep's row is written
+    by core migration 0004, so ``created_at`` starts the grace period of a fresh install (or of the upgrade that
+    brought the check), and ``last_run_at`` is filled in by the sweep's runs.
+    """
+
+    task = models.CharField(_("task"), max_length=200, primary_key=True)
+    last_run_at = models.DateTimeField(_("last run at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("watched since"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task heartbeat")
+        verbose_name_plural = _("task heartbeats")
+
+    def __str__(self) -> str:
+        return self.task

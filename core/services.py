@@ -1,9 +1,10 @@
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from core.appsettings import get_spec, invalidate_cache
-from core.models import AppSetting
+from core.models import AppSetting, TaskHeartbeat
 
 
 def app_setting_set(*, key: str, value: Any, store: Any = None) -> AppSetting:
@@ -24,3 +25,14 @@ def app_setting_unset(*, key: str, store: Any = None) -> bool:
     deleted, _rows = AppSetting.objects.filter(key=spec.key, store=store).delete()
     transaction.on_commit(invalidate_cache)
     return bool(deleted)
+
+
+def task_heartbeat_record(*, task: str) -> None:
+    """Record that a run of the periodic ``task`` has just finished (``/readyz`` reads it, core.selectors).
+
+    One UPDATE of its row in autocommit; the row is created when missing. Two runs at once both write about the
+    same time, so the last write winning is fine.
+    """
+    now = timezone.now()
+    if not TaskHeartbeat.objects.filter(task=task).update(last_run_at=now):
+        TaskHeartbeat.objects.update_or_create(task=task, defaults={"last_run_at": now})

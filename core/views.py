@@ -13,6 +13,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from core.selectors import beat_status
+
 logger = logging.getLogger(__name__)
 
 # GET, and the methods load balancers probe with: HEAD, and OPTIONS (HAProxy's default ``option httpchk``).
@@ -44,16 +46,30 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-CHECKS = (("database", _check_database), ("cache", _check_cache), ("broker", _check_broker))
+def _check_beat() -> str:
+    return beat_status()
+
+
+# Each check answers None or "ok" when the part is fine, another word for what it found ("stale"), or raises
+# ("unavailable"). Only the words of HEALTHY let the probe answer 200 ("disabled": an administrator's decision).
+CHECKS = (
+    ("database", _check_database),
+    ("cache", _check_cache),
+    ("broker", _check_broker),
+    ("beat", _check_beat),
+)
+HEALTHY = frozenset({"ok", "disabled"})
 
 
 @never_cache
 @probe_methods
 def readyz(request):
-    """Database, cache and broker each answer; 503 with the failing parts otherwise.
+    """Database, cache and broker each answer, and beat has run the no-show sweep within 5 minutes
+    (``beat: stale`` otherwise, ``disabled`` when an administrator turned it off, core.selectors.beat_status);
+    503 with the failing parts otherwise.
 
     ``?require=database`` (comma-separated parts) answers 503 only when one of those parts is down, the
-    body still naming all three: a readiness probe that takes a web process out of rotation looks at the
+    body still naming all four: a readiness probe that takes a web process out of rotation looks at the
     status alone, and with Redis down the counter still works (docs/operations.md, Health checks).
     """
     names = [name for name, _check in CHECKS]
@@ -67,12 +83,14 @@ def readyz(request):
     checks = {}
     for name, check in CHECKS:
         try:
-            check()
-            checks[name] = "ok"
+            checks[name] = check() or "ok"
         except Exception as error:  # noqa: BLE001 - report, never raise
             logger.warning("readiness check %s failed: %s", name, error.__class__.__name__)
             checks[name] = "unavailable"
-    ready = all(checks[name] == "ok" for name in required)
+            continue
+        if checks[name] not in HEALTHY:
+            logger.warning("readiness check %s failed: %s", name, checks[name])
+    ready = all(checks[name] in HEALTHY for name in required)
     response = JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
     )

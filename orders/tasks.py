@@ -7,6 +7,7 @@ overlapping the next minute's), changes nothing twice, because the services clai
 
 from celery import shared_task
 
+from core.services import task_heartbeat_record
 from notifications.services import message_enqueue, webhook_enqueue
 from orders import services
 
@@ -17,12 +18,15 @@ def expire_unclaimed_packages(helpers: int = 1, batch_size: int = 500) -> int:
 
     When more than one batch is due (a backlog: beat was down, or many holds ended at once), it
     first queues ``helpers`` more sweeps, without helpers of their own, so that other workers share
-    the backlog (the claims use SKIP LOCKED); one sweep process is bound by its own CPU.
+    the backlog (the claims use SKIP LOCKED); one sweep process is bound by its own CPU. A finished run is
+    recorded (``task_heartbeat_record``): ``/readyz`` reports beat ``stale`` after 5 minutes without one.
     """
     if helpers > 0 and services.packages_due_for_expiry().values("pk")[: batch_size + 1].count() > batch_size:
         for _ in range(helpers):
             expire_unclaimed_packages.apply_async(kwargs={"helpers": 0, "batch_size": batch_size})
-    return services.packages_expire_unclaimed(batch_size=batch_size)
+    expired = services.packages_expire_unclaimed(batch_size=batch_size)
+    task_heartbeat_record(task=expire_unclaimed_packages.name)
+    return expired
 
 
 @shared_task(name="orders.send_pickup_reminders", ignore_result=True)

@@ -120,4 +120,4 @@ def test_health_probes_answer_without_authentication(db):
     assert response.status_code == 200 and response.json()["status"] == "ok"
     response = client.client.get("/readyz")
     assert response.status_code in (200, 503)
-    assert set(response.json()["checks"]) == {"database", "cache", "broker"}
+    assert set(response.json()["checks"]) == {"database", "cache", "broker", "beat"}

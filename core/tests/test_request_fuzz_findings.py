@@ -204,7 +204,7 @@ def test_the_periodic_task_form_refuses_what_it_cannot_take_with_a_field_error(a
 
     response = admin_client.post("/admin/django_celery_beat/periodictask/add/", _periodic_task_form(**fields))
     assert response.status_code == 200 and response.context["adminform"].form.errors
-    assert not PeriodicTask.objects.exists()
+    assert not PeriodicTask.objects.filter(name="a task").exists()
 
 
 @pytest.mark.parametrize(

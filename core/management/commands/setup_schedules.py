@@ -1,16 +1,20 @@
 from django.core.management.base import BaseCommand
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
-from core.schedules import SCHEDULES
+from core.schedules import SCHEDULES, schedules_install
 
 
 class Command(BaseCommand):
-    help = "Create the periodic tasks of core.schedules in django-celery-beat (existing ones are kept as edited)."
+    help = (
+        "Create the periodic tasks of core.schedules that are missing (migrate already creates them; "
+        "existing ones are kept as edited)."
+    )
 
     def handle(self, *args, **options):
-        for name, (task, every) in SCHEDULES.items():
-            interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=IntervalSchedule.SECONDS)
-            _task, created = PeriodicTask.objects.get_or_create(
-                name=name, defaults={"task": task, "interval": interval}
-            )
-            self.stdout.write(f"{'created' if created else 'kept'} schedule {name}: {task}")
+        results = schedules_install(
+            periodic_task=PeriodicTask,
+            interval_schedule=IntervalSchedule,
+            periodic_tasks=PeriodicTasks,
+        )
+        for name, created in results:
+            self.stdout.write(f"{'created' if created else 'kept'} schedule {name}: {SCHEDULES[name][0]}")

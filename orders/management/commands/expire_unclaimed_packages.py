@@ -3,6 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.schedules import EXPIRY_TASK
+from core.services import task_heartbeat_record
 from core.text import iso_utc
 from orders import services
 
@@ -37,4 +39,6 @@ class Command(BaseCommand):
             self.stdout.write(f"dry run: {count} package(s) would expire; nothing was changed.")
             return
         expired = services.packages_expire_unclaimed(now=now, batch_size=batch_size)
+        # A sweep from cron counts as the beat task's run for /readyz (cron instead of beat, docs/no-shows.md).
+        task_heartbeat_record(task=EXPIRY_TASK)
         self.stdout.write(self.style.SUCCESS(f"{expired} package(s) expired as no-shows."))
