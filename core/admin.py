@@ -14,8 +14,8 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
-from core.appsettings import SPECS, invalidate_cache
-from core.models import AppSetting
+from core.appsettings import SPECS
+from core.models import AppSetting, AppSettingsVersion
 from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
 
@@ -269,15 +269,17 @@ class AppSettingAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        # Through the service, which validates and clears this process's cache at once.
+        # Through the service, which validates; the model announces the change to every process.
         saved = app_setting_set(key=obj.key, value=obj.value, store=obj.store)
         obj.pk = saved.pk
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        invalidate_cache()
 
-    def delete_queryset(self, request, queryset):
-        # "Delete selected" as well as a row's own delete button: the default then holds at once in this process.
-        super().delete_queryset(request, queryset)
-        invalidate_cache()
+@admin.register(AppSettingsVersion)
+class AppSettingsVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The token of the settings' last change: written by every settings write, read by every process. Not on the
+    admin index (the settings screen says when the last change was); its page answers for a look."""
+
+    list_display = ["token", "changed_at"]
+
+    def get_model_perms(self, request):
+        return {}
