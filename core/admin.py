@@ -9,11 +9,13 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min, Q
+from django.urls import path
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
+from core.admin_settings import settings_screen_view
 from core.appsettings import SPECS
 from core.models import AppSetting, AppSettingsVersion
 from core.pagination import DeferredJoinPaginator
@@ -272,6 +274,25 @@ class AppSettingAdmin(admin.ModelAdmin):
         # Through the service, which validates; the model announces the change to every process.
         saved = app_setting_set(key=obj.key, value=obj.value, store=obj.store)
         obj.pk = saved.pk
+
+    def get_urls(self):
+        # The stored rows as a plain list (filters, search, "delete selected"), beside the settings screen that
+        # takes the list's place; before the default URLs, whose "<id>/" would take "stored/".
+        stored = path(
+            "stored/",
+            self.admin_site.admin_view(self.stored_changelist_view),
+            name="core_appsetting_stored",
+        )
+        return [stored, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        """Every key of the registry for the global scope or one store (``core.admin_settings``)."""
+        return settings_screen_view(self, request)
+
+    def stored_changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {"title": _("Saved rows of application settings"), **(extra_context or {})}
+        )
 
 
 @admin.register(AppSettingsVersion)

@@ -26,3 +26,24 @@ def app_setting_unset(*, key: str, store: Any = None) -> bool:
     spec = get_spec(key)
     deleted, _rows = AppSetting.objects.filter(key=spec.key, store=store).delete()
     return bool(deleted)
+
+
+def app_settings_save(*, store: Any = None, values: dict[str, Any]) -> list[str]:
+    """Set or remove several keys of one scope (global when ``store`` is None) in one transaction: a value stores it,
+    None removes the scope's own value (the store then follows the global value, the global the default). Only
+    what differs from the stored rows is written. Returns the keys changed. Raises ApplicationError (nothing
+    changed) for an unknown key or invalid value."""
+    parsed = {get_spec(key).key: None if value is None else get_spec(key).parse(value) for key, value in values.items()}
+    changed = []
+    with transaction.atomic():
+        stored = {row.key: row for row in AppSetting.objects.select_for_update().filter(key__in=parsed, store=store)}
+        for key, value in parsed.items():
+            row = stored.get(key)
+            if value is None:
+                if row is not None:
+                    row.delete()
+                    changed.append(key)
+            elif row is None or row.value != value:
+                app_setting_set(key=key, value=value, store=store)
+                changed.append(key)
+    return changed
