@@ -225,16 +225,23 @@ class _Snapshot:
 
     def _repair(self) -> None:
         """Put the database's token in the cache, holding the version row's lock as a writer does: no write can be
-        between its cache update and its commit meanwhile, so what is put there is what the database holds."""
+        between its cache update and its commit meanwhile, so what is put there is what the database holds. A row
+        locked by someone else is skipped (``skip_locked``): a writer puts its own token there, and the reader does
+        not wait for it inside its own transaction. A missing row (a flushed database) is created."""
         from core.models import AppSettingsVersion
 
         self._mismatch = None
         try:
             with transaction.atomic():
+                versions = AppSettingsVersion.objects
+                if not versions.filter(pk=1).exists():
+                    # Not on every repair: an insert waits for a writer's uncommitted update of the row.
+                    versions.bulk_create([AppSettingsVersion(pk=1, token=uuid.uuid4().hex)], ignore_conflicts=True)
                 token = (
-                    AppSettingsVersion.objects.select_for_update().filter(pk=1).values_list("token", flat=True).first()
+                    versions.select_for_update(skip_locked=True).filter(pk=1).values_list("token", flat=True).first()
                 )
-                caches["default"].set(CACHE_KEY, token or MISSING_TOKEN, CACHE_TOKEN_SECONDS)
+                if token is not None:
+                    caches["default"].set(CACHE_KEY, token, CACHE_TOKEN_SECONDS)
         except Exception as error:  # noqa: BLE001 - the snapshot is right anyway; the next reader tries again
             logger.warning("settings cache token not repaired: %s", type(error).__name__)
 

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from io import StringIO
 
 import pytest
@@ -19,7 +20,7 @@ from core.appsettings import SPECS, get_setting
 from core.errors import ApplicationError
 from core.models import AppSetting, AppSettingsVersion
 from core.services import app_setting_set, app_setting_unset
-from core.testing import requires_shared_database
+from core.testing import requires_postgres, requires_shared_database
 from orders import services
 from orders.models import PackageStatus
 from otp.models import PickupCode
@@ -517,3 +518,52 @@ def test_a_change_in_one_process_is_in_force_at_the_next_request_or_task_of_anot
     finally:
         reader.close()
         writer.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_without_the_version_row_gets_it_back_at_the_first_read(django_assert_num_queries):
+    """A flushed database (a test run's, a scratch restore's): the first read creates the row, the next reads cost
+    no query."""
+    AppSettingsVersion.objects.all().delete()
+    assert get_setting("OTP_TTL_SECONDS") == 600
+    assert caches["default"].get(appsettings.CACHE_KEY) == AppSettingsVersion.objects.get().token
+    assert get_setting("OTP_TTL_SECONDS") == 600  # the token changed from "none" to the row's: one reload
+    with django_assert_num_queries(0):
+        assert get_setting("OTP_TTL_SECONDS") == 600
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_reader_does_not_wait_for_a_writer_in_flight_and_reads_what_is_committed():
+    """A writer holds the version row (its token already in the cache, its commit still to come) and the token
+    vanishes from the cache meanwhile: a reader reads the committed value at once, without waiting for the row, and
+    leaves the cache to the writer; after the commit the next read has the new value."""
+    import threading
+
+    from django.db import transaction
+
+    AppSetting.objects.create(key="OTP_TTL_SECONDS", value=600)
+    holding, release = threading.Event(), threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                AppSetting.objects.filter(key="OTP_TTL_SECONDS").update(value=300)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        caches["default"].delete(appsettings.CACHE_KEY)
+        started = time.monotonic()
+        assert get_setting("OTP_TTL_SECONDS") == 600
+        assert time.monotonic() - started < 1
+        assert caches["default"].get(appsettings.CACHE_KEY) is None  # not a token the writer may replace
+    finally:
+        release.set()
+        thread.join(10)
+    assert get_setting("OTP_TTL_SECONDS") == 300
