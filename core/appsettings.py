@@ -146,9 +146,10 @@ def get_spec(key: str) -> SettingSpec:
 # --- the snapshot of the table, kept current through the shared cache -------------------------------------------
 
 CACHE_KEY = "appsettings:token"
-# How long a token stays in the cache without a write. Only a bound for the unforeseen: a missing token costs each
-# process one reload and a short locked read (``_repair``).
-CACHE_TOKEN_SECONDS = 3600
+# A token stays in the cache until the next write replaces it: an expiry would only make every process reload (and
+# one put it back) for nothing. One that goes missing anyway (eviction, a Redis restart) or goes wrong is put right
+# by the first process that notices (``_repair``).
+CACHE_TOKEN_SECONDS = None
 # After a failed cache read, the database is asked for the token instead for this long before the cache is tried again:
 # a Redis outage must not cost every request a connection timeout.
 CACHE_RETRY_SECONDS = 5.0
