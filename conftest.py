@@ -50,11 +50,12 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _fresh_settings_cache():
-    from core.appsettings import invalidate_cache
+    """No settings snapshot, and no token in the cache, from an earlier test (whose transaction rolled back)."""
+    from core.appsettings import forget_shared_token
 
-    invalidate_cache()
+    forget_shared_token()
     yield
-    invalidate_cache()
+    forget_shared_token()
 
 
 @pytest.fixture(autouse=True)

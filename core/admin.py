@@ -9,13 +9,15 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min, Q
+from django.urls import path
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
-from core.appsettings import SPECS, invalidate_cache
-from core.models import AppSetting, TaskHeartbeat
+from core.admin_settings import settings_screen_view
+from core.appsettings import SPECS
+from core.models import AppSetting, AppSettingsVersion, TaskHeartbeat
 from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
 
@@ -269,18 +271,39 @@ class AppSettingAdmin(admin.ModelAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        # Through the service, which validates and clears this process's cache at once.
+        # Through the service, which validates; the model announces the change to every process.
         saved = app_setting_set(key=obj.key, value=obj.value, store=obj.store)
         obj.pk = saved.pk
 
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        invalidate_cache()
+    def get_urls(self):
+        # The stored rows as a plain list (filters, search, "delete selected"), beside the settings screen that
+        # takes the list's place; before the default URLs, whose "<id>/" would take "stored/".
+        stored = path(
+            "stored/",
+            self.admin_site.admin_view(self.stored_changelist_view),
+            name="core_appsetting_stored",
+        )
+        return [stored, *super().get_urls()]
 
-    def delete_queryset(self, request, queryset):
-        # "Delete selected" as well as a row's own delete button: the default then holds at once in this process.
-        super().delete_queryset(request, queryset)
-        invalidate_cache()
+    def changelist_view(self, request, extra_context=None):
+        """Every key of the registry for the global scope or one store (``core.admin_settings``)."""
+        return settings_screen_view(self, request)
+
+    def stored_changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {"title": _("Saved rows of application settings"), **(extra_context or {})}
+        )
+
+
+@admin.register(AppSettingsVersion)
+class AppSettingsVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The token of the settings' last change: written by every settings write, read by every process. Not on the
+    admin index (the settings screen says when the last change was); its page answers for a look."""
+
+    list_display = ["token", "changed_at"]
+
+    def get_model_perms(self, request):
+        return {}
 
 
 @admin.register(TaskHeartbeat)

@@ -22,3 +22,18 @@ class CoreConfig(AppConfig):
 
         register_year_lookups()
         register_integer_in_lookup()
+        connect_settings_units()
+
+
+def connect_settings_units():
+    """Each request and each Celery task checks once that the process's application settings are current
+    (``core.appsettings``): on its first read, and reads the same values to its end."""
+    from celery.signals import task_postrun, task_prerun
+    from django.core.signals import request_finished, request_started
+
+    from core.appsettings import unit_begin, unit_end
+
+    request_started.connect(unit_begin, dispatch_uid="core.settings_unit_request_started")
+    request_finished.connect(unit_end, dispatch_uid="core.settings_unit_request_finished")
+    task_prerun.connect(unit_begin, dispatch_uid="core.settings_unit_task_prerun", weak=False)
+    task_postrun.connect(unit_end, dispatch_uid="core.settings_unit_task_postrun", weak=False)

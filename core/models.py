@@ -1,16 +1,51 @@
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
-from core.appsettings import SPECS, get_spec
+from core.appsettings import SPECS, get_spec, settings_changed
 from core.errors import ApplicationError
+
+
+class AppSettingQuerySet(models.QuerySet):
+    """The bulk writes announce themselves as ``save`` does (``settings_changed``, in their own transaction)."""
+
+    def update(self, **kwargs):
+        with transaction.atomic(using=self.db):
+            rows = super().update(**kwargs)
+            if rows:
+                settings_changed(using=self.db)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            if created:
+                settings_changed(using=self.db)
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        with transaction.atomic(using=self.db):
+            rows = super().bulk_update(objs, fields, batch_size=batch_size)
+            if rows:
+                settings_changed(using=self.db)
+        return rows
+
+    bulk_update.alters_data = True
 
 
 class AppSetting(models.Model):
     """One value of an application setting (SPEC 5): global when ``store`` is empty, else a store override.
 
-    Written only through ``core.services.app_setting_set``/``app_setting_unset`` (admin and the
-    ``appsetting`` command use them), which validate the value against its spec.
+    Written through ``core.services`` (admin and the ``appsetting`` command use them), which validate the
+    value against its spec. Every write, however it is made (``save``, the queryset's bulk writes, a delete
+    or a store's deletion cascading here), replaces the settings' version token in the same transaction
+    (``core.appsettings.settings_changed``): that is how every process learns of it before its next request.
+    Raw SQL does not; ``manage.py appsetting set`` after such a change announces it.
     """
 
     key = models.CharField(_("key"), max_length=64, choices=[(key, key) for key in SPECS])
@@ -25,6 +60,8 @@ class AppSetting(models.Model):
     )
     value = models.JSONField(_("value"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = AppSettingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("application setting")
@@ -51,6 +88,12 @@ class AppSetting(models.Model):
         scope = self.store.code if self.store_id else _("global")
         return f"{self.key} ({scope}) = {self.value}"
 
+    def save(self, *args, **kwargs):
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            settings_changed(using=using)
+
     def clean(self) -> None:
         try:
             self.value = get_spec(self.key).parse(self.value)
@@ -76,3 +119,35 @@ class TaskHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+def _deleted(sender, instance, using, origin=None, **kwargs):
+    # Any delete (the row's, a queryset's, a store's cascading to its overrides) runs inside Django's deletion
+    # transaction, which sends this signal: the announcement commits or rolls back with the delete.
+    settings_changed(using=using)
+
+
+def _loaded(sender, instance, raw, using, **kwargs):
+    # ``loaddata`` saves without ``save()`` (raw), inside its own transaction.
+    if raw:
+        settings_changed(using=using)
+
+
+post_delete.connect(_deleted, sender=AppSetting, dispatch_uid="core.appsetting_deleted")
+post_save.connect(_loaded, sender=AppSetting, dispatch_uid="core.appsetting_loaded")
+
+
+class AppSettingsVersion(models.Model):
+    """One row: the token of the settings' last change (``core.appsettings``), replaced in the transaction of every
+    write to ``AppSetting``, and when that was. Written only by ``core.appsettings.settings_changed``."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    token = models.CharField(_("token"), max_length=32)
+    changed_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("application settings version")
+        verbose_name_plural = _("application settings versions")
+
+    def __str__(self) -> str:
+        return f"{self.token} ({self.changed_at:%Y-%m-%d %H:%M:%S})"

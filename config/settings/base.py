@@ -372,8 +372,6 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Click & Collect <no-reply@example.com>")
 
-# Process-local cache of application settings; a saved change is seen everywhere within this many seconds.
-APP_SETTINGS_CACHE_SECONDS = env.float("APP_SETTINGS_CACHE_SECONDS", default=2.0)
 
 # LOG_FORMAT=json writes one JSON object per line (core/logging.py); production defaults to it.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")

@@ -7,7 +7,6 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
 SECRET_KEY = "test-secret-key"
 OTP_HASH_KEY = "test-otp-hash-key"
-APP_SETTINGS_CACHE_SECONDS = 0.0
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}

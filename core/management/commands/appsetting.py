@@ -11,7 +11,7 @@ from orders.models import Store
 class Command(BaseCommand):
     help = (
         "Application settings (SPEC 5): list | get KEY | set KEY VALUE | unset KEY, globally or with --store CODE. "
-        "A change is in force in every process within a few seconds."
+        "A change is in force in every web and worker process from its next request or task."
     )
 
     def add_arguments(self, parser):
