@@ -1,0 +1,84 @@
+"""Admin for stores and their staff memberships."""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from orders.admin.common import SafeAutocompleteMixin, name_column
+from orders.models import Package, PackageStatus, StaffMembership, Store
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """The store's memberships, a user at most once: checked here, since the page's posted counts decide which
+    rows are new (Django trusts INITIAL_FORMS: with it lowered, an existing membership came back as a new row) and
+    the one-per-user-and-store constraint was left to the database, which answered with a 500."""
+
+    def initial_form_count(self):
+        return max(0, super().initial_form_count())
+
+    def clean(self):
+        super().clean()
+        kept = {
+            form.instance.pk: form.cleaned_data.get("user")
+            for form in self.initial_forms
+            if form.instance.pk and form.cleaned_data and not self._should_delete_form(form)
+        }
+        taken = set(
+            StaffMembership.objects.filter(store=self.instance).exclude(pk__in=kept).values_list("user_id", flat=True)
+            if self.instance.pk
+            else []
+        )
+        taken |= {user.pk for user in kept.values() if user}
+        for form in self.extra_forms:
+            user = form.cleaned_data.get("user") if form.has_changed() and form.cleaned_data else None
+            if user is None or self._should_delete_form(form):
+                continue
+            if user.pk in taken:
+                form.add_error("user", _("This user already has a membership in this store."))
+            taken.add(user.pk)
+
+
+class MembershipInline(SafeAutocompleteMixin, admin.TabularInline):
+    model = StaffMembership
+    formset = MembershipFormSet
+    extra = 0
+    autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        # Each row's title is the membership's __str__ (its user and store).
+        return super().get_queryset(request).select_related("user", "store")
+
+
+@admin.register(Store)
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["code", "name_sorted", "timezone", "is_active", "ready_count"]
+    name_sorted = name_column(Store)
+    list_filter = ["is_active", "timezone"]
+    search_fields = ["code", "name"]
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        # Counted per listed store (an index-only read of its ready packages), not by joining every package of
+        # every store to the list and grouping them.
+        ready = (
+            Package.objects.filter(store=OuterRef("pk"), status=PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+            .order_by()
+            .values("store")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(_ready=Coalesce(Subquery(ready), 0))
+
+    @admin.display(description=_("ready for pickup"), ordering="_ready")
+    def ready_count(self, obj):
+        return obj._ready
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(SafeAutocompleteMixin, admin.ModelAdmin):
+    list_display = ["user", "store", "role", "created_at"]
+    list_filter = ["role", "store"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "store__code"]
+    autocomplete_fields = ["user", "store"]
