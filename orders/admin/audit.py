@@ -9,6 +9,7 @@ from orders.admin.common import store_local_display
 from orders.admin.search import StaffSearchMixin
 from orders.commands import COMMANDS, reason_label, status_label
 from orders.models import AuditRecord
+from orders.selectors import audit_records_by_actor_name
 
 # What an audit record says, in the package page's inline and in the audit list. The record stores stable
 # codes (statuses, commands, error codes, system reasons); these columns show them in the reader's language.
@@ -83,7 +84,7 @@ class AuditRecordAdmin(StaffSearchMixin, LargeTableAdminMixin, AuditDisplayMixin
 
     def search_parts(self, term):
         # What a user did: their records by the actor's index (the users are few).
-        return [AuditRecord.objects.filter(actor__username__icontains=term)]
+        return [audit_records_by_actor_name(term=term)]
 
     @admin.display(description=_("user"))
     def actor_display(self, obj):

@@ -4,10 +4,9 @@ rules, and forgiving a no-show (one from the customer's page, or a selection fro
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce, Collate
+from django.db.models.functions import Collate
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
@@ -23,7 +22,7 @@ from orders import services
 from orders.admin.common import name_column, store_local
 from orders.admin.search import StaffSearchMixin
 from orders.models import Channel, Customer, NoShowStrike, TrustTier
-from orders.selectors import user_may_forgive_no_shows
+from orders.selectors import customer_active_no_show_count, no_show_strike_of_customer, user_may_forgive_no_shows
 
 
 class ForgiveStrikeForm(forms.Form):
@@ -151,16 +150,7 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
         return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     def get_queryset(self, request):
-        # Counted for the listed customers only: joined and grouped, every customer of the table was counted
-        # before the page's hundred were sorted out.
-        strikes = (
-            NoShowStrike.objects.filter(customer=OuterRef("pk"), forgiven_at__isnull=True)
-            .order_by()
-            .values("customer")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return super().get_queryset(request).annotate(_strikes=Coalesce(Subquery(strikes), 0))
+        return super().get_queryset(request).annotate(_strikes=customer_active_no_show_count())
 
     @admin.display(description=_("no-shows"), ordering="_strikes")
     def active_strikes(self, obj):
@@ -181,9 +171,9 @@ class CustomerAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
             raise Http404
         if not (self.has_view_or_change_permission(request, customer) and may_forgive_strikes(request)):
             raise PermissionDenied
-        strike = get_object_or_404(
-            NoShowStrike.objects.select_related("package__order", "customer"), pk=strike_id, customer=customer
-        )
+        strike = no_show_strike_of_customer(customer=customer, strike_id=strike_id)
+        if strike is None:
+            raise Http404
         form = ForgiveStrikeForm(request.POST if request.method == "POST" else None)
         # What forgiving does to this customer, shown before it is done.
         effect = "" if strike.forgiven_at else forgiving_effect(customer, strike)

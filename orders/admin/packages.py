@@ -3,7 +3,6 @@ through their two actions (resend the code, cancel with a reason), which call th
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +13,7 @@ from orders.admin.audit import AuditInline
 from orders.admin.common import store_local_display
 from orders.admin.search import StaffSearchMixin
 from orders.models import Channel, Order, Package, PackageItem
+from orders.selectors import package_items_matching
 
 
 class IntakeRecordMixin(ReadOnlyAdminMixin):
@@ -173,4 +173,4 @@ class PackageItemAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin
 
     def search_parts(self, term):
         # No index: the items are read in full (a rarely used list; the order number part is indexed).
-        return [PackageItem.objects.filter(Q(sku__icontains=term) | Q(name__icontains=term))]
+        return [package_items_matching(term=term)]

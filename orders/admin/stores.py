@@ -2,12 +2,11 @@
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from orders.admin.common import SafeAutocompleteMixin, name_column
-from orders.models import Package, PackageStatus, StaffMembership, Store
+from orders.models import StaffMembership, Store
+from orders.selectors import store_member_user_ids, store_ready_package_count
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
@@ -25,11 +24,7 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             for form in self.initial_forms
             if form.instance.pk and form.cleaned_data and not self._should_delete_form(form)
         }
-        taken = set(
-            StaffMembership.objects.filter(store=self.instance).exclude(pk__in=kept).values_list("user_id", flat=True)
-            if self.instance.pk
-            else []
-        )
+        taken = store_member_user_ids(store=self.instance, exclude_membership_ids=kept) if self.instance.pk else set()
         taken |= {user.pk for user in kept.values() if user}
         for form in self.extra_forms:
             user = form.cleaned_data.get("user") if form.has_changed() and form.cleaned_data else None
@@ -60,16 +55,7 @@ class StoreAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        # Counted per listed store (an index-only read of its ready packages), not by joining every package of
-        # every store to the list and grouping them.
-        ready = (
-            Package.objects.filter(store=OuterRef("pk"), status=PackageStatus.READY_FOR_CUSTOMER_PICKUP)
-            .order_by()
-            .values("store")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return super().get_queryset(request).annotate(_ready=Coalesce(Subquery(ready), 0))
+        return super().get_queryset(request).annotate(_ready=store_ready_package_count())
 
     @admin.display(description=_("ready for pickup"), ordering="_ready")
     def ready_count(self, obj):

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from core.negotiation import JsonOnlyContentNegotiation
 from orders.api.auth import IsStaffUser, request_output
 from orders.models import Order
-from orders.selectors import packages_visible_to
+from orders.selectors import order_packages_for_user
 from orders.serializers import (
     ErrorSerializer,
     OrderOutputSerializer,
@@ -85,11 +85,10 @@ class ApiView(APIView):
     def order_data(self, order: Order, packages: list | None = None) -> dict:
         """The order with the packages the caller may see (``packages`` when the caller has them)."""
         if packages is None:
-            user = self.request.user
-            visible = (
-                order.packages.all() if request_output(self.request).is_integration else packages_visible_to(user=user)
+            visible = order_packages_for_user(
+                order=order, user=self.request.user, is_integration=request_output(self.request).is_integration
             )
-            packages = list(package_queryset_for_output(visible.filter(order=order)).order_by("created_at", "pk"))
+            packages = list(package_queryset_for_output(visible))
         order.visible_packages = packages
         return OrderOutputSerializer(order, context=self.output_context()).data
 

@@ -10,8 +10,8 @@ from core.pagination import PageNumberPagination
 from orders.api.auth import request_output
 from orders.api.base import UUID_PATH, ApiView, _errors
 from orders.api.fields import QueryIntegerField, TextField
-from orders.models import PACKAGE_LIST_ORDER, Package, PackageStatus
-from orders.selectors import package_get_for_user, package_search_q, packages_visible_to
+from orders.models import PackageStatus
+from orders.selectors import package_get_for_user, package_list_for_user, packages_in_list_order
 from orders.serializers import PackageOutputSerializer, package_queryset_for_output
 
 
@@ -62,17 +62,15 @@ class PackageListApi(ApiView):
         filters.is_valid(raise_exception=True)
         user = request.user
         # The roles the rows' commands need anyway, read first: the stores by id make the page an index walk.
-        packages = packages_visible_to(user=user, roles=None if user.is_superuser else request_output(request).roles())
-        if value := filters.validated_data.get("status"):
-            packages = packages.filter(status=value)
-        if value := filters.validated_data.get("store"):
-            packages = packages.filter(store__code__iexact=value)
-        if value := filters.validated_data.get("search", "").strip():
-            packages = packages.filter(package_search_q(value))
-        paginator = PageNumberPagination(
-            rows=package_queryset_for_output(Package.objects.order_by(*PACKAGE_LIST_ORDER))
+        packages = package_list_for_user(
+            user=user,
+            roles=None if user.is_superuser else request_output(request).roles(),
+            status=filters.validated_data.get("status", ""),
+            store_code=filters.validated_data.get("store", ""),
+            search=filters.validated_data.get("search", "").strip(),
         )
-        page = paginator.paginate_queryset(packages.order_by(*PACKAGE_LIST_ORDER), request, view=self)
+        paginator = PageNumberPagination(rows=package_queryset_for_output(packages_in_list_order()))
+        page = paginator.paginate_queryset(packages, request, view=self)
         data = PackageOutputSerializer(page, many=True, context=self.output_context()).data
         return paginator.get_paginated_response(data)
 

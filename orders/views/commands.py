@@ -21,7 +21,7 @@ from orders import commands as cmd
 from orders import services
 from orders.forms import CancelForm, CommandForm, DeliverForm
 from orders.models import Channel, Package, PackageStatus
-from orders.selectors import staff_role_for_store
+from orders.selectors import package_get_for_list_row, staff_role_for_store
 from orders.views.common import _get_package, _is_fetch, _NotYours, _safe_next, staff_form, staff_login_required
 from orders.views.listing import _list_after_command
 from orders.views.rows import Trust, _row_html
@@ -44,7 +44,7 @@ def _row_state(request: HttpRequest, package: Package, next_url: str) -> dict[st
     ``None`` without the script, outside the list, or when only a reload shows that list truly."""
     if not (_is_fetch(request) and request.POST.get("in_place") == "1"):
         return None
-    package = Package.objects.select_related("order__customer", "store").get(pk=package.pk)
+    package = package_get_for_list_row(package_id=package.pk)
     list_state = _list_after_command(request, package, next_url)
     if list_state is None:
         return None

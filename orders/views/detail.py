@@ -18,7 +18,13 @@ from notifications.models import Message, MessageChannel
 from orders import commands as cmd
 from orders import services
 from orders.models import AuditKind, AuditOutcome, AuditRecord, NoShowStrike, PackageStatus, mask_email, mask_phone
-from orders.selectors import staff_roles, user_may_forgive_no_shows
+from orders.selectors import (
+    customer_recent_no_shows,
+    package_audit_timeline,
+    package_messages_sent,
+    staff_roles,
+    user_may_forgive_no_shows,
+)
 from orders.views.common import _get_package
 from orders.views.rows import Trust, _with_actions
 from otp import services as otp
@@ -62,9 +68,7 @@ def _describe(record: AuditRecord) -> None:
 def _strikes_for(user: Any, customer: Any) -> list[NoShowStrike]:
     """The customer's latest no-shows (SPEC 6: staff see the history), each with its order number only where the
     reader may see that order: a no-show in another store shows that store's code instead."""
-    strikes = list(
-        NoShowStrike.objects.filter(customer=customer).select_related("package__order", "package__store")[:20]
-    )
+    strikes = customer_recent_no_shows(customer=customer, limit=20)
     own_stores = set(staff_roles(user=user))
     for strike in strikes:
         package = strike.package
@@ -92,10 +96,10 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
     )
     code = otp.pickup_code_current(package=package) if codes_used else None
     code_refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
-    timeline = list(AuditRecord.objects.filter(package=package).select_related("actor").order_by("created_at", "pk"))
+    timeline = package_audit_timeline(package=package)
     for record in timeline:
         _describe(record)
-    sent = list(Message.objects.filter(package=package).order_by("created_at", "pk"))
+    sent = package_messages_sent(package=package)
     for message in sent:
         message.recipient_masked = _recipient_masked(message)
     tier, restricted_until = services.customers_trust_at_store(customers=[customer], store=package.store_id)[

@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -16,43 +16,27 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from core.appsettings import StoreSettings
-from core.pagination import DeferredJoinPaginator
-from core.text import text_nfc
 from orders import commands as cmd
-from orders.forms import EXPIRES_TODAY, PackageFilterForm
-from orders.models import PACKAGE_LIST_ORDER, Package, PackageStatus, Store
-from orders.selectors import order_number_q, package_search_q, packages_visible_to, staff_roles
-from orders.views.rows import _actions, _for_counter, _tomorrow_starts
+from orders.forms import PackageFilterForm
+from orders.models import Package, PackageStatus, Store
+from orders.selectors import (
+    ALL_COUNT,
+    EXPIRES_TODAY,
+    package_counts_by_status,
+    package_ids_by_order_number,
+    package_list_for_store,
+    package_list_page,
+    staff_roles,
+    stores_by_code,
+)
+from orders.views.rows import _actions, _for_counter
 
 PAGE_SIZE = 50
 SESSION_STORE_KEY = "staff_store"
 
 
-def _stores_of(roles: dict[str, str]) -> list[Store]:
-    return list(Store.objects.filter(pk__in=list(roles)).order_by("code"))
-
-
 def _no_store(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/no_store.html", status=403)
-
-
-ALL_COUNT = "all"  # the key of the "All" filter's count; the others are the status values
-# The filter "Expires today" (EXPIRES_TODAY): packages ready for pickup whose hold ends before the store's day does
-# (or has ended and the no-show sweep has not reached them yet): those to hand over, or to call the customer about.
-
-
-def _list_packages(store: Store, search: str, status: str = "") -> QuerySet[Package]:
-    """The packages one store's list shows (SPEC 10): its search and its status filter applied."""
-    packages = Package.objects.filter(store=store)
-    if search:
-        packages = packages.filter(package_search_q(search))
-    if status == EXPIRES_TODAY:
-        packages = packages.filter(
-            status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lt=_tomorrow_starts(store)
-        )
-    elif status:
-        packages = packages.filter(status=status)
-    return packages
 
 
 def _list_query(store: Store, search: str, status: str = "") -> dict[str, str]:
@@ -61,37 +45,11 @@ def _list_query(store: Store, search: str, status: str = "") -> dict[str, str]:
 
 
 def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int], status: str) -> Page:
-    """One page of a list, in the list's order (newest first); an unusable or too high number gives the last.
-
-    ``counts``: the list's ``_status_counts``, whose count for ``status`` is the list's length: the search is
-    not run once more to count it (docs/performance.md)."""
-    rows = Package.objects.select_related("order__customer", "store").order_by(*PACKAGE_LIST_ORDER)
-    paginator = DeferredJoinPaginator(packages.order_by(*PACKAGE_LIST_ORDER), PAGE_SIZE, rows=rows)
-    if (status or ALL_COUNT) in counts:
-        paginator.count = counts[status or ALL_COUNT]
-    return paginator.get_page(number or 1)
-
-
-def _status_counts(store: Store, search: str) -> dict[str, int]:
-    """The filter bar's counts (SPEC 10) of one store's list, with the search applied: every status, and "all"."""
-    # One query: each status's count and, among the ready ones, those whose hold ends today (the "Expires today"
-    # filter's count).
-    rows = (
-        _list_packages(store, search)
-        .values_list("status")
-        .annotate(n=Count("pk"), today=Count("pk", filter=Q(ready_expires_at__lt=_tomorrow_starts(store))))
-        .order_by()
+    """One page of a list of ``PAGE_SIZE`` rows (``package_list_page``). ``counts``: the list's
+    ``package_counts_by_status``, whose count for ``status`` is the list's length."""
+    return package_list_page(
+        packages=packages, page_number=number, page_size=PAGE_SIZE, count=counts.get(status or ALL_COUNT)
     )
-    counts, expiring = {}, 0
-    for status, n, today in rows:
-        counts[status] = n
-        if status == PackageStatus.READY_FOR_CUSTOMER_PICKUP:
-            expiring = today
-    return {
-        ALL_COUNT: sum(counts.values()),
-        **{value: counts.get(value, 0) for value in PackageStatus.values},
-        EXPIRES_TODAY: expiring,
-    }
 
 
 def _list_after_command(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
@@ -105,8 +63,8 @@ def _list_after_command(request: HttpRequest, package: Package, next_url: str) -
     form = PackageFilterForm(QueryDict(urlsplit(next_url).query))
     search = (form.value("q") or "").strip()
     status = form.value("status") or ""
-    packages = _list_packages(package.store, search, status)
-    counts = _status_counts(package.store, search)
+    packages = package_list_for_store(store=package.store, search=search, status=status)
+    counts = package_counts_by_status(store=package.store, search=search)
     page = _list_page(packages, form.value("page"), counts, status)
     if (form.value("page") or 1) > page.paginator.num_pages:
         return None
@@ -134,24 +92,21 @@ def package_list(request: HttpRequest) -> HttpResponse:
 
     # A scanner types the order number and Enter: one exact match opens that package.
     if search:
-        exact = list(
-            packages_visible_to(user=request.user, roles=roles)
-            .filter(order_number_q(text_nfc(search), prefix="order__", exact=True))
-            .order_by()  # any two: sorted, PostgreSQL may walk the store's packages newest first to find them
-            .values_list("pk", flat=True)[:2]
-        )
+        exact = package_ids_by_order_number(user=request.user, roles=roles, order_number=search, limit=2)
         if len(exact) == 1:
             return redirect("staff:package-detail", package_id=exact[0])
 
-    stores = _stores_of(roles)
+    stores = stores_by_code(store_ids=roles)
     wanted = (form.value("store") or request.session.get(SESSION_STORE_KEY) or "").upper()
     store = next((s for s in stores if s.code.upper() == wanted), stores[0])
     if request.session.get(SESSION_STORE_KEY) != store.code:
         request.session[SESSION_STORE_KEY] = store.code
 
-    counts = _status_counts(store, search)
+    counts = package_counts_by_status(store=store, search=search)
     status = form.value("status") or ""
-    page = _list_page(_list_packages(store, search, status), form.value("page"), counts, status)
+    page = _list_page(
+        package_list_for_store(store=store, search=search, status=status), form.value("page"), counts, status
+    )
 
     role = roles[str(store.pk)]
     otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED

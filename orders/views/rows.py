@@ -4,7 +4,7 @@ the store judges it, and whether its hold ends today."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest
@@ -14,6 +14,7 @@ from django.utils import timezone
 from orders import commands as cmd
 from orders import services
 from orders.models import Package, Store, TrustTier
+from orders.selectors import store_tomorrow_starts
 
 
 @dataclass
@@ -60,18 +61,12 @@ class Trust:
         return self.tier != TrustTier.GOOD
 
 
-def _tomorrow_starts(store: Store) -> Any:
-    """The start of the store's next day (its own time zone): a hold ending before it ends today."""
-    today = timezone.localdate(timezone=store.zone)
-    return datetime.combine(today + timedelta(days=1), time.min, tzinfo=store.zone)
-
-
 def _for_counter(packages: list[Package], store: Store) -> None:
     """What a row shows the counter beyond the package: the customer's tier as this store judges it (one query
     at most for the page, none under the global settings) and whether the hold ends today in the store's time."""
     customers = {package.order.customer_id: package.order.customer for package in packages}
     trust = services.customers_trust_at_store(customers=customers.values(), store=store.pk)
-    tomorrow = _tomorrow_starts(store)
+    tomorrow = store_tomorrow_starts(store=store)
     today = tomorrow - timedelta(days=1)
     now = timezone.now()
     for package in packages:
