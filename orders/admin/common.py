@@ -12,8 +12,8 @@ from core.text import TURKISH_COLLATION
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
-    """Django's autocomplete widget looks the submitted value up to show it again on a refused form: a value the key
-    cannot hold ("abc" for a user's integer id) raised ValueError there, a 500 instead of "Select a valid choice"."""
+    """Django's autocomplete widget, showing a refused form again with only the submitted values its key can hold:
+    another ("abc" for a user's integer id) is left out of the lookup, and the form says "Select a valid choice"."""
 
     def optgroups(self, name, value, attr=None):
         remote_opts = self.field.remote_field.model._meta

@@ -26,11 +26,9 @@ class StaffSearchMixin:
 
     Each part is a query of its own that an index answers on PostgreSQL (trigram indexes on the order number,
     the folded name, the phone and the e-mail; the keys), and the list keeps the rows whose id one of them
-    found (``orders.selectors.row_search``). Django's own search (``icontains`` over ``search_fields``, joined)
-    is not run: over a year of packages it read every order and customer for each search (docs/performance.md).
-    So these admins declare no ``search_fields`` (a system check refuses one, which would change nothing): the
-    mixin shows the search box itself, and under it what the search looks at (``search_help_text``, from the
-    paths above and ``search_parts_help``).
+    found (``orders.selectors.row_search``); Django's own joined ``icontains`` search is never run
+    (docs/performance.md). So these admins declare no ``search_fields`` (the system check ``orders.E001`` refuses
+    one): the mixin shows the search box itself, and under it what the search looks at (``search_help_text``).
     """
 
     customer_path: str | None = None

@@ -10,9 +10,9 @@ from orders.selectors import store_member_user_ids, store_ready_package_count
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
-    """The store's memberships, a user at most once: checked here, since the page's posted counts decide which
-    rows are new (Django trusts INITIAL_FORMS: with it lowered, an existing membership came back as a new row) and
-    the one-per-user-and-store constraint was left to the database, which answered with a 500."""
+    """The store's memberships, a user at most once: a second membership of a user is a form error on its row, not
+    the database's constraint error. Checked against the stored memberships too, so a posted INITIAL_FORMS lowered
+    to make an existing membership look new is refused alike."""
 
     def initial_form_count(self):
         return max(0, super().initial_form_count())

@@ -68,9 +68,8 @@ class ApiView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsStaffUser]
 
     def check_permissions(self, request):
-        # A method the path does not have answers 405 with Allow (docs/api.md) for every caller: who may use the
-        # path's own methods does not matter then ("GET /api/orders/" by staff was 403 "Only the order system
-        # may create orders", by the order system 405). DRF checks permissions before it looks for the handler.
+        # A method the path does not have answers 405 with Allow (docs/api.md) for every caller, whoever may use
+        # the path's own methods: DRF checks permissions before it looks for the handler.
         method = request.method.lower()
         if method not in self.http_method_names or not hasattr(self, method):
             return

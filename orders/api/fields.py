@@ -59,8 +59,8 @@ class QueryIntegerField(serializers.IntegerField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: DRF's IntegerField takes ``"2"`` and, through ``int()``, other scripts' digits
-    (``"٣"`` was an order of 3), which the order system's own checks never saw as a number."""
+    """A JSON integer only (not a bool): a string such as ``"2"`` or ``"٣"`` (DRF's IntegerField takes both,
+    through ``int()``) is the field error ``invalid``."""
 
     def to_internal_value(self, data):
         if not isinstance(data, int) or isinstance(data, bool):

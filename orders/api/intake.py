@@ -61,9 +61,8 @@ class IntakeObjectSerializer(serializers.Serializer):
         return value
 
     def _unknown_keys(self, data) -> list[str]:
-        """The messages of the first UNKNOWN_KEYS_NAMED unknown keys, each key cut at KEY_SHOWN characters: every
-        message lists the level's keys too, so naming each of 100,000 short keys made an answer eight times the
-        body (and one key of a megabyte was sent back whole)."""
+        """The messages of the first UNKNOWN_KEYS_NAMED unknown keys, each key cut at KEY_SHOWN characters, so
+        that the answer stays small whatever the body sends (every message lists the level's keys too)."""
         if not isinstance(data, Mapping):
             return []  # not an object: the serializer's own error
         keys = [_camel(field.field_name) for field in self._writable_fields]
@@ -77,8 +76,8 @@ class IntakeObjectSerializer(serializers.Serializer):
 
 
 class JsonStringOnly:
-    """A text field of the intake body takes a JSON string only: DRF's CharField turns a number into text, so
-    ``"orderNumber": 1001`` became ``"1001"`` and ``00123`` sent as a number lost its zeros without a word."""
+    """A text field of the intake body takes a JSON string only; a number, bool, list or object is the field error
+    ``not_a_string`` (DRF's CharField would turn ``1001`` into ``"1001"`` and drop the zeros of ``00123``)."""
 
     default_error_messages = {
         "not_a_string": _(
@@ -98,8 +97,8 @@ class IntakeTextField(JsonStringOnly, TextField):
 
 class IntakeNameField(IntakeTextField):
     """A name, which order intake stores in NFC (``core.text.text_nfc``): ``max_length`` counts it as stored. A few
-    characters grow under NFC (U+FB2C is three), and the column's length is the stored text's (PostgreSQL refused
-    a longer one: 500). Composed here only to count: the service composes what it stores and fingerprints."""
+    characters grow under NFC (U+FB2C is three), and the column holds the stored text: a longer one is the field
+    error ``max_length``. Composed here only to count: the service composes what it stores and fingerprints."""
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)

@@ -11,10 +11,8 @@ from orders.models import Customer, NoShowStrike
 
 
 def customer_active_no_show_count() -> Coalesce:
-    """An expression to annotate customers with: how many of the customer's no-shows are not forgiven.
-
-    Counted for the listed customers only: joined and grouped, every customer of the table was counted before
-    a page's hundred were sorted out."""
+    """An expression to annotate customers with: how many of the customer's no-shows are not forgiven (0 for
+    none). A subquery per listed customer, so a list page counts only its own customers' no-shows."""
     strikes = (
         NoShowStrike.objects.filter(customer=OuterRef("pk"), forgiven_at__isnull=True)
         .order_by()

@@ -25,10 +25,8 @@ def store_tomorrow_starts(*, store: Store) -> datetime:
 
 
 def store_ready_package_count() -> Coalesce:
-    """An expression to annotate stores with: how many of the store's packages are ready for pickup.
-
-    Counted per store (an index-only read of its ready packages), not by joining every package of every store
-    to the list and grouping them."""
+    """An expression to annotate stores with: how many of the store's packages are ready for pickup (0 for none).
+    A subquery per listed store (an index-only read of its ready packages), not a join of every package."""
     ready = (
         Package.objects.filter(store=OuterRef("pk"), status=PackageStatus.READY_FOR_CUSTOMER_PICKUP)
         .order_by()

@@ -85,6 +85,8 @@ def _dialog(
 
 
 def _refused(exc: ApplicationError) -> None:
+    """A service's ``not_found`` means the package left the user's stores since the page was rendered: raises
+    ``_NotYours``, which ``staff_form`` answers. Any other refusal returns, for the caller to show."""
     if exc.code == "not_found":
         raise _NotYours from None
 

@@ -40,10 +40,9 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 def staff_login_required(view):
     """``login_required`` that also fits the pages' forms and their script.
 
-    A form posted from a page whose session has ended (signed out in another tab, another employee signed in at
-    the same counter) goes to the login page with the page it came from as ``next``, not the form's POST-only
-    address (after signing in that was a bare 405). The script gets the same as JSON, ``{"done": false,
-    "redirect": <login>}``, instead of following the redirect to the login page's HTML ("Something went wrong")."""
+    Signed out, a GET goes to the login page with its own address as ``next``; a POST (a form of a page whose
+    session has ended) with the page the form came from (``_safe_next``), never the form's POST-only address.
+    A script request gets ``{"done": false, "redirect": <login>, "error": ...}`` with status 401."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
