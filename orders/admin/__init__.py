@@ -27,7 +27,7 @@ from orders.admin.customers import (
     may_forgive_strikes,
 )
 from orders.admin.packages import (
-    CancelForm,
+    CancelPackagesForm,
     IntakeRecordMixin,
     OrderAdmin,
     PackageAdmin,
@@ -45,7 +45,7 @@ __all__ = [
     "AuditDisplayMixin",
     "AuditInline",
     "AuditRecordAdmin",
-    "CancelForm",
+    "CancelPackagesForm",
     "CustomerAdmin",
     "CustomerForm",
     "ForgiveStrikeForm",

@@ -65,7 +65,7 @@ class OrderAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admi
     updated_at_local = store_local_display(Order, "updated_at")
 
 
-class CancelForm(forms.Form):
+class CancelPackagesForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=255)
 
 
@@ -136,7 +136,7 @@ class PackageAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Cancel packages (with a reason)"), permissions=["change"])
     def cancel_packages(self, request, queryset):
-        form = CancelForm(request.POST if "apply" in request.POST else None)
+        form = CancelPackagesForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             done = 0
             for package in queryset:

@@ -23,7 +23,7 @@ from orders.serializers import (
 UUID_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Public id (UUID).")
 
 
-def _errors(*codes: int, **overrides: str) -> dict:
+def _error_responses(*codes: int, **overrides: str) -> dict:
     """Documented error answers (all with the SPEC 9.4 body); ``overrides`` as ``s400="..."``."""
     descriptions = {
         400: (
@@ -41,9 +41,9 @@ def _errors(*codes: int, **overrides: str) -> dict:
     return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
 
 
-def _command_errors() -> dict:
+def _command_error_responses() -> dict:
     """The error answers of a command on a package or an order (deliver, verify, the commands endpoint)."""
-    return _errors(
+    return _error_responses(
         400, 401, 403, 404, 409, 429, s409="invalid_state: not applicable in the current state; nothing changed"
     )
 

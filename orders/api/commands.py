@@ -11,7 +11,15 @@ from rest_framework import serializers
 from orders import commands as cmd
 from orders import services
 from orders.api.auth import request_output
-from orders.api.base import UUID_PATH, ApiView, _command_errors, _envelope, _errors, _success, _validated
+from orders.api.base import (
+    UUID_PATH,
+    ApiView,
+    _command_error_responses,
+    _envelope,
+    _error_responses,
+    _success,
+    _validated,
+)
 from orders.api.fields import TextField, _otp_fields
 from orders.models import Channel, OrderStatus
 from orders.selectors import order_get_for_user, package_get_for_user
@@ -41,7 +49,7 @@ class PackageCommandApi(ApiView):
         request=InputSerializer,
         responses={
             200: _envelope("PackageCommandResult", package=PackageOutputSerializer()),
-            **_command_errors(),
+            **_command_error_responses(),
         },
     )
     def post(self, request, id):
@@ -92,7 +100,7 @@ class PackageVerifyOtpApi(ApiView):
         ],
         responses={
             200: _envelope("PackageVerifyResult", package=PackageOutputSerializer(), order=OrderOutputSerializer()),
-            **_command_errors(),
+            **_command_error_responses(),
         },
     )
     def post(self, request, id):
@@ -133,7 +141,7 @@ class PackageResendOtpApi(ApiView):
         request=InputSerializer,
         responses={
             200: _envelope("PackageResendResult", package=PackageOutputSerializer()),
-            **_errors(
+            **_error_responses(
                 400,
                 401,
                 403,
@@ -168,7 +176,7 @@ class OrderVerifyOtpApi(ApiView):
         request=VerifyInputSerializer,
         responses={
             200: _envelope("OrderVerifyResult", order=OrderOutputSerializer()),
-            **_command_errors(),
+            **_command_error_responses(),
         },
     )
     def post(self, request, id):

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from core.errors import ApplicationError
 from orders import services
 from orders.api.auth import IsIntegrationUser
-from orders.api.base import UUID_PATH, ApiView, _errors, _validated
+from orders.api.base import UUID_PATH, ApiView, _error_responses, _validated
 from orders.api.fields import StrictIntegerField
 from orders.api.intake import (
     IntakeEmailField,
@@ -34,7 +34,9 @@ class OrderDetailApi(ApiView):
         parameters=[UUID_PATH],
         responses={
             200: OrderOutputSerializer,
-            **_errors(401, 404, 429, s404="not_found: no such order, or none of its packages in the caller's stores"),
+            **_error_responses(
+                401, 404, 429, s404="not_found: no such order, or none of its packages in the caller's stores"
+            ),
         },
     )
     def get(self, request, id):
@@ -101,7 +103,7 @@ class OrderIntakeApi(ApiView):
         responses={
             201: OpenApiResponse(OrderOutputSerializer, description="Created."),
             200: OpenApiResponse(OrderOutputSerializer, description="The same order was sent before."),
-            **_errors(
+            **_error_responses(
                 400,
                 401,
                 403,

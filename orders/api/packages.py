@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from core.pagination import PageNumberPagination
 from orders.api.auth import request_output
-from orders.api.base import UUID_PATH, ApiView, _errors
+from orders.api.base import UUID_PATH, ApiView, _error_responses
 from orders.api.fields import QueryIntegerField, TextField
 from orders.models import PackageStatus
 from orders.selectors import package_get_for_user, package_list_for_user, packages_in_list_order
@@ -45,7 +45,7 @@ class PackageListApi(ApiView):
         ],
         responses={
             200: PageSerializer,
-            **_errors(
+            **_error_responses(
                 400,
                 401,
                 403,
@@ -83,7 +83,7 @@ class PackageDetailApi(ApiView):
         parameters=[UUID_PATH],
         responses={
             200: PackageOutputSerializer,
-            **_errors(401, 403, 404, 429, s403="permission_denied: integration accounts"),
+            **_error_responses(401, 403, 404, 429, s403="permission_denied: integration accounts"),
         },
     )
     def get(self, request, id):

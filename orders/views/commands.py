@@ -25,7 +25,7 @@ from orders.selectors import package_get_for_list_row, staff_role_for_store
 from orders.views.common import _get_package, _is_fetch, _NotYours, _safe_next, staff_form, staff_login_required
 from orders.views.listing import _list_after_command
 from orders.views.rows import Trust, _row_html
-from otp import services as otp
+from otp import services as otp_services
 
 CODES_NOW_ON = _("This store now uses pickup codes. Enter the customer's code.")
 CODES_NOW_OFF = _("This store no longer uses pickup codes. Check the customer's identity, then confirm the handover.")
@@ -84,7 +84,7 @@ def _dialog(
     return render(request, "orders/dialog_page.html", {**context, "dialog_template": template}, status=status)
 
 
-def _refused(exc: ApplicationError) -> None:
+def _raise_if_out_of_reach(exc: ApplicationError) -> None:
     """A service's ``not_found`` means the package left the user's stores since the page was rendered: raises
     ``_NotYours``, which ``staff_form`` answers. Any other refusal returns, for the caller to show."""
     if exc.code == "not_found":
@@ -109,7 +109,7 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
             reason=form.cleaned_data.get("reason", "") if form.is_valid() else "",
         )
     except ApplicationError as exc:
-        _refused(exc)
+        _raise_if_out_of_reach(exc)
         if _is_fetch(request):
             return JsonResponse(
                 {"done": False, "error": str(exc.message), **_refused_row_state(request, package, next_url)},
@@ -142,9 +142,9 @@ def _deliver_context(
     # Only a ready package has a code to speak of: one delivered or cancelled meanwhile (another tab, a manager,
     # the no-show sweep) needs no "Send a new code", which would invite a command that cannot apply.
     codes_used = otp_enabled and is_ready
-    code = otp.pickup_code_current(package=package) if codes_used else None
+    code = otp_services.pickup_code_current(package=package) if codes_used else None
     # What the code is now, whatever the error said a moment ago (a resend in between makes it live again).
-    refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
+    refusal = otp_services.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
     customer = package.order.customer
     trust = services.customers_trust_at_store(customers=[customer], store=package.store_id)[customer.pk]
     return {
@@ -224,7 +224,7 @@ def _deliver_dialog_refused(
 ) -> HttpResponse:
     """The "Verify pickup code" dialog again after a refused verification or resend: the error in it, the package
     as it is now, and its row and the list's numbers for the page script."""
-    _refused(exc)
+    _raise_if_out_of_reach(exc)
     package.refresh_from_db()
     context = _deliver_context(request, package, DeliverForm(), error=exc)
     return _dialog(
@@ -278,7 +278,7 @@ def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
     try:
         package = services.package_cancel(package=package, actor=request.user, channel=Channel.WEB, reason=reason)
     except ApplicationError as exc:
-        _refused(exc)
+        _raise_if_out_of_reach(exc)
         package.refresh_from_db()
         context.update(package=package, form=form, error=exc)
         return _dialog(

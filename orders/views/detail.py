@@ -27,7 +27,7 @@ from orders.selectors import (
 )
 from orders.views.common import _get_package
 from orders.views.rows import Trust, _with_actions
-from otp import services as otp
+from otp import services as otp_services
 
 VERIFIED = _("Pickup code verified")
 VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
@@ -94,8 +94,8 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
     codes_used = (
         package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP and StoreSettings(package.store_id).IS_OTP_ENABLED
     )
-    code = otp.pickup_code_current(package=package) if codes_used else None
-    code_refusal = otp.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
+    code = otp_services.pickup_code_current(package=package) if codes_used else None
+    code_refusal = otp_services.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
     timeline = package_audit_timeline(package=package)
     for record in timeline:
         _describe(record)
