@@ -7,52 +7,15 @@ into the SPEC 9.4 body by ``core.exceptions.api_exception_handler``.
 Where they live: ``packages`` (list and detail), ``commands`` (the commands endpoint, verify-otp and
 resend-otp, the order's verify-otp), ``orders`` (order detail and intake), ``intake`` (the intake body's
 parser and strict fields), ``auth`` (who may call what), ``fields`` (strict input fields), ``base`` (the base
-view, documented errors, the envelope). This module re-exports what ``orders/urls.py`` and others import.
+view, documented errors, the envelope). This module re-exports the API classes ``orders/urls.py`` routes to;
+other names are imported from their module.
 """
 
-from orders.api.auth import IsIntegrationUser, IsStaffUser, request_output
-from orders.api.base import UUID_PATH, ApiView
-from orders.api.commands import (
-    ORDER_DELIVERED_NO_CODE,
-    ORDER_PICKED_UP,
-    OrderVerifyOtpApi,
-    PackageCommandApi,
-    PackageResendOtpApi,
-    PackageVerifyOtpApi,
-    VerifyInputSerializer,
-)
-from orders.api.fields import CodeField, QueryIntegerField, StrictBooleanField, StrictIntegerField, TextField
-from orders.api.intake import (
-    KEY_SHOWN,
-    UNKNOWN_KEYS_NAMED,
-    IntakeEmailField,
-    IntakeJSONParser,
-    IntakeNameField,
-    IntakeObject,
-    IntakeObjectSerializer,
-    IntakeTextField,
-    JsonStringOnly,
-)
+from orders.api.commands import OrderVerifyOtpApi, PackageCommandApi, PackageResendOtpApi, PackageVerifyOtpApi
 from orders.api.orders import OrderDetailApi, OrderIntakeApi
 from orders.api.packages import PackageDetailApi, PackageListApi
 
 __all__ = [
-    "KEY_SHOWN",
-    "ORDER_DELIVERED_NO_CODE",
-    "ORDER_PICKED_UP",
-    "UNKNOWN_KEYS_NAMED",
-    "UUID_PATH",
-    "ApiView",
-    "CodeField",
-    "IntakeEmailField",
-    "IntakeJSONParser",
-    "IntakeNameField",
-    "IntakeObject",
-    "IntakeObjectSerializer",
-    "IntakeTextField",
-    "IsIntegrationUser",
-    "IsStaffUser",
-    "JsonStringOnly",
     "OrderDetailApi",
     "OrderIntakeApi",
     "OrderVerifyOtpApi",
@@ -61,10 +24,4 @@ __all__ = [
     "PackageListApi",
     "PackageResendOtpApi",
     "PackageVerifyOtpApi",
-    "QueryIntegerField",
-    "StrictBooleanField",
-    "StrictIntegerField",
-    "TextField",
-    "VerifyInputSerializer",
-    "request_output",
 ]

@@ -17,48 +17,17 @@ templates as on a reload) / ``{"done": true, "redirect": ...}``.
 Where they live: ``listing`` (the list, its search, counts and pager), ``detail`` (the package page),
 ``commands`` (the row buttons and the dialogs), ``rows`` (what a package's row shows), ``auth`` (login,
 lockout, "Page expired"), ``common`` (what the pages and their forms share). This module re-exports what
-``orders/urls_staff.py`` and the settings (``CSRF_FAILURE_VIEW``, ``AXES_LOCKOUT_CALLABLE``) name.
+``orders/urls_staff.py`` and the settings (``CSRF_FAILURE_VIEW``, ``AXES_LOCKOUT_CALLABLE``) name; other names are
+imported from their module.
 """
 
-from orders.views.auth import LOCKED_OUT, PAGE_EXPIRED, LoginView, csrf_failure, login_locked_out
-from orders.views.commands import (
-    CANCEL_TITLE,
-    CODES_NOW_OFF,
-    CODES_NOW_ON,
-    DELIVER_MODE_CODE,
-    DELIVER_MODE_PLAIN,
-    DELIVER_TITLE,
-    DELIVER_TITLE_PLAIN,
-    DIALOG_NOTICE,
-    package_cancel,
-    package_command,
-    package_deliver,
-    package_resend,
-)
-from orders.views.common import NOT_YOURS, SIGNED_OUT, staff_form, staff_login_required
+from orders.views.auth import LoginView, csrf_failure, login_locked_out
+from orders.views.commands import package_cancel, package_command, package_deliver, package_resend
 from orders.views.detail import package_detail
-from orders.views.listing import ALL_COUNT, PAGE_SIZE, SESSION_STORE_KEY, home, package_list
-from orders.views.rows import Action, Trust
+from orders.views.listing import home, package_list
 
 __all__ = [
-    "ALL_COUNT",
-    "CANCEL_TITLE",
-    "CODES_NOW_OFF",
-    "CODES_NOW_ON",
-    "DELIVER_MODE_CODE",
-    "DELIVER_MODE_PLAIN",
-    "DELIVER_TITLE",
-    "DELIVER_TITLE_PLAIN",
-    "DIALOG_NOTICE",
-    "LOCKED_OUT",
-    "NOT_YOURS",
-    "PAGE_EXPIRED",
-    "PAGE_SIZE",
-    "SESSION_STORE_KEY",
-    "SIGNED_OUT",
-    "Action",
     "LoginView",
-    "Trust",
     "csrf_failure",
     "home",
     "login_locked_out",
@@ -68,6 +37,4 @@ __all__ = [
     "package_detail",
     "package_list",
     "package_resend",
-    "staff_form",
-    "staff_login_required",
 ]
