@@ -4,9 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import PackageStatus
-
-# The list's filter "Expires today" (orders.views._list_packages): not a status, but chosen like one.
-EXPIRES_TODAY = "expires_today"
+from orders.selectors import EXPIRES_TODAY  # the list's filter "Expires today": not a status, but chosen like one
 
 
 class PackageFilterForm(forms.Form):

@@ -224,7 +224,7 @@ def test_mobile_numbers_and_numbers_that_may_be_mobile_are_taken(oms, phone, sto
 
 
 def test_the_admin_customer_form_refuses_a_landline_too():
-    from orders.admin import CustomerForm
+    from orders.admin.customers import CustomerForm
 
     form = CustomerForm(data={"name": "Elif", "phone": "0212 123 45 67", "email": "", "language": "tr"})
     assert not form.is_valid()

@@ -28,7 +28,7 @@ pytestmark = [
 @pytest.fixture
 def no_js(browser, live_server, monkeypatch):  # noqa: F811
     """new(language) -> a page in a fresh context without JavaScript. Two rows a page, so the pager shows."""
-    monkeypatch.setattr("orders.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("orders.views.listing.PAGE_SIZE", 2)
     contexts = []
 
     def new(language="en"):

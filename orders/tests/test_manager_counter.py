@@ -83,7 +83,7 @@ def test_the_list_rows_flag_a_customer_on_watch_or_restricted(
 
 
 def test_a_row_redrawn_after_a_command_keeps_the_flag(as_manager, flagged):
-    """The row the script puts in place after Resend Code (orders.views._row_html) shows the tier too."""
+    """The row the script puts in place after Resend Code (orders.views.rows._row_html) shows the tier too."""
     package = flagged["restricted"]
     list_url = reverse("staff:package-list") + "?store=IST01"
     with time_machine.travel(NOON + timedelta(minutes=5), tick=False):

@@ -17,8 +17,9 @@ from django.utils import translation
 
 from core.services import app_setting_set
 from orders.models import AuditRecord, Package, PackageStatus
+from orders.selectors import ALL_COUNT
 from orders.tests.factories import PackageFactory
-from orders.views import ALL_COUNT, PAGE_SIZE
+from orders.views.listing import PAGE_SIZE
 
 S = PackageStatus
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}

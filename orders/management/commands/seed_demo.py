@@ -25,10 +25,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from core.authentication import INTEGRATION_GROUP
 from core.errors import ApplicationError
 from orders import services
 from orders.models import Channel, Customer, Order, Package, PackageStatus, StaffMembership, StaffRole, Store
-from orders.selectors import INTEGRATION_GROUP
 
 STORES = [("IST01", "Istanbul Kanyon"), ("ANK01", "Ankara Armada")]
 USERS = [

@@ -1,0 +1,98 @@
+"""What every API class shares: the base view (JSON only, staff by default, 405 before permissions), the
+documented error answers, the success envelope and input validation."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.negotiation import JsonOnlyContentNegotiation
+from orders.api.auth import IsStaffUser, request_output
+from orders.models import Order
+from orders.selectors import order_packages_for_user
+from orders.serializers import (
+    ErrorSerializer,
+    OrderOutputSerializer,
+    PackageOutputSerializer,
+    package_queryset_for_output,
+)
+
+UUID_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Public id (UUID).")
+
+
+def _error_responses(*codes: int, **overrides: str) -> dict:
+    """Documented error answers (all with the SPEC 9.4 body); ``overrides`` as ``s400="..."``."""
+    descriptions = {
+        400: (
+            "validation_error, otp_invalid (details.attemptsRemaining, details.replacedCode), otp_expired, "
+            "otp_locked, otp_not_issued"
+        ),
+        401: "not_authenticated: missing, malformed or expired token",
+        403: "permission_denied: wrong role, integration account, or manual confirmation not allowed",
+        404: "not_found: no such object, or not in the caller's stores",
+        409: "invalid_state or conflict",
+        422: "customer_restricted",
+        429: "throttled: request rate, failed-verification limit, resend cooldown or quota (details.retryAfter)",
+    }
+    descriptions.update({int(key[1:]): text for key, text in overrides.items()})
+    return {code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes}
+
+
+def _command_error_responses() -> dict:
+    """The error answers of a command on a package or an order (deliver, verify, the commands endpoint)."""
+    return _error_responses(
+        400, 401, 403, 404, 409, 429, s409="invalid_state: not applicable in the current state; nothing changed"
+    )
+
+
+def _envelope(name: str, **data_fields) -> serializers.Serializer:
+    return inline_serializer(
+        name=name,
+        fields={
+            "success": serializers.BooleanField(),
+            "message": serializers.CharField(),
+            "data": inline_serializer(name=f"{name}Data", fields=data_fields),
+        },
+    )
+
+
+def _success(message, **data) -> Response:
+    return Response({"success": True, "message": str(message), "data": data})
+
+
+class ApiView(APIView):
+    content_negotiation_class = JsonOnlyContentNegotiation
+    permission_classes = [permissions.IsAuthenticated, IsStaffUser]
+
+    def check_permissions(self, request):
+        # A method the path does not have answers 405 with Allow (docs/api.md) for every caller, whoever may use
+        # the path's own methods: DRF checks permissions before it looks for the handler.
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            return
+        super().check_permissions(request)
+
+    def output_context(self) -> dict:
+        return {"request": self.request, "output": request_output(self.request)}
+
+    def package_data(self, package) -> dict:
+        return PackageOutputSerializer(package, context=self.output_context()).data
+
+    def order_data(self, order: Order, packages: list | None = None) -> dict:
+        """The order with the packages the caller may see (``packages`` when the caller has them)."""
+        if packages is None:
+            visible = order_packages_for_user(
+                order=order, user=self.request.user, is_integration=request_output(self.request).is_integration
+            )
+            packages = list(package_queryset_for_output(visible))
+        order.visible_packages = packages
+        return OrderOutputSerializer(order, context=self.output_context()).data
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,291 @@
+"""The package commands from the list and the package page: the row buttons, and the dialogs of
+"Delivered" (the pickup code), "Resend code" and "Cancel"."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.appsettings import StoreSettings
+from core.errors import ApplicationError
+from orders import commands as cmd
+from orders import services
+from orders.forms import CancelForm, CommandForm, DeliverForm
+from orders.models import Channel, Package, PackageStatus
+from orders.selectors import package_get_for_list_row, staff_role_for_store
+from orders.views.common import _get_package, _is_fetch, _NotYours, _safe_next, staff_form, staff_login_required
+from orders.views.listing import _list_after_command
+from orders.views.rows import Trust, _row_html
+from otp import services as otp_services
+
+CODES_NOW_ON = _("This store now uses pickup codes. Enter the customer's code.")
+CODES_NOW_OFF = _("This store no longer uses pickup codes. Check the customer's identity, then confirm the handover.")
+DELIVER_MODE_CODE = "code"
+DELIVER_MODE_PLAIN = "plain"
+DELIVER_TITLE = _("Verify pickup code")
+DELIVER_TITLE_PLAIN = _("Hand over the package?")
+CANCEL_TITLE = _("Cancel package")
+# The extra_tags of a notice queued for the dialog page a form redirects to without the script (a code was resent):
+# the dialog says it, tied to the field that gets the focus, as the script's dialog does; the flash leaves it out.
+DIALOG_NOTICE = "dialog-notice"
+
+
+def _row_state(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
+    """The package's row as it is now and the list's numbers, for the script to put in place of the list's row;
+    ``None`` without the script, outside the list, or when only a reload shows that list truly."""
+    if not (_is_fetch(request) and request.POST.get("in_place") == "1"):
+        return None
+    package = package_get_for_list_row(package_id=package.pk)
+    list_state = _list_after_command(request, package, next_url)
+    if list_state is None:
+        return None
+    return {"row": _row_html(request, package, next_url), **list_state}
+
+
+def _refused_row_state(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any]:
+    """After a refusal, the row as it is now: the package may have moved on meanwhile (delivered in another tab,
+    cancelled by a manager, expired as a no-show), and the list's row must not keep offering what failed."""
+    return _row_state(request, package, next_url) or {}
+
+
+def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
+    """A command succeeded: the new row and the list's numbers (in place, from the list) or a redirect with the
+    message (without JavaScript, from the package page, or when the list's page the user is on ran out of rows)."""
+    row_state = _row_state(request, package, next_url)
+    if row_state is not None:
+        return JsonResponse({"done": True, "message": str(message), **row_state})
+    messages.success(request, message)
+    if _is_fetch(request):
+        return JsonResponse({"done": True, "redirect": next_url})
+    return redirect(next_url)
+
+
+def _dialog(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """The dialog's body: JSON for the script (with ``extra``, e.g. the row as it is now), a full page without it."""
+    if _is_fetch(request):
+        html = render_to_string(template, context, request=request)
+        return JsonResponse({"done": False, "html": html, **(extra or {})}, status=status)
+    return render(request, "orders/dialog_page.html", {**context, "dialog_template": template}, status=status)
+
+
+def _raise_if_out_of_reach(exc: ApplicationError) -> None:
+    """A service's ``not_found`` means the package left the user's stores since the page was rendered: raises
+    ``_NotYours``, which ``staff_form`` answers. Any other refusal returns, for the caller to show."""
+    if exc.code == "not_found":
+        raise _NotYours from None
+
+
+@staff_login_required
+@require_POST
+@staff_form
+def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """The row buttons without a dialog: Complete Packaging, Ready for Pickup, Resend Code."""
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    form = CommandForm(request.POST)
+    command = form.data.get("command") if form.is_valid() else None
+    try:
+        package = services.package_run_command(
+            package=package,
+            command=command,
+            actor=request.user,
+            channel=Channel.WEB,
+            reason=form.cleaned_data.get("reason", "") if form.is_valid() else "",
+        )
+    except ApplicationError as exc:
+        _raise_if_out_of_reach(exc)
+        if _is_fetch(request):
+            return JsonResponse(
+                {"done": False, "error": str(exc.message), **_refused_row_state(request, package, next_url)},
+                status=exc.http_status,
+            )
+        messages.error(request, exc.message)
+        return redirect(next_url)
+    return _done(request, package, cmd.DONE_MESSAGES[command], next_url)
+
+
+def _says_the_same(error: ApplicationError | None, refusal: ApplicationError) -> bool:
+    """Whether the error already tells why the code cannot be used (then the dialog does not say it twice)."""
+    if error is None:
+        return False
+    locked_now = error.code == "otp_invalid" and error.details.get("attemptsRemaining") == 0
+    return error.code == refusal.code or (locked_now and refusal.code == "otp_locked")
+
+
+def _deliver_context(
+    request: HttpRequest,
+    package: Package,
+    form: DeliverForm,
+    *,
+    error: ApplicationError | None = None,
+    notice: Any = None,
+) -> dict[str, Any]:
+    conf = StoreSettings(package.store_id)
+    otp_enabled = conf.IS_OTP_ENABLED
+    is_ready = package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
+    # Only a ready package has a code to speak of: one delivered or cancelled meanwhile (another tab, a manager,
+    # the no-show sweep) needs no "Send a new code", which would invite a command that cannot apply.
+    codes_used = otp_enabled and is_ready
+    code = otp_services.pickup_code_current(package=package) if codes_used else None
+    # What the code is now, whatever the error said a moment ago (a resend in between makes it live again).
+    refusal = otp_services.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
+    customer = package.order.customer
+    trust = services.customers_trust_at_store(customers=[customer], store=package.store_id)[customer.pk]
+    return {
+        "package": package,
+        "form": form,
+        # At the counter: a customer on watch or restricted is worth a word (SPEC 6: staff see the tier).
+        "trust": Trust(*trust),
+        "title": DELIVER_TITLE if otp_enabled else DELIVER_TITLE_PLAIN,
+        "otp_enabled": otp_enabled,
+        "allow_manual": otp_enabled and conf.ALLOW_MANUAL_CONFIRM,
+        # Only a live code has a validity and attempts to show.
+        "code": code if refusal is None else None,
+        "code_state": None if refusal is None or _says_the_same(error, refusal) else refusal,
+        "error": error,
+        # Expired, locked or missing: no entry and no manual confirmation can succeed (SPEC 4), so the dialog makes
+        # "Resend code" its main, focused button (Enter does not count one more refused attempt) and hides the
+        # manual confirmation; the code field and Verify stay (SPEC 10's dialog).
+        "needs_new_code": refusal is not None,
+        "notice": notice,
+        "is_ready": is_ready,
+        # The mode the dialog was rendered in (a code, or a plain confirmation): a post from a dialog whose store
+        # switched codes on or off meanwhile is shown the dialog again instead of being acted on.
+        "mode": DELIVER_MODE_CODE if otp_enabled else DELIVER_MODE_PLAIN,
+        "next": _safe_next(request, reverse("staff:package-list")),
+    }
+
+
+@staff_login_required
+@require_http_methods(["GET", "POST"])
+@staff_form
+def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
+    if request.method == "GET":
+        notice = None if _is_fetch(request) else _queued_dialog_notice(request)
+        context = _deliver_context(request, package, DeliverForm(), notice=notice)
+        return _dialog(request, "orders/_deliver_dialog.html", context)
+    form = DeliverForm(request.POST)
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    posted_mode = request.POST.get("mode")
+    if posted_mode in (DELIVER_MODE_CODE, DELIVER_MODE_PLAIN):
+        context = _deliver_context(request, package, DeliverForm())
+        if context["is_ready"] and posted_mode != context["mode"]:
+            # The store switched codes on or off while the dialog was open: a code typed for a store that no
+            # longer uses codes must not hand the package over unasked, nor a plain confirmation be refused as
+            # a missing code. The dialog as it is now, with why; nothing was attempted.
+            changed = CODES_NOW_OFF if posted_mode == DELIVER_MODE_CODE else CODES_NOW_ON
+            context["error"] = ApplicationError("invalid_state", changed)
+            return _dialog(request, "orders/_deliver_dialog.html", context, status=409)
+    manual = bool(form.is_valid() and form.cleaned_data["manual"])
+    entered = (form.cleaned_data.get("otp") or None) if form.is_valid() else form.data.get("otp")
+    try:
+        # Both as posted: a code typed with the box ticked is compared all the same (the service's rule).
+        outcome = services.package_deliver(
+            package=package,
+            actor=request.user,
+            channel=Channel.WEB,
+            otp_value=entered,
+            manual=manual,
+        )
+    except ApplicationError as exc:
+        return _deliver_dialog_refused(request, package, exc, next_url)
+    message = cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
+    return _done(request, outcome.package, message, next_url)
+
+
+def _queued_dialog_notice(request: HttpRequest) -> Any:
+    """The notice a form queued for this dialog page (``DIALOG_NOTICE``), if any."""
+    for message in messages.get_messages(request):
+        if message.extra_tags == DIALOG_NOTICE:
+            return message.message
+    return None
+
+
+def _deliver_dialog_refused(
+    request: HttpRequest, package: Package, exc: ApplicationError, next_url: str
+) -> HttpResponse:
+    """The "Verify pickup code" dialog again after a refused verification or resend: the error in it, the package
+    as it is now, and its row and the list's numbers for the page script."""
+    _raise_if_out_of_reach(exc)
+    package.refresh_from_db()
+    context = _deliver_context(request, package, DeliverForm(), error=exc)
+    return _dialog(
+        request,
+        "orders/_deliver_dialog.html",
+        context,
+        status=exc.http_status,
+        extra=_refused_row_state(request, package, next_url),
+    )
+
+
+@staff_login_required
+@require_http_methods(["GET", "POST"])
+@staff_form
+def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """ "Resend code" inside the dialog: a new code goes out, the dialog stays open.
+
+    Without the script the dialog page is left by a redirect to the "Delivered" dialog's own address, with the
+    notice: reloading it sends no second code, and the language switcher (which reloads the page it is on with a
+    GET) finds a page. A GET here (such a reload of an older page) shows that dialog and sends nothing."""
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
+    if request.method == "GET":
+        return _dialog(request, "orders/_deliver_dialog.html", _deliver_context(request, package, DeliverForm()))
+    try:
+        package = services.package_resend_code(package=package, actor=request.user, channel=Channel.WEB)
+    except ApplicationError as exc:
+        return _deliver_dialog_refused(request, package, exc, _safe_next(request, reverse("staff:package-list")))
+    notice = cmd.DONE_MESSAGES[cmd.RESEND_CODE]
+    if not _is_fetch(request):
+        messages.success(request, notice, extra_tags=DIALOG_NOTICE)
+        next_url = _safe_next(request, reverse("staff:package-list"))
+        return redirect(f"{reverse('staff:package-deliver', args=[package.pk])}?{urlencode({'next': next_url})}")
+    context = _deliver_context(request, package, DeliverForm(), notice=notice)
+    return _dialog(request, "orders/_deliver_dialog.html", context)
+
+
+@staff_login_required
+@require_http_methods(["GET", "POST"])
+@staff_form
+def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
+    """ "Cancel": asks for the reason; managers only (the service decides)."""
+    package = _get_package(request, package_id, out_of_reach=_NotYours)
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    context = {"package": package, "title": CANCEL_TITLE, "next": next_url, "error": None}
+    if request.method == "GET":
+        if not cmd.COMMANDS[cmd.CANCEL].role_allows(staff_role_for_store(user=request.user, store_id=package.store_id)):
+            context["error"] = ApplicationError("permission_denied", _("Only a store manager may do this."))
+        return _dialog(request, "orders/_cancel_dialog.html", {**context, "form": CancelForm()})
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        package = services.package_cancel(package=package, actor=request.user, channel=Channel.WEB, reason=reason)
+    except ApplicationError as exc:
+        _raise_if_out_of_reach(exc)
+        package.refresh_from_db()
+        context.update(package=package, form=form, error=exc)
+        return _dialog(
+            request,
+            "orders/_cancel_dialog.html",
+            context,
+            status=exc.http_status,
+            extra=_refused_row_state(request, package, next_url),
+        )
+    return _done(request, package, cmd.DONE_MESSAGES[cmd.CANCEL], next_url)
