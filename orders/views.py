@@ -79,7 +79,6 @@ VERIFIED = _("Pickup code verified")
 VERIFIED_MANUAL = _("Pickup code confirmed on the customer's phone")
 VERIFY_FAILED = _("Pickup code refused")
 VERIFY_REFUSED = _("Verification attempt refused")
-LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 SIGNED_OUT = _("You are no longer signed in. Sign in again to continue.")
 PAGE_EXPIRED = _("This page has expired. Reload the page and try again.")
 NOT_YOURS = _("This package is no longer in your stores. The list has been reloaded.")
@@ -414,12 +413,9 @@ class LoginView(auth_views.LoginView):
 
 def login_locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     """django-axes lockout (AXES_LOCKOUT_CALLABLE): the login page with the reason, or the API's error body."""
-    from axes.helpers import get_cool_off
+    from core.lockout import lockout_message
 
-    cool_off = get_cool_off(request)
-    seconds = int(cool_off.total_seconds()) if cool_off else 0
-    minutes = max(1, (seconds + 59) // 60)
-    message = LOCKED_OUT % {"minutes": minutes}
+    message, seconds = lockout_message(request)
     if request.path.startswith("/api/"):
         if original_response is not None:
             return original_response  # the API's own SPEC 9.4 body (core.api.TokenObtainApi)
