@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Max, Min, Q
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and django-axes' admins, translated)
 from core.admin_settings import settings_screen_view
 from core.appsettings import SPECS
+from core.changelist import GuardedChangeList
 from core.models import AppSetting, AppSettingsVersion, TaskHeartbeat
 from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
@@ -60,8 +60,12 @@ def planner_row_estimate(queryset) -> int | None:
             found = cursor.fetchone()
         # -1 (PostgreSQL 14+) or 0: never analysed.
         return int(found[0]) if found and found[0] > 0 else None
-    plan = json.loads(rows.explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
+    plan = rows.explain(format="json")
+    if not plan:
+        # Nothing to explain: a condition no row can meet (an integer past the column's range, ``__in`` of no
+        # value) leaves Django no statement to run. Nothing matches.
+        return 0
+    return int(json.loads(plan)[0]["Plan"]["Plan Rows"])
 
 
 class EstimatedCountPaginator(DeferredJoinPaginator):
@@ -152,7 +156,7 @@ def with_periods_from_bounds(queryset):
     return clone
 
 
-class LargeTableChangeList(ChangeList):
+class LargeTableChangeList(GuardedChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         queryset = super().get_queryset(request, exclude_parameters)
         return with_periods_from_bounds(queryset) if self.date_hierarchy else queryset

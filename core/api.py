@@ -2,7 +2,6 @@
 the OpenAPI schema and its docs page (SPEC 9.2)."""
 
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -14,8 +13,6 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 
 from core.errors import ApplicationError
 from core.negotiation import DefaultFormatContentNegotiation, JsonOnlyContentNegotiation
-
-LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 
 
 class StaffJWTScheme(SimpleJWTScheme):
@@ -61,8 +58,9 @@ class StaffTokenObtainSerializer(TokenObtainPairSerializer):
         400: _error("validation_error: username or password missing (details.fields)"),
         401: _error("not_authenticated: wrong credentials or inactive user"),
         429: _error(
-            "throttled: request rate, or the username is locked after AXES_FAILURE_LIMIT wrong passwords "
-            "(details.retryAfter: the rest of the cool-off)"
+            "throttled: request rate, or sign-ins are locked: AXES_FAILURE_LIMIT wrong passwords for the username "
+            "from this address, or AXES_ADDRESS_FAILURE_LIMIT from this address for any usernames "
+            "(details.retryAfter: the cool-off)"
         ),
     },
 )
@@ -74,16 +72,14 @@ class TokenObtainApi(jwt_views.TokenObtainPairView):
         try:
             return super().post(request, *args, **kwargs)
         except exceptions.AuthenticationFailed:
-            # django-axes locked the username (SPEC 10): authenticate() then answers "no account" even for
-            # the right password. Say what it is, with the cool-off, instead of a misleading 401.
+            # django-axes locked the username at this address, or this address (SPEC 10, core.lockout):
+            # authenticate() then answers "no account" even for the right password. Say what it is, with the
+            # cool-off, instead of a misleading 401.
             if getattr(request, "axes_locked_out", False):
-                from axes.helpers import get_cool_off
+                from core.lockout import lockout_message
 
-                cool_off = get_cool_off(request)
-                seconds = max(1, int(cool_off.total_seconds())) if cool_off else 60
-                raise ApplicationError(
-                    "throttled", LOCKED_OUT % {"minutes": max(1, (seconds + 59) // 60)}, {"retryAfter": seconds}
-                ) from None
+                message, seconds = lockout_message(request)
+                raise ApplicationError("throttled", message, {"retryAfter": seconds}) from None
             raise
 
 

@@ -23,6 +23,9 @@ class CoreConfig(AppConfig):
         register_year_lookups()
         register_integer_in_lookup()
         connect_settings_units()
+        from core import changelist
+
+        changelist.install()  # every admin list answers ?e=1 for a value the database refuses, never a 500
 
 
 def connect_settings_units():

@@ -48,14 +48,25 @@ class AnonRateThrottle(_DegradeOpenMixin, throttling.AnonRateThrottle):
 
 
 def client_ip_address(request) -> str | None:
-    """The client's address as the throttles count it (DRF's rule with ``NUM_PROXIES``), for django-axes
-    (``AXES_CLIENT_IP_CALLABLE``). If that is not an address (``NUM_PROXIES`` larger than the real chain of
-    proxies lets a client's own text through), REMOTE_ADDR: axes stores it in an address column."""
+    """The client's address as the sign-in lockout counts it (``AXES_CLIENT_IP_CALLABLE``): DRF's rule with
+    ``NUM_PROXIES``, as the throttles count it (``REMOTE_ADDR``, or the entry the trusted proxies appended to
+    ``X-Forwarded-For``; what the client wrote there itself is never read). If that is not an address
+    (``NUM_PROXIES`` larger than the real chain of proxies lets a client's own text through), ``REMOTE_ADDR``: axes
+    stores it in an address column.
+
+    An IPv6 client is its /64 (the network's first address, ``2001:db8:1:2::``): a subscriber, a phone or a rented
+    server holds a whole /64, so counting single addresses let one client try 2**64 addresses' worth of passwords
+    around the per-address limit (``core.lockout``)."""
     address = throttling.BaseThrottle().get_ident(request)
     try:
-        return str(ipaddress.ip_address(address))
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return request.META.get("REMOTE_ADDR")
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.7, as a dual-stack socket reports an IPv4 client
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
 
 
 # django-axes' username column (AccessAttempt, AccessLog, AccessFailureLog).

@@ -51,6 +51,16 @@ ODD_QUERIES = [
     "created_at__gte=garbage&created_at__lt=2025-13-45",
     "created_at__year=abc",
     "store__id__exact=not-a-key",
+    # Found by the PostgreSQL fuzz (test_admin_changelist_fuzz), which does not run on SQLite; these fail on both.
+    "status__exact=%00",
+    "store__code__exact=a%00b",
+    "created_at__year=99999999999999999999",  # the date hierarchy's year past a C long
+    "id__range=abc",  # one text for two bounds
+    "id__regex=(",
+    "user_id__exact=-99999999999999999999",  # a foreign key past 64 bits (SQLite's driver)
+    "actor_id__in=99999999999999999999",
+    "secret_encrypted__exact=abc",  # text for a binary column
+    "payload__contains=abc",  # a JSON lookup SQLite has not got
 ]
 
 
@@ -58,5 +68,10 @@ ODD_QUERIES = [
 def test_odd_query_strings_never_answer_500(admin_client, make_package, url):
     """Whatever is typed into a list's address: the list, or Django's "invalid lookup" redirect (?e=1)."""
     make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)  # rows in the lists (code, messages, audit, ...)
-    answers = {query: admin_client.get(f"{url}?{query}").status_code for query in ODD_QUERIES}
+    answers = {}
+    for query in ODD_QUERIES:
+        try:
+            answers[query] = admin_client.get(f"{url}?{query}").status_code
+        except Exception as error:  # the test client re-raises what the view raised: that is the 500
+            answers[query] = f"500 {error.__class__.__name__}"
     assert {query: status for query, status in answers.items() if status not in (200, 302)} == {}

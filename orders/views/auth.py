@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.views.common import _is_fetch, _safe_next
 
-LOCKED_OUT = _("Too many failed sign-ins for this account. Try again in %(minutes)s minutes.")
 PAGE_EXPIRED = _("This page has expired. Reload the page and try again.")
 
 
@@ -39,12 +38,9 @@ class LoginView(auth_views.LoginView):
 
 def login_locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     """django-axes lockout (AXES_LOCKOUT_CALLABLE): the login page with the reason, or the API's error body."""
-    from axes.helpers import get_cool_off
+    from core.lockout import lockout_message
 
-    cool_off = get_cool_off(request)
-    seconds = int(cool_off.total_seconds()) if cool_off else 0
-    minutes = max(1, (seconds + 59) // 60)
-    message = LOCKED_OUT % {"minutes": minutes}
+    message, seconds = lockout_message(request)
     if request.path.startswith("/api/"):
         if original_response is not None:
             return original_response  # the API's own SPEC 9.4 body (core.api.TokenObtainApi)
