@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, Q, QuerySet, Subquery
+from django.utils import timezone
 
+from core.appsettings import StoreSettings
 from core.authentication import INTEGRATION_GROUP, IS_INTEGRATION_ATTR
 from core.errors import ApplicationError
 from core.text import search_fold, text_nfc
-from orders.models import Customer, Order, Package, StaffMembership, StaffRole, Store
+from orders import commands as cmd
+from orders.models import (
+    AuditKind,
+    AuditOutcome,
+    AuditRecord,
+    Customer,
+    Order,
+    Package,
+    PackageStatus,
+    StaffMembership,
+    StaffRole,
+    Store,
+)
+from otp import conf as otp_conf
+from otp import services as otp
 
 
 def user_may_forgive_no_shows(*, user: Any) -> bool:
@@ -260,3 +277,51 @@ def package_search_q(term: str) -> Q:
     """Packages whose order number contains ``term``, whose customer's name has its words, or whose phone has
     its digits (``orders_matching``)."""
     return Q(order__in=orders_matching(term))
+
+
+# --- reads of the services (orders.services) --------------------------------------------------------------------
+
+
+def package_available_commands(*, package: Package, actor: Any) -> list[str]:
+    """The codes of the commands ``actor`` may run on ``package`` now (``orders.commands.available_commands``)."""
+    role = staff_role_for_store(user=actor, store_id=package.store_id)
+    return cmd.available_commands(
+        status=package.status, role=role, otp_enabled=StoreSettings(package.store_id).IS_OTP_ENABLED
+    )
+
+
+def packages_due_for_expiry(*, now: datetime | None = None) -> QuerySet[Package]:
+    """Packages still ready at or after their ``readyExpiresAt``, oldest deadline first."""
+    now = now or timezone.now()
+    return (
+        Package.objects.filter(status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now)
+        .select_related("order__customer", "store")
+        .order_by("ready_expires_at", "pk")
+    )
+
+
+def _failed_verifications(*, actor: Any, now: datetime) -> QuerySet[AuditRecord]:
+    """The actor's failed verifications within the guess-spraying window (``otp.spray_window_start``), newest
+    first; read on the audit table's ``audit_actor_failures_idx``."""
+    return AuditRecord.objects.filter(
+        actor=actor,
+        kind=AuditKind.VERIFICATION,
+        outcome=AuditOutcome.FAILURE,
+        created_at__gt=otp.spray_window_start(now=now),
+    ).order_by("-created_at")
+
+
+def failed_verification_limit_edge(*, actor: Any, now: datetime) -> Subquery:
+    """A subquery: the time of the actor's SPRAY_MAX_FAILURES-th most recent failed verification within the window,
+    NULL when there are fewer (the limit is not reached). For a query the caller makes anyway (the pickup code's),
+    instead of one more round trip; its value is ``otp.verification_check_spray_limit``'s ``oldest_counted``."""
+    edge = otp_conf.SPRAY_MAX_FAILURES - 1
+    return Subquery(_failed_verifications(actor=actor, now=now).values("created_at")[edge : edge + 1])
+
+
+def failed_verification_limit_reached_at(*, actor: Any, now: datetime) -> datetime | None:
+    """``failed_verification_limit_edge`` read on its own (one query)."""
+    failures = list(
+        _failed_verifications(actor=actor, now=now).values_list("created_at", flat=True)[: otp_conf.SPRAY_MAX_FAILURES]
+    )
+    return failures[-1] if len(failures) >= otp_conf.SPRAY_MAX_FAILURES else None

@@ -11,15 +11,18 @@ The public names are re-exported here, so callers write ``from orders import ser
 """
 
 from orders.phones import phone_normalize
+
+# Reads that moved to orders.selectors, still reachable here for orders/views.py. Remove these two names once
+# views call orders.selectors for them (after the views split lands); `grep -rn "services.package_available_commands"`.
+from orders.selectors import package_available_commands, packages_due_for_expiry
 from orders.services.delivery import DeliveryOutcome, order_verify, package_deliver
-from orders.services.dispatch import package_available_commands, package_run_command
+from orders.services.dispatch import package_run_command
 from orders.services.intake import order_intake
 from orders.services.no_shows import (
     ForgivePreview,
     no_show_strike_forgive,
     no_show_strike_forgive_preview,
     package_expire_no_show,
-    packages_due_for_expiry,
     packages_expire_unclaimed,
     packages_send_reminders,
 )

@@ -25,13 +25,18 @@ from django.utils.translation import ngettext_lazy
 from core.appsettings import StoreSettings
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
-from notifications.services import messages_queue_for_package, webhook_endpoints_active, webhooks_emit
+from notifications.services import webhook_endpoints_active
 from orders import commands as cmd
 from orders.models import AuditKind, AuditOutcome, AuditRecord, Order, Package, PackageStatus
-from orders.selectors import membership_grants_access, staff_role_for_store
+from orders.selectors import (
+    failed_verification_limit_edge,
+    failed_verification_limit_reached_at,
+    membership_grants_access,
+    staff_role_for_store,
+)
 from orders.services.actors import Actor
 from orders.services.audit import audit_record, audit_record_save
-from orders.services.outbox import Outbox
+from orders.services.outbox import Outbox, customer_messages_write, package_webhooks_write
 from orders.services.transitions import (
     command_authorize,
     command_check_source,
@@ -53,7 +58,7 @@ def package_lock_for_delivery(package_id: Any, *, actor: Actor | None) -> Packag
 
     Not the pickup code nor the actor's failure window: a statement that waited for a lock sees the other
     rows as they were when it started (READ COMMITTED re-reads only the locked row), so both are read in
-    the next statement (``otp.pickup_code_for_verification``).
+    the next statement (``_pickup_code_for_verification``).
     """
     order_size = (
         Package.objects.filter(order_id=OuterRef("order_id")).order_by().values("order_id").annotate(n=Count("pk"))
@@ -80,6 +85,25 @@ def package_lock_for_delivery(package_id: Any, *, actor: Actor | None) -> Packag
         raise ApplicationError("not_found") from None
     package.actor_role_loaded = member
     return package
+
+
+def _pickup_code_for_verification(*, package: Package, actor: Actor | None, now: datetime) -> PickupCode | None:
+    """The package's current code, after the actor's guess-spraying limit (``throttled``), both read in one statement.
+
+    Call it after the actor's verification lock (``otp.verifications_lock_condition``): the window is then read
+    with what the actor's earlier verifications committed.
+    """
+    if actor is None:
+        return otp.pickup_code_current(package=package)
+    code = otp.pickup_code_current(
+        package=package, with_values={"spray_edge": failed_verification_limit_edge(actor=actor, now=now)}
+    )
+    if code is None:  # no row to carry the edge: read it on its own
+        oldest_counted = failed_verification_limit_reached_at(actor=actor, now=now)
+    else:
+        oldest_counted = code.spray_edge
+    otp.verification_check_spray_limit(oldest_counted=oldest_counted, now=now)
+    return code
 
 
 @dataclass
@@ -246,16 +270,16 @@ def _deliver_locked(
         webhook_endpoints=endpoints,
         outbox=outbox,
     )
-    messages = messages_queue_for_package(package=package, event=MessageEvent.PICKED_UP, enqueue=False)
-    deliveries = webhooks_emit(
+    message_ids = customer_messages_write(packages=[package], event=MessageEvent.PICKED_UP, enqueue=False)
+    delivery_ids = package_webhooks_write(
         event_type=WebhookEventType.PACKAGE_DELIVERED,
-        package=package,
+        packages=[package],
         previous_status=PackageStatus.READY_FOR_CUSTOMER_PICKUP,
         endpoints=endpoints,
         enqueue=False,
     )
-    outbox.message_ids.extend(message.pk for message in messages)
-    outbox.delivery_ids.extend(delivery.pk for delivery in deliveries)
+    outbox.message_ids.extend(message_ids)
+    outbox.delivery_ids.extend(delivery_ids)
     outbox.queue_on_commit()
 
 
@@ -373,7 +397,7 @@ def package_deliver(
         _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
             _check_manual_allowed(conf=conf)
-        code = otp.pickup_code_for_verification(package=package, actor=actor, now=now)  # throttled first
+        code = _pickup_code_for_verification(package=package, actor=actor, now=now)  # throttled first
         delivered, refusal = _verify_and_deliver(
             packages=[package],
             actor=actor,
@@ -438,7 +462,10 @@ def order_verify(
         if manual:
             for package in with_codes:
                 _check_manual_allowed(conf=StoreSettings(package.store_id))
-        otp.verification_check_spray_limit(actor=actor, now=now)
+        if actor is not None:
+            otp.verification_check_spray_limit(
+                oldest_counted=failed_verification_limit_reached_at(actor=actor, now=now), now=now
+            )
         delivered, refusal = _verify_and_deliver(
             packages=with_codes, actor=actor, channel=channel, otp_value=otp_value, manual=manual, now=now
         )

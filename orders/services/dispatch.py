@@ -6,11 +6,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from core.appsettings import StoreSettings
 from core.errors import ApplicationError
 from orders import commands as cmd
 from orders.models import Package
-from orders.selectors import staff_role_for_store
 from orders.services.actors import Actor
 from orders.services.delivery import package_deliver
 from orders.services.transitions import (
@@ -62,11 +60,4 @@ def package_run_command(
         )
     return _SERVICES[command](
         package=package, actor=actor, channel=channel, otp_value=otp_value, manual=manual, reason=reason
-    )
-
-
-def package_available_commands(*, package: Package, actor: Actor | None) -> list[str]:
-    role = staff_role_for_store(user=actor, store_id=package.store_id)
-    return cmd.available_commands(
-        status=package.status, role=role, otp_enabled=StoreSettings(package.store_id).IS_OTP_ENABLED
     )

@@ -24,13 +24,12 @@ from core.appsettings import StoreSettings
 from core.bulk import insert_rows
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
-from notifications.services import messages_queue_for_packages, webhooks_emit_for_packages
 from orders import commands as cmd
 from orders.models import AuditKind, AuditOutcome, AuditRecord, Channel, NoShowStrike, Package, PackageStatus
-from orders.selectors import user_may_forgive_no_shows
+from orders.selectors import packages_due_for_expiry, user_may_forgive_no_shows
 from orders.services.actors import Actor
 from orders.services.audit import audit_record_save
-from orders.services.outbox import outbox_queue_on_commit
+from orders.services.outbox import customer_messages_write, outbox_queue_on_commit, package_webhooks_write
 from orders.services.transitions import orders_refresh_statuses, package_lock
 from orders.services.trust_tiers import (
     TierRules,
@@ -71,7 +70,7 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
     for package in packages:
         package.status, package.cancelled_at, package.cancellation_reason = PackageStatus.CANCELLED, now, cmd.NO_SHOW
         package.ready_expires_at, package.updated_at = None, now
-    otp.pickup_codes_invalidate_for_packages(package_ids=ids, reason=cmd.NO_SHOW, now=now)
+    otp.pickup_codes_invalidate_for_packages(package_ids=ids, reason=otp.NO_SHOW, now=now)
     insert_rows(
         AuditRecord,
         [
@@ -91,11 +90,11 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
             for package in packages
         ],
     )
-    delivery_ids = webhooks_emit_for_packages(
+    delivery_ids = package_webhooks_write(
         event_type=WebhookEventType.PACKAGE_STATUS_CHANGED, packages=packages, previous_status=previous, enqueue=False
     )
     orders_refresh_statuses(order_ids=[package.order_id for package in packages], now=now)
-    delivery_ids += webhooks_emit_for_packages(
+    delivery_ids += package_webhooks_write(
         event_type=WebhookEventType.PACKAGE_CANCELLED, packages=packages, previous_status=previous, enqueue=False
     )
     insert_rows(
@@ -110,7 +109,7 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
     for package in packages:
         customer = package.order.customer
         customer.trust_tier, customer.restricted_until = tiers[customer.pk]
-    message_ids = messages_queue_for_packages(packages=packages, event=MessageEvent.CANCELLED_NO_SHOW, enqueue=False)
+    message_ids = customer_messages_write(packages=packages, event=MessageEvent.CANCELLED_NO_SHOW, enqueue=False)
     outbox_queue_on_commit(message_ids=message_ids, delivery_ids=delivery_ids)
 
 
@@ -131,16 +130,6 @@ def package_expire_no_show(*, package: Package, now: datetime | None = None) -> 
             return False
         _expire_claimed(packages=[locked], now=now)
     return True
-
-
-def packages_due_for_expiry(*, now: datetime | None = None):
-    """Packages still ready at or after their ``readyExpiresAt``, oldest deadline first (read only)."""
-    now = now or timezone.now()
-    return (
-        Package.objects.filter(status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now)
-        .select_related("order__customer", "store")
-        .order_by("ready_expires_at", "pk")
-    )
 
 
 def packages_expire_unclaimed(*, now: datetime | None = None, batch_size: int = 500) -> int:
@@ -215,7 +204,7 @@ def packages_send_reminders(*, now: datetime | None = None, batch_size: int = 50
                         raise _LostRace
                     for package in batch:
                         package.reminder_sent_at = now
-                    message_ids = messages_queue_for_packages(
+                    message_ids = customer_messages_write(
                         packages=batch, event=MessageEvent.PICKUP_REMINDER, enqueue=False
                     )
                     outbox_queue_on_commit(message_ids=message_ids)

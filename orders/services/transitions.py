@@ -21,13 +21,12 @@ from django.utils.translation import gettext_lazy as _
 from core.appsettings import StoreSettings
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
-from notifications.services import messages_queue_for_package, webhooks_emit
 from orders import commands as cmd
 from orders.models import AuditKind, AuditRecord, Channel, Order, OrderStatus, Package, PackageStatus, StaffRole
 from orders.selectors import staff_role_for_store
 from orders.services.actors import Actor
 from orders.services.audit import audit_record, audit_record_save
-from orders.services.outbox import Outbox
+from orders.services.outbox import Outbox, customer_messages_write, package_webhooks_write
 from otp import services as otp
 
 
@@ -118,15 +117,15 @@ def package_move(
         reason=reason,
     )
     AuditRecord.objects.bulk_create([*(earlier_audit or []), transition])
-    deliveries = webhooks_emit(
+    delivery_ids = package_webhooks_write(
         event_type=WebhookEventType.PACKAGE_STATUS_CHANGED,
-        package=package,
+        packages=[package],
         previous_status=previous,
         endpoints=webhook_endpoints,
         enqueue=outbox is None,
     )
     if outbox is not None:
-        outbox.delivery_ids.extend(delivery.pk for delivery in deliveries)
+        outbox.delivery_ids.extend(delivery_ids)
     if getattr(package, "order_package_count", None) == 1:
         # The order's only package is this one, locked by us: its status decides the order's, so
         # there is nothing to lock or read (order intake never adds packages to an existing order).
@@ -232,12 +231,12 @@ def package_mark_ready(*, package: Package, actor: Actor | None, channel: str) -
         if conf.IS_OTP_ENABLED:
             pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
             audit_record_save(package=package, kind=AuditKind.CODE_ISSUED, actor=actor, channel=channel, now=now)
-        messages_queue_for_package(
-            package=package, event=MessageEvent.READY_FOR_PICKUP, code=code, pickup_code=pickup_code
+        customer_messages_write(
+            packages=[package], event=MessageEvent.READY_FOR_PICKUP, code=code, pickup_code=pickup_code
         )
-        webhooks_emit(
+        package_webhooks_write(
             event_type=WebhookEventType.PACKAGE_READY_WHISPERER,
-            package=package,
+            packages=[package],
             previous_status=PackageStatus.PACKED_ALL_ITEMS,
             code=code,
             pickup_code=pickup_code,
@@ -261,15 +260,15 @@ def package_resend_code(*, package: Package, actor: Actor | None, channel: str) 
                 "invalid_state", _("Pickup codes are not used at this store."), {"command": command.code}
             )
         now = timezone.now()
-        otp.pickup_code_check_issue_allowed(package=package, store_settings=conf, now=now)
+        otp.pickup_code_check_issue_allowed(package=package, store_settings=conf, zone=package.store.zone, now=now)
         pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
         audit_record_save(
             package=package, kind=AuditKind.CODE_RESENT, actor=actor, channel=channel, now=now, command=command.code
         )
-        messages_queue_for_package(package=package, event=MessageEvent.CODE_RESENT, code=code, pickup_code=pickup_code)
-        webhooks_emit(
+        customer_messages_write(packages=[package], event=MessageEvent.CODE_RESENT, code=code, pickup_code=pickup_code)
+        package_webhooks_write(
             event_type=WebhookEventType.PACKAGE_READY_WHISPERER,
-            package=package,
+            packages=[package],
             previous_status=package.status,  # a new code, no change of state
             code=code,
             pickup_code=pickup_code,
@@ -299,13 +298,13 @@ def package_cancel(*, package: Package, actor: Actor | None, channel: str, reaso
         command_authorize(package=package, actor=actor, command=command, channel=channel)
         command_check_source(package=package, command=command)
         _cancel_locked(package=package, actor=actor, channel=channel, now=timezone.now(), reason=reason)
-        messages_queue_for_package(package=package, event=MessageEvent.CANCELLED)
+        customer_messages_write(packages=[package], event=MessageEvent.CANCELLED)
     return package
 
 
 def _cancel_locked(*, package: Package, actor: Actor | None, channel: str, now: datetime, reason: str) -> None:
     previous = package.status
-    otp.pickup_code_invalidate(package=package, reason=cmd.NO_SHOW if reason == cmd.NO_SHOW else otp.CANCELLED, now=now)
+    otp.pickup_code_invalidate(package=package, reason=otp.NO_SHOW if reason == cmd.NO_SHOW else otp.CANCELLED, now=now)
     package_move(
         package=package,
         command=cmd.COMMANDS[cmd.CANCEL],
@@ -315,4 +314,4 @@ def _cancel_locked(*, package: Package, actor: Actor | None, channel: str, now: 
         reason=reason,
         fields={"cancelled_at": now, "cancellation_reason": reason, "ready_expires_at": None},
     )
-    webhooks_emit(event_type=WebhookEventType.PACKAGE_CANCELLED, package=package, previous_status=previous)
+    package_webhooks_write(event_type=WebhookEventType.PACKAGE_CANCELLED, packages=[package], previous_status=previous)

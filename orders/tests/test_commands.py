@@ -10,7 +10,7 @@ from core.errors import ApplicationError
 from core.services import app_setting_set
 from notifications.models import Message, WebhookDelivery, WebhookEndpoint
 from orders import commands as cmd
-from orders import services
+from orders import selectors, services
 from orders.models import AuditKind, AuditRecord, OrderStatus, Package, PackageStatus
 from orders.tests.factories import PackageFactory, UserFactory, employee_of
 from otp.models import PickupCode
@@ -118,8 +118,8 @@ def test_available_commands_follow_state_and_role(make_package, employee, manage
     }
     for state, codes in expected_employee.items():
         package = make_package(state)
-        assert services.package_available_commands(package=package, actor=employee) == codes
-        manager_codes = services.package_available_commands(package=package, actor=manager)
+        assert selectors.package_available_commands(package=package, actor=employee) == codes
+        manager_codes = selectors.package_available_commands(package=package, actor=manager)
         assert manager_codes == codes + ([cmd.CANCEL] if state in cmd.COMMANDS[cmd.CANCEL].sources else [])
 
 
@@ -127,7 +127,7 @@ def test_available_commands_follow_state_and_role(make_package, employee, manage
 def test_resend_is_not_offered_when_codes_are_off(make_package, employee, store):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    assert services.package_available_commands(package=package, actor=employee) == [cmd.DELIVER]
+    assert selectors.package_available_commands(package=package, actor=employee) == [cmd.DELIVER]
 
 
 @pytest.mark.django_db
