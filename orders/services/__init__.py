@@ -1,11 +1,14 @@
 """Every rule of the orders app that writes (SPEC 3-6, 9.2), one module per seam:
 
 - ``transitions``: the package state machine, its locks and checks, the order's status, the commands;
+- ``dispatch``: a command by its code, through the service the command table names;
 - ``delivery``: the pickup-code verification and the hand-over, of a package or an order;
 - ``no_shows``: expiry of uncollected packages, reminders, forgiving a strike;
 - ``trust_tiers``: a customer's tier from their no-shows;
 - ``intake``: orders from the order systems;
-- ``audit``: the audit records; ``outbox``: queuing the outbox rows after commit.
+- ``audit``: the audit records; ``outbox``: the drafts of the outbox rows and their publish after commit.
+
+Reads are in ``orders.selectors``; phone numbers in ``orders.phones``.
 
 The public names are re-exported here, so callers write ``from orders import services`` and ``services.<name>``.
 """
@@ -16,7 +19,7 @@ from orders.phones import phone_normalize
 # views call orders.selectors for them (after the views split lands); `grep -rn "services.package_available_commands"`.
 from orders.selectors import package_available_commands, packages_due_for_expiry
 from orders.services.delivery import DeliveryOutcome, order_verify, package_deliver
-from orders.services.dispatch import package_run_command
+from orders.services.dispatch import CommandOutcome, package_run_command
 from orders.services.intake import order_intake
 from orders.services.no_shows import (
     ForgivePreview,
@@ -47,6 +50,7 @@ from orders.services.trust_tiers import (
 
 __all__ = [
     "TIER_SETTING_KEYS",
+    "CommandOutcome",
     "DeliveryOutcome",
     "ForgivePreview",
     "TierRules",

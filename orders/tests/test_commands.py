@@ -1,10 +1,12 @@
 """Every command from every state, allowed and refused (SPEC 3.2), with its audit and outbox effects."""
 
+import inspect
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from core.errors import ApplicationError
 from core.services import app_setting_set
@@ -28,8 +30,8 @@ def run(package, command, actor, **kwargs):
     if command == cmd.RESEND_CODE:
         # Past the resend cooldown that started when the package became ready.
         with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-            return services.package_run_command(package=package, command=command, actor=actor, **kwargs)
-    return services.package_run_command(package=package, command=command, actor=actor, **kwargs)
+            return services.package_run_command(package=package, command=command, actor=actor, **kwargs).package
+    return services.package_run_command(package=package, command=command, actor=actor, **kwargs).package
 
 
 @pytest.mark.django_db
@@ -105,6 +107,41 @@ def test_unknown_command_is_a_validation_error(make_package, employee):
         with pytest.raises(ApplicationError) as error:
             services.package_run_command(package=package, command=bad, actor=employee, channel="api")
         assert error.value.code == "validation_error"
+
+
+@pytest.mark.parametrize("code", list(cmd.COMMANDS))
+def test_each_command_names_a_service_that_takes_its_inputs(code):
+    command = cmd.COMMANDS[code]
+    service = import_string(command.service)
+    parameters = inspect.signature(service).parameters
+    for name in ("package", "actor", "channel", *command.inputs):
+        assert parameters[name].kind == inspect.Parameter.KEYWORD_ONLY, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("codes_on", "manual", "message"),
+    [(True, True, cmd.DELIVERED_MANUAL), (False, False, cmd.DELIVERED_NO_CODE)],
+)
+def test_the_dispatch_tells_how_a_package_was_delivered(make_package, employee, store, codes_on, manual, message):
+    app_setting_set(key="IS_OTP_ENABLED", value=codes_on, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    outcome = services.package_run_command(
+        package=package, command=cmd.DELIVER, actor=employee, channel="web", manual=manual
+    )
+    assert outcome.package.pk == package.pk and outcome.package.status == S.DELIVERED
+    assert outcome.message == message
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+@pytest.mark.django_db
+def test_the_dispatch_tells_what_other_commands_did(make_package, employee):
+    package = make_package(S.WAITING)
+    outcome = services.package_run_command(
+        package=package, command=cmd.COMPLETE_PACKAGING, actor=employee, channel="web"
+    )
+    assert (outcome.package.status, outcome.message) == (S.PACKED_ALL_ITEMS, cmd.DONE_MESSAGES[cmd.COMPLETE_PACKAGING])
 
 
 @pytest.mark.django_db
