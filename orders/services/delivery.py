@@ -27,7 +27,7 @@ from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import webhook_endpoints_active
 from orders import commands as cmd
-from orders.models import AuditKind, AuditOutcome, AuditRecord, Order, Package, PackageStatus
+from orders.models import AuditKind, AuditOutcome, Order, Package, PackageStatus
 from orders.selectors import (
     failed_verification_limit_edge,
     failed_verification_limit_reached_at,
@@ -35,7 +35,7 @@ from orders.selectors import (
     staff_role_for_store,
 )
 from orders.services.actors import Actor
-from orders.services.audit import audit_record, audit_record_save
+from orders.services.audit import AuditRow, audit_records_write, audit_row
 from orders.services.outbox import Outbox, customer_messages_write, package_webhooks_write
 from orders.services.transitions import (
     command_authorize,
@@ -135,7 +135,7 @@ def _check_verification_input(*, otp_value: Any, manual: Any) -> None:
 def _confirms_manually(*, otp_value: Any, manual: Any) -> bool:
     """Whether a verification is a manual confirmation: only when no code was typed. A typed code is always
     compared, whatever the "customer showed the code" box or ``manualConfirm`` says: a wrong one counts an attempt
-    and is refused, a right one is an ordinary verified delivery (issue 15). One rule for the pages and the API."""
+    and is refused, a right one is an ordinary verified delivery. One rule for the pages and the API."""
     return manual is True and otp_value is None
 
 
@@ -157,7 +157,7 @@ def _check_manual_allowed(*, conf: StoreSettings) -> None:
 _REFUSALS_AUDITED = frozenset({"invalid_state", "permission_denied", "throttled"})
 
 
-def _audit_verification(
+def _verification_audit_row(
     *,
     package: Package,
     actor: Actor | None,
@@ -165,8 +165,7 @@ def _audit_verification(
     now: datetime,
     manual: bool,
     refusal: ApplicationError | None,
-    save: bool = True,
-) -> AuditRecord:
+) -> AuditRow:
     """One verification attempt: ``success``, ``failure`` (the code was wrong, expired, locked or missing) or
     ``refused`` (the rules refused it before any code was compared, ``_REFUSALS_AUDITED``)."""
     if refusal is None:
@@ -175,7 +174,7 @@ def _audit_verification(
         outcome = AuditOutcome.REFUSED
     else:
         outcome = AuditOutcome.FAILURE
-    return (audit_record_save if save else audit_record)(
+    return audit_row(
         package=package,
         kind=AuditKind.VERIFICATION,
         actor=actor,
@@ -200,11 +199,13 @@ def _audited_refusals(*, actor: Actor | None, channel: str, manual: bool) -> Ite
     except ApplicationError as error:
         if error.code in _REFUSALS_AUDITED and attempted:
             now = timezone.now()
-            AuditRecord.objects.bulk_create(
-                _audit_verification(
-                    package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=error, save=False
-                )
-                for package in attempted
+            audit_records_write(
+                [
+                    _verification_audit_row(
+                        package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=error
+                    )
+                    for package in attempted
+                ]
             )
         raise
 
@@ -247,7 +248,7 @@ def _deliver_locked(
     now: datetime,
     manual: bool,
     code_consumed: bool = False,
-    earlier_audit: list[AuditRecord] | None = None,
+    earlier_audit: list[AuditRow] | None = None,
 ) -> None:
     """The delivery itself, on a locked package whose code (if any) has been accepted.
 
@@ -317,14 +318,20 @@ def _verify_and_deliver(
         )
         if matched is not None and refusals[matched.pk] is not None:
             refusal = refusals[matched.pk]
-            _audit_verification(package=matched, actor=actor, channel=channel, now=now, manual=False, refusal=refusal)
+            audit_records_write(
+                [
+                    _verification_audit_row(
+                        package=matched, actor=actor, channel=channel, now=now, manual=False, refusal=refusal
+                    )
+                ]
+            )
             return [], refusal
         opened = [] if matched is None else [matched]
     if opened:
         for package in opened:
             consumed = otp.pickup_code_consume(code=codes[package.pk], now=now)
-            verification = _audit_verification(
-                package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=None, save=False
+            verification = _verification_audit_row(
+                package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=None
             )
             _deliver_locked(
                 package=package,
@@ -344,13 +351,23 @@ def _verify_and_deliver(
         for package in live:
             remaining = otp.pickup_code_register_wrong_entry(code=codes[package.pk])
             error = _wrong_code_error(remaining, replaced=replaced)
-            _audit_verification(package=package, actor=actor, channel=channel, now=now, manual=False, refusal=error)
+            audit_records_write(
+                [
+                    _verification_audit_row(
+                        package=package, actor=actor, channel=channel, now=now, manual=False, refusal=error
+                    )
+                ]
+            )
             refusal = refusal or error
         return [], refusal
     # No live code at all: say why for the first package, and audit the refused attempt.
     for package in packages:
-        _audit_verification(
-            package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=refusals[package.pk]
+        audit_records_write(
+            [
+                _verification_audit_row(
+                    package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=refusals[package.pk]
+                )
+            ]
         )
     return [], refusals[packages[0].pk]
 

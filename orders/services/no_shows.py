@@ -25,10 +25,10 @@ from core.bulk import insert_rows
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
 from orders import commands as cmd
-from orders.models import AuditKind, AuditOutcome, AuditRecord, Channel, NoShowStrike, Package, PackageStatus
+from orders.models import AuditKind, Channel, NoShowStrike, Package, PackageStatus
 from orders.selectors import packages_due_for_expiry, user_may_forgive_no_shows
 from orders.services.actors import Actor
-from orders.services.audit import audit_record_save
+from orders.services.audit import audit_records_write, audit_row
 from orders.services.outbox import customer_messages_write, outbox_queue_on_commit, package_webhooks_write
 from orders.services.transitions import orders_refresh_statuses, package_lock
 from orders.services.trust_tiers import (
@@ -71,24 +71,22 @@ def _expire_claimed(*, packages: list[Package], now: datetime) -> None:
         package.status, package.cancelled_at, package.cancellation_reason = PackageStatus.CANCELLED, now, cmd.NO_SHOW
         package.ready_expires_at, package.updated_at = None, now
     otp.pickup_codes_invalidate_for_packages(package_ids=ids, reason=otp.NO_SHOW, now=now)
-    insert_rows(
-        AuditRecord,
+    audit_records_write(
         [
-            {
-                "created_at": now,
-                "kind": AuditKind.TRANSITION,
-                "outcome": AuditOutcome.SUCCESS,
-                "command": cmd.CANCEL,
-                "from_status": previous,
-                "to_status": PackageStatus.CANCELLED,
-                "actor_id": None,
-                "channel": Channel.SYSTEM,
-                "store_id": package.store_id,
-                "package_id": package.pk,
-                "reason": cmd.NO_SHOW,
-            }
+            audit_row(
+                package=package,
+                kind=AuditKind.TRANSITION,
+                actor=None,
+                channel=Channel.SYSTEM,
+                now=now,
+                command=cmd.CANCEL,
+                from_status=previous,
+                to_status=PackageStatus.CANCELLED,
+                reason=cmd.NO_SHOW,
+            )
             for package in packages
         ],
+        batch=True,
     )
     delivery_ids = package_webhooks_write(
         event_type=WebhookEventType.PACKAGE_STATUS_CHANGED, packages=packages, previous_status=previous, enqueue=False
@@ -242,13 +240,17 @@ def no_show_strike_forgive(*, strike: NoShowStrike, actor: Actor, reason: str, c
         NoShowStrike.objects.filter(pk=strike.pk, forgiven_at__isnull=True).update(
             forgiven_at=now, forgiven_by=actor, forgiven_reason=reason[:255]
         )
-        audit_record_save(
-            package=strike.package,
-            kind=AuditKind.STRIKE_FORGIVEN,
-            actor=actor,
-            channel=channel,
-            now=now,
-            reason=reason,
+        audit_records_write(
+            [
+                audit_row(
+                    package=strike.package,
+                    kind=AuditKind.STRIKE_FORGIVEN,
+                    actor=actor,
+                    channel=channel,
+                    now=now,
+                    reason=reason,
+                )
+            ]
         )
         customer_trust_tier_refresh(customer=strike.customer, now=now, lift_restriction=True)
     return True

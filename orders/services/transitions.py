@@ -22,16 +22,17 @@ from core.appsettings import StoreSettings
 from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
 from orders import commands as cmd
-from orders.models import AuditKind, AuditRecord, Channel, Order, OrderStatus, Package, PackageStatus, StaffRole
+from orders.models import AuditKind, Channel, Order, OrderStatus, Package, PackageStatus, StaffRole
 from orders.selectors import staff_role_for_store
 from orders.services.actors import Actor
-from orders.services.audit import audit_record, audit_record_save
+from orders.services.audit import AuditRow, audit_records_write, audit_row
 from orders.services.outbox import Outbox, customer_messages_write, package_webhooks_write
 from otp import services as otp
 
 
 def package_lock(package_id: Any) -> Package:
-    # of=("self",): lock only the package row, not the order/customer/store rows joined for reading.
+    """The package, its row locked for the caller's transaction, with its order, customer and store read (not
+    locked: ``of=("self",)``). Raises ``Package.DoesNotExist``."""
     return Package.objects.select_for_update(of=("self",)).select_related("order__customer", "store").get(pk=package_id)
 
 
@@ -88,7 +89,7 @@ def package_move(
     now: datetime,
     reason: str = "",
     fields: dict[str, Any] | None = None,
-    earlier_audit: list[AuditRecord] | None = None,
+    earlier_audit: list[AuditRow] | None = None,
     webhook_endpoints: list | None = None,
     outbox: Outbox | None = None,
 ) -> str:
@@ -105,7 +106,7 @@ def package_move(
         setattr(package, name, value)
     package.updated_at = now
     package.save(update_fields=["status", "updated_at", *(fields or {})])
-    transition = audit_record(
+    transition = audit_row(
         package=package,
         kind=AuditKind.TRANSITION,
         actor=actor,
@@ -116,7 +117,7 @@ def package_move(
         to_status=package.status,
         reason=reason,
     )
-    AuditRecord.objects.bulk_create([*(earlier_audit or []), transition])
+    audit_records_write([*(earlier_audit or []), transition])
     delivery_ids = package_webhooks_write(
         event_type=WebhookEventType.PACKAGE_STATUS_CHANGED,
         packages=[package],
@@ -195,7 +196,8 @@ def orders_refresh_statuses(*, order_ids: Iterable[Any], now: datetime) -> None:
 
 
 def package_complete_packaging(*, package: Package, actor: Actor | None, channel: str) -> Package:
-    """waiting -> packed_all_items."""
+    """waiting -> packed_all_items, in one transaction under the package lock (see the module docstring for the
+    refusals: ``not_found``, ``permission_denied``, ``invalid_state``)."""
     command = cmd.COMMANDS[cmd.COMPLETE_PACKAGING]
     with transaction.atomic():
         package = package_lock(package.pk)
@@ -207,7 +209,8 @@ def package_complete_packaging(*, package: Package, actor: Actor | None, channel
 
 def package_mark_ready(*, package: Package, actor: Actor | None, channel: str) -> Package:
     """packed_all_items -> ready_for_customer_pickup: starts the hold period, issues the code (when on),
-    and writes the customer's ready message and the Whisperer event, both carrying the code encrypted."""
+    and writes the customer's ready message and the Whisperer event, both carrying the code encrypted.
+    One transaction under the package lock; refusals as for every command (module docstring)."""
     command = cmd.COMMANDS[cmd.READY_FOR_PICKUP]
     with transaction.atomic():
         package = package_lock(package.pk)
@@ -230,7 +233,9 @@ def package_mark_ready(*, package: Package, actor: Actor | None, channel: str) -
         code, pickup_code = None, None
         if conf.IS_OTP_ENABLED:
             pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
-            audit_record_save(package=package, kind=AuditKind.CODE_ISSUED, actor=actor, channel=channel, now=now)
+            audit_records_write(
+                [audit_row(package=package, kind=AuditKind.CODE_ISSUED, actor=actor, channel=channel, now=now)]
+            )
         customer_messages_write(
             packages=[package], event=MessageEvent.READY_FOR_PICKUP, code=code, pickup_code=pickup_code
         )
@@ -247,7 +252,8 @@ def package_mark_ready(*, package: Package, actor: Actor | None, channel: str) -
 def package_resend_code(*, package: Package, actor: Actor | None, channel: str) -> Package:
     """Replace the package's code with a new one and send it. The old code stops working at once.
 
-    Raises ``throttled`` (with ``retryAfter``) inside the cooldown or past the 24-hour quota.
+    One transaction under the package lock. Raises ``throttled`` (with ``retryAfter``) inside the cooldown or
+    past the 24-hour quota, ``invalid_state`` where codes are off, and the refusals of every command.
     """
     command = cmd.COMMANDS[cmd.RESEND_CODE]
     with transaction.atomic():
@@ -262,8 +268,17 @@ def package_resend_code(*, package: Package, actor: Actor | None, channel: str) 
         now = timezone.now()
         otp.pickup_code_check_issue_allowed(package=package, store_settings=conf, zone=package.store.zone, now=now)
         pickup_code, code = otp.pickup_code_issue(package=package, store_settings=conf, now=now)
-        audit_record_save(
-            package=package, kind=AuditKind.CODE_RESENT, actor=actor, channel=channel, now=now, command=command.code
+        audit_records_write(
+            [
+                audit_row(
+                    package=package,
+                    kind=AuditKind.CODE_RESENT,
+                    actor=actor,
+                    channel=channel,
+                    now=now,
+                    command=command.code,
+                )
+            ]
         )
         customer_messages_write(packages=[package], event=MessageEvent.CODE_RESENT, code=code, pickup_code=pickup_code)
         package_webhooks_write(
@@ -281,7 +296,8 @@ def package_resend_code(*, package: Package, actor: Actor | None, channel: str) 
 def package_cancel(*, package: Package, actor: Actor | None, channel: str, reason: str) -> Package:
     """waiting / packed_all_items / ready_for_customer_pickup -> cancelled (managers only).
 
-    Needs a reason; invalidates the code; notifies the customer; emits PackageCancelledEvent.
+    Needs a reason (``validation_error``, checked before any lock); then one transaction under the package lock
+    that invalidates the code, notifies the customer and emits PackageCancelledEvent.
     """
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
