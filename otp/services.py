@@ -76,7 +76,9 @@ def pickup_code_is_current(*, package_id: Any, pickup_code_id: Any, code: str) -
 
     The outbox records the ``PickupCode`` it carries, so the check compares ids and does not need OTP_HASH_KEY
     (while the key is being rotated, workers may hold another key than the web process that issued the code).
-    Rows written before that reference existed (``pickup_code_id`` None) are checked by the code's hash.
+    Rows written before that reference existed (``pickup_code_id`` None) are checked by the code's hash; that
+    branch can go once no outbox row holds a code without its row (``secret_encrypted`` set, ``pickup_code`` NULL,
+    in ``notifications.Message`` and ``WebhookDelivery``): such rows are wiped when they are sent or fail.
     """
     current = PickupCode.objects.current().filter(package_id=package_id).first()
     if current is None:
