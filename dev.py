@@ -2,7 +2,7 @@
 """The two commands of the README, on a fresh machine with only Python installed.
 
     python3 dev.py start   # venv, requirements, migrate, demo data, then web + worker + beat
-    python3 dev.py test    # venv, requirements, then the whole test suite (extra args go to pytest)
+    python3 dev.py test    # venv, requirements, the import contracts, then the whole test suite (extra args go to pytest)
 
 `start` serves on port 8000, or on the port in the environment variable PORT (PORT=8001 python3 dev.py start).
 
@@ -110,6 +110,12 @@ def start(argv: list[str]) -> None:
 def test(argv: list[str]) -> None:
     ensure_venv()
     env = django_env(DJANGO_SETTINGS_MODULE="config.settings.test")
+    # The layers and the absence of import cycles first (import-linter's contracts in pyproject.toml): a broken
+    # contract stops the run before the tests, as a failing test would.
+    lint_imports = shutil.which("lint-imports", path=str(BIN)) or str(BIN / "lint-imports")
+    contracts = subprocess.run([lint_imports, "--no-cache"], cwd=ROOT, env=env)
+    if contracts.returncode:
+        sys.exit(contracts.returncode)
     result = subprocess.run([str(PYTHON), "-m", "pytest", *argv], cwd=ROOT, env=env)
     sys.exit(result.returncode)
 

@@ -1,7 +1,9 @@
 """The token endpoints of the API (SPEC 9.1): ``POST /api/auth/token/`` and ``/api/auth/token/refresh/``;
 the OpenAPI schema and its docs page (SPEC 9.2)."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.module_loading import import_string
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -32,9 +34,9 @@ class TokenAccessOutputSerializer(serializers.Serializer):
 
 
 def _error(description: str) -> OpenApiResponse:
-    from orders.serializers import ErrorSerializer
-
-    return OpenApiResponse(ErrorSerializer, description=description)
+    """An error answer in the OpenAPI document: the serializer API_ERROR_SERIALIZER names (the API's, whose details
+    list the apps' codes and states; core imports no app)."""
+    return OpenApiResponse(import_string(settings.API_ERROR_SERIALIZER), description=description)
 
 
 # Comments, not a docstring (the schema would show it). simplejwt's, with the username no longer than a username

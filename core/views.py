@@ -40,7 +40,7 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from config.celery_app import app
+    from celery import current_app as app  # the project's (config.celery_app), without importing config
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)

@@ -29,7 +29,7 @@ from notifications.models import (
     WebhookEventType,
 )
 from orders.admin import StaffSearchMixin
-from orders.services import phone_normalize
+from orders.phones import phone_normalize
 
 
 class RetryFailedMixin(ReadOnlyAdminMixin):

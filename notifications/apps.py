@@ -11,3 +11,5 @@ class NotificationsConfig(AppConfig):
         from notifications.checks import check_notification_backends
 
         checks.register(check_notification_backends, "notifications")
+        # Registers the tasks the services publish by name after commit (core.queueing), in every process.
+        from notifications import tasks  # noqa: F401

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from cryptography.fernet import InvalidToken
@@ -38,8 +38,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.template import TemplateDoesNotExist
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext, gettext_noop
 
+from core.queueing import task_publish
 from notifications.backends import OutgoingMessage, PermanentSendError, SendError, TransientSendError, backend_for
 from notifications.crypto import decrypt
 from notifications.http_deadline import DeadlineExceeded, post_within
@@ -52,11 +54,8 @@ from notifications.models import (
     WebhookDeliveryStatus,
     WebhookEventType,
 )
-from notifications.services import message_render
-from otp import services as otp_services
-
-if TYPE_CHECKING:
-    from orders.models import Package
+from notifications.rendering import message_render
+from notifications.services import message_enqueue, webhook_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +139,7 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
     if (
         code is not None
         and message.package_id
-        and not _code_is_current(package=message.package, pickup_code_id=message.pickup_code_id, code=code)
+        and not _code_is_current(package_id=message.package_id, pickup_code_id=message.pickup_code_id, code=code)
     ):
         # Sent late (a broker outage): the package was delivered or cancelled, or a newer code went out since.
         raise NotSent(CODE_NOT_CURRENT)
@@ -168,19 +167,15 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
     )
 
 
-def _code_is_current(*, package: Package, pickup_code_id: int | None, code: str) -> bool:
+def _code_is_current(*, package_id: Any, pickup_code_id: int | None, code: str) -> bool:
     """Whether the row's code is still the package's code: not used, invalidated or replaced by a resend.
 
-    Rows record the PickupCode they carry, so the check compares ids and does not need OTP_HASH_KEY: while the
-    key is being rotated, workers may hold another key than the web process that issued the code. Rows written
-    before that reference existed (``pickup_code_id`` None) are checked as they were, by the code's hash.
+    Asked of the function named by NOTIFY_CODE_IS_CURRENT (the pickup codes' own, ``otp.services``), with the
+    ``PickupCode`` row the outbox row recorded (None on rows written before that reference existed).
     """
-    current = otp_services.pickup_code_current(package=package)
-    if current is None:
-        return False
-    if pickup_code_id is not None:
-        return current.pk == pickup_code_id
-    return otp_services.pickup_code_matches(code=current, value=code)
+    return import_string(settings.NOTIFY_CODE_IS_CURRENT)(
+        package_id=package_id, pickup_code_id=pickup_code_id, code=code
+    )
 
 
 def message_send_attempt(*, message_id: Any) -> AttemptOutcome | None:
@@ -259,7 +254,7 @@ def _webhook_body(delivery: WebhookDelivery) -> bytes:
         if delivery.secret_encrypted:
             code = _decrypt_code(delivery.secret_encrypted)
             if delivery.package_id and not _code_is_current(
-                package=delivery.package, pickup_code_id=delivery.pickup_code_id, code=code
+                package_id=delivery.package_id, pickup_code_id=delivery.pickup_code_id, code=code
             ):
                 # Late (an endpoint down, retried with backoff): the extension app must not get a dead code.
                 raise NotSent(CODE_NOT_CURRENT)
@@ -396,9 +391,9 @@ def _overdue(now: datetime, after_seconds: float) -> Q:
     return Q(status=DeliveryStatus.PENDING) & condition
 
 
-def _publish(task, row_id: Any) -> bool:
+def _publish(task_name: str, row_id: Any) -> bool:
     try:
-        task.delay(str(row_id))
+        task_publish(task_name, str(row_id))
     except Exception:  # any broker failure: try again on the next run
         logger.warning("relay: the broker is unreachable; pending rows wait for the next run", exc_info=True)
         return False
@@ -415,15 +410,13 @@ def outbox_relay(
     again). With ``inline`` the rows are sent in this process instead of queued (no broker needed).
     Queuing a row twice is harmless: an attempt on a row that is no longer pending does nothing.
     """
-    from notifications import tasks
-
     now = now or timezone.now()
     after = settings.NOTIFY_RELAY_AFTER_SECONDS if after_seconds is None else after_seconds
     counts = {}
     broker_down = False
-    for model, task, attempt in (
-        (Message, tasks.message_send, message_send_attempt),
-        (WebhookDelivery, tasks.webhook_deliver, webhook_deliver_attempt),
+    for model, task_name, attempt in (
+        (Message, "notifications.message_send", message_send_attempt),
+        (WebhookDelivery, "notifications.webhook_deliver", webhook_deliver_attempt),
     ):
         ids = list(
             model.objects.filter(_overdue(now, after)).order_by("created_at").values_list("pk", flat=True)[:batch_size]
@@ -435,7 +428,7 @@ def outbox_relay(
                     attempt(message_id=row_id)
                 else:
                     attempt(delivery_id=row_id)
-            elif broker_down or not _publish(task, row_id):
+            elif broker_down or not _publish(task_name, row_id):
                 broker_down = True
                 break
             done += 1
@@ -473,8 +466,6 @@ def message_retry(*, message: Message) -> bool:
     """
     if _needs_wiped_secret(body_or_otp=message.body, secret=message.secret_encrypted):
         return False
-    from notifications.services import message_enqueue
-
     return _failed_row_requeue(model=Message, pk=message.pk, enqueue=message_enqueue)
 
 
@@ -485,6 +476,4 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery) -> bool:
     otp = (delivery.payload or {}).get("data", {}).get("otp")
     if _needs_wiped_secret(body_or_otp=otp, secret=delivery.secret_encrypted):
         return False
-    from notifications.services import webhook_enqueue
-
     return _failed_row_requeue(model=WebhookDelivery, pk=delivery.pk, enqueue=webhook_enqueue)

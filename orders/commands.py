@@ -1,4 +1,5 @@
-"""The package commands as data (SPEC 3.2): the API, the staff pages and the admin all read this table."""
+"""The package commands as data (SPEC 3.2): the API, the staff pages and the admin all read this table, and
+``orders.services.package_run_command`` runs a command by its code with the service its entry names."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import PackageStatus, StaffRole
-
-S = PackageStatus
 
 COMPLETE_PACKAGING = "COMPLETE_PACKAGING_WITHOUT_SHIPMENT"
 READY_FOR_PICKUP = "READY_FOR_PICKUP"
@@ -22,12 +21,21 @@ _ROLE_RANK = {StaffRole.EMPLOYEE: 1, StaffRole.MANAGER: 2}
 
 @dataclass(frozen=True)
 class Command:
+    """One package command: what it is called, from which states to which, who may run it, and its service.
+
+    ``service``: the dotted path of the service that runs it, which ``orders.services.package_run_command`` calls
+    with the package, the actor, the channel and the ``inputs`` it takes besides them. A path, not the function:
+    the services read this table, so it cannot import them.
+    """
+
     code: str
     name: Promise
     button: Promise  # the staff pages' button label
     sources: tuple[str, ...]
     target: str | None  # None: the state stays
     role: str
+    service: str
+    inputs: tuple[str, ...] = ()
     needs_otp: bool = False  # only ever offered while pickup codes are on for the store
 
     def role_allows(self, role: str | None) -> bool:
@@ -44,42 +52,49 @@ COMMANDS: dict[str, Command] = {
             COMPLETE_PACKAGING,
             _("Complete Packaging Without Shipment"),
             _("Complete Packaging"),
-            (S.WAITING,),
-            S.PACKED_ALL_ITEMS,
-            StaffRole.EMPLOYEE,
+            sources=(PackageStatus.WAITING,),
+            target=PackageStatus.PACKED_ALL_ITEMS,
+            role=StaffRole.EMPLOYEE,
+            service="orders.services.transitions.package_complete_packaging",
         ),
         Command(
             READY_FOR_PICKUP,
             _("Ready For Customer Pickup"),
             _("Ready for Pickup"),
-            (S.PACKED_ALL_ITEMS,),
-            S.READY_FOR_CUSTOMER_PICKUP,
-            StaffRole.EMPLOYEE,
+            sources=(PackageStatus.PACKED_ALL_ITEMS,),
+            target=PackageStatus.READY_FOR_CUSTOMER_PICKUP,
+            role=StaffRole.EMPLOYEE,
+            service="orders.services.transitions.package_mark_ready",
         ),
         Command(
             DELIVER,
             _("Self Service Package Delivery"),
             _("Delivered"),
-            (S.READY_FOR_CUSTOMER_PICKUP,),
-            S.DELIVERED,
-            StaffRole.EMPLOYEE,
+            sources=(PackageStatus.READY_FOR_CUSTOMER_PICKUP,),
+            target=PackageStatus.DELIVERED,
+            role=StaffRole.EMPLOYEE,
+            service="orders.services.delivery.package_deliver",
+            inputs=("otp_value", "manual"),
         ),
         Command(
             RESEND_CODE,
             _("Resend Pickup Code"),
             _("Resend Code"),
-            (S.READY_FOR_CUSTOMER_PICKUP,),
-            None,
-            StaffRole.EMPLOYEE,
+            sources=(PackageStatus.READY_FOR_CUSTOMER_PICKUP,),
+            target=None,
+            role=StaffRole.EMPLOYEE,
+            service="orders.services.transitions.package_resend_code",
             needs_otp=True,
         ),
         Command(
             CANCEL,
             _("Cancel Package"),
             _("Cancel"),
-            (S.WAITING, S.PACKED_ALL_ITEMS, S.READY_FOR_CUSTOMER_PICKUP),
-            S.CANCELLED,
-            StaffRole.MANAGER,
+            sources=(PackageStatus.WAITING, PackageStatus.PACKED_ALL_ITEMS, PackageStatus.READY_FOR_CUSTOMER_PICKUP),
+            target=PackageStatus.CANCELLED,
+            role=StaffRole.MANAGER,
+            service="orders.services.transitions.package_cancel",
+            inputs=("reason",),
         ),
     )
 }
@@ -121,7 +136,8 @@ MANUAL_CONFIRMATION = "manual_confirmation"
 REASON_LABELS = {
     NO_SHOW: _("No-show: not collected in time"),
     MANUAL_CONFIRMATION: _("manual confirmation"),
-    # Written by earlier versions as text in the request's language.
+    # Stored as text in the request's language by earlier versions. Remove these two once no audit record has
+    # them: AuditRecord.objects.filter(reason__in=["manual confirmation", "elle onay"]).exists() is False.
     "manual confirmation": _("manual confirmation"),
     "elle onay": _("manual confirmation"),
 }

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from core.services import task_heartbeat_record
 from notifications.services import message_enqueue, webhook_enqueue
-from orders import services
+from orders import selectors, services
 
 
 @shared_task(name="orders.expire_unclaimed_packages", ignore_result=True)
@@ -21,7 +21,7 @@ def expire_unclaimed_packages(helpers: int = 1, batch_size: int = 500) -> int:
     the backlog (the claims use SKIP LOCKED); one sweep process is bound by its own CPU. A finished run is
     recorded (``task_heartbeat_record``): ``/readyz`` reports beat ``stale`` after 5 minutes without one.
     """
-    if helpers > 0 and services.packages_due_for_expiry().values("pk")[: batch_size + 1].count() > batch_size:
+    if helpers > 0 and selectors.packages_due_for_expiry().values("pk")[: batch_size + 1].count() > batch_size:
         for _ in range(helpers):
             expire_unclaimed_packages.apply_async(kwargs={"helpers": 0, "batch_size": batch_size})
     expired = services.packages_expire_unclaimed(batch_size=batch_size)

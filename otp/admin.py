@@ -3,12 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import LargeTableAdminMixin, field_label
 from orders.admin import StaffSearchMixin
-from orders.commands import NO_SHOW
 from otp.models import PickupCode
-from otp.services import CANCELLED, DELIVERED, REPLACED
+from otp.services import CANCELLED, DELIVERED, NO_SHOW, REPLACED
 
-# Why a code stopped working as an administrator reads it: the table stores the services' codes (otp.services,
-# orders.commands.NO_SHOW), which are identifiers, not words.
+# Why a code stopped working as an administrator reads it: the table stores the services' codes (otp.services),
+# which are identifiers, not words.
 INVALIDATED_REASON_LABELS = {
     REPLACED: _("Replaced by a new code"),
     DELIVERED: _("Package delivered"),

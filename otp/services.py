@@ -1,9 +1,12 @@
-"""Pickup codes (SPEC 4): issue, hash, check, count wrong entries, consume, invalidate.
+"""Pickup codes (SPEC 4): issue, hash, check, count wrong entries, consume, invalidate; the resend limits and the
+guess-spraying limit.
 
-These functions are building blocks of the package commands in ``orders.services``; they expect
-to run inside the caller's transaction with the package row already locked, which is what makes
-"exactly one of many simultaneous verifications succeeds" hold. The code itself is returned only by
-``pickup_code_issue``, to be handed to the outbox encrypted; nothing here logs or stores it.
+These functions are building blocks of the package commands in ``orders.services``; they expect to run inside the
+caller's transaction with the package row already locked, which is what makes "exactly one of many simultaneous
+verifications succeeds" hold. ``package`` is the model instance a code belongs to (``PickupCode.package``); nothing
+here reads more of it than its primary key. What the limits need from above (the caller's failed verifications) is
+passed in as a value. The code itself is returned only by ``pickup_code_issue``, to be handed to the outbox
+encrypted; nothing here logs or stores it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, F
+from django.db.models import BooleanField, Expression, F, Model
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,9 +30,6 @@ from core.errors import ApplicationError
 from core.text import local_time_text
 from otp import conf
 from otp.models import PickupCode
-
-if TYPE_CHECKING:
-    from orders.models import Package
 
 # ASCII digits only: ``\d`` and ``int()`` also accept other scripts' digits ("١٢٣٤٥٦").
 _CODE_RE = re.compile(rf"[0-9]{{{conf.CODE_DIGITS}}}")
@@ -59,9 +59,33 @@ def code_check_format(value: Any) -> str:
     return value
 
 
-def pickup_code_current(*, package: Package) -> PickupCode | None:
-    """The package's code that is neither used nor invalidated (it may be expired or locked)."""
-    return PickupCode.objects.current().filter(package=package).first()
+def pickup_code_current(*, package: Model, with_values: dict[str, Expression] | None = None) -> PickupCode | None:
+    """The package's code that is neither used nor invalidated (it may be expired or locked).
+
+    ``with_values``: expressions the caller reads in the same statement, as attributes of the code returned
+    (the caller's failure window, ``verification_check_spray_limit``).
+    """
+    codes = PickupCode.objects.current().filter(package=package)
+    if with_values:
+        codes = codes.annotate(**with_values)
+    return codes.first()
+
+
+def pickup_code_is_current(*, package_id: Any, pickup_code_id: Any, code: str) -> bool:
+    """Whether a code written to the outbox is still the package's current code: not used, invalidated or replaced.
+
+    The outbox records the ``PickupCode`` it carries, so the check compares ids and does not need OTP_HASH_KEY
+    (while the key is being rotated, workers may hold another key than the web process that issued the code).
+    Rows written before that reference existed (``pickup_code_id`` None) are checked by the code's hash; that
+    branch can go once no outbox row holds a code without its row (``secret_encrypted`` set, ``pickup_code`` NULL,
+    in ``notifications.Message`` and ``WebhookDelivery``): such rows are wiped when they are sent or fail.
+    """
+    current = PickupCode.objects.current().filter(package_id=package_id).first()
+    if current is None:
+        return False
+    if pickup_code_id is not None:
+        return current.pk == pickup_code_id
+    return pickup_code_matches(code=current, value=code)
 
 
 def pickup_code_refusal(*, code: PickupCode | None, now) -> ApplicationError | None:
@@ -80,17 +104,18 @@ def pickup_code_matches(*, code: PickupCode, value: str) -> bool:
     return hmac.compare_digest(code_hash(package_id=code.package_id, code=value), code.code_hash)
 
 
-# Why a code stopped working (``PickupCode.invalidated_reason``): a resend replaced it, its package was delivered
-# or cancelled (a no-show writes ``orders.commands.NO_SHOW``).
-# Why a pickup-code limit answered 429, in its ``details.reason`` (the OpenAPI document's enum, core.schema).
+# Why a pickup-code limit answered 429, in its ``details.reason`` (the OpenAPI document's enum).
 RESEND_COOLDOWN = "resend_cooldown"
 CODE_QUOTA = "code_quota"
 FAILED_VERIFICATIONS = "failed_verifications"
 THROTTLE_REASONS = [RESEND_COOLDOWN, CODE_QUOTA, FAILED_VERIFICATIONS]
 
+# Why a code stopped working (``PickupCode.invalidated_reason``): a resend replaced it, its package was delivered,
+# cancelled, or cancelled as a no-show (the same word as the package's ``cancellation_reason``).
 REPLACED = "replaced"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
+NO_SHOW = "no_show"
 
 
 def pickup_code_matches_replaced(*, package_ids: list[Any], value: str, now) -> bool:
@@ -129,7 +154,7 @@ def pickup_code_consume(*, code: PickupCode, now) -> bool:
     return bool(PickupCode.objects.current().filter(pk=code.pk).update(used_at=now))
 
 
-def pickup_code_invalidate(*, package: Package, reason: str, now=None) -> int:
+def pickup_code_invalidate(*, package: Model, reason: str, now=None) -> int:
     """Invalidate every current code of the package (replaced, cancelled, no_show, delivered)."""
     return (
         PickupCode.objects.current()
@@ -147,8 +172,11 @@ def pickup_codes_invalidate_for_packages(*, package_ids: list[Any], reason: str,
     )
 
 
-def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, now) -> None:
-    """Enforce the resend cooldown and the 24-hour quota; raise ``throttled`` with ``retryAfter``."""
+def pickup_code_check_issue_allowed(*, package: Model, store_settings: Any, zone: tzinfo, now) -> None:
+    """Enforce the resend cooldown and the 24-hour quota; raise ``throttled`` with ``retryAfter``.
+
+    ``zone``: the store's time zone, in which the message says when the quota opens again.
+    """
     window_start = now - timedelta(seconds=conf.QUOTA_WINDOW_SECONDS)
     recent = list(
         PickupCode.objects.filter(package=package, created_at__gt=window_start)
@@ -177,11 +205,11 @@ def pickup_code_check_issue_allowed(*, package: Package, store_settings: Any, no
             "At most %(count)s code can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
             "At most %(count)s codes can be sent for a package in 24 hours. The next one can be sent at %(time)s.",
             limit,
-        ) % {"count": limit, "time": local_time_text(shown, package.store.zone)}
+        ) % {"count": limit, "time": local_time_text(shown, zone)}
         raise ApplicationError("throttled", message, {"retryAfter": retry_after, "reason": CODE_QUOTA})
 
 
-def pickup_code_issue(*, package: Package, store_settings: Any, now) -> tuple[PickupCode, str]:
+def pickup_code_issue(*, package: Model, store_settings: Any, now) -> tuple[PickupCode, str]:
     """Replace any current code with a new one; return the row and the plaintext code.
 
     The caller holds the package lock and has checked ``pickup_code_check_issue_allowed`` where
@@ -199,43 +227,10 @@ def pickup_code_issue(*, package: Package, store_settings: Any, now) -> tuple[Pi
     return code, value
 
 
-def failed_verifications_recent(*, actor: Any, now) -> list:
-    """Times of the actor's failed verifications within the spray window, oldest first."""
-    from orders.models import AuditKind, AuditOutcome, AuditRecord
+def spray_window_start(*, now: datetime) -> datetime:
+    """The start of the guess-spraying window: failed verifications after it count towards the limit."""
+    return now - timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
 
-    since = now - timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
-    return list(
-        AuditRecord.objects.filter(
-            actor=actor, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.FAILURE, created_at__gt=since
-        )
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[: conf.SPRAY_MAX_FAILURES]
-    )
-
-
-def failed_verifications_window_edge(*, actor: Any, now):
-    """A subquery expression: the time of the actor's SPRAY_MAX_FAILURES-th most recent failed
-    verification within the window, or NULL when there are fewer (the limit is not reached).
-
-    Lets the caller read it in a query it makes anyway (the package lock of a delivery) and pass it to
-    ``verification_check_spray_limit(oldest_counted=...)``, instead of one more round trip.
-    """
-    from django.db.models import Subquery
-
-    from orders.models import AuditKind, AuditOutcome, AuditRecord
-
-    since = now - timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
-    edge = conf.SPRAY_MAX_FAILURES - 1
-    return Subquery(
-        AuditRecord.objects.filter(
-            actor=actor, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.FAILURE, created_at__gt=since
-        )
-        .order_by("-created_at")
-        .values("created_at")[edge : edge + 1]
-    )
-
-
-_UNREAD = object()
 
 # pg_advisory_xact_lock(classid, objid) namespace of one user's verifications ("OTPV").
 _VERIFICATIONS_LOCK_NAMESPACE = 0x4F545056
@@ -248,7 +243,7 @@ def verifications_lock_condition(*, actor: Any):
     The guess-spraying window counts failures on any package, so no package lock orders two verifications by
     one user; this lock does. A statement that runs after it sees the failures of the user's verifications that
     held it before (READ COMMITTED: each statement reads what was committed when it started), so the window
-    must be read in a later statement (``pickup_code_for_verification``). None on other databases (SQLite
+    must be read in a later statement (``pickup_code_current(with_values=...)``). None on other databases (SQLite
     serialises writers anyway) and for a caller without an account.
     """
     if actor is None or actor.pk is None or connection.vendor != "postgresql":
@@ -269,36 +264,13 @@ def verifications_lock(*, actor: Any) -> None:
         cursor.execute("SELECT 1 FROM pg_advisory_xact_lock(%s, %s)", (_VERIFICATIONS_LOCK_NAMESPACE, actor.pk))
 
 
-def pickup_code_for_verification(*, package: Package, actor: Any, now) -> PickupCode | None:
-    """``pickup_code_current`` after ``verification_check_spray_limit``, both read in one statement.
+def verification_check_spray_limit(*, oldest_counted: datetime | None, now: datetime) -> None:
+    """Refuse (``throttled``) a user with SPRAY_MAX_FAILURES failed verifications within the window.
 
-    Call it after the actor's verification lock (``verifications_lock_condition``): the window is then read
-    with what the actor's earlier verifications committed.
+    ``oldest_counted``: the time of the user's SPRAY_MAX_FAILURES-th most recent failed verification after
+    ``spray_window_start(now)``, or None when there are fewer. The caller reads it from its record of attempts
+    (the audit table in ``orders``), so the limit holds across processes and survives a cache flush.
     """
-    if actor is None:
-        return pickup_code_current(package=package)
-    code = (
-        PickupCode.objects.current()
-        .filter(package=package)
-        .annotate(spray_edge=failed_verifications_window_edge(actor=actor, now=now))
-        .first()
-    )
-    verification_check_spray_limit(actor=actor, now=now, oldest_counted=_UNREAD if code is None else code.spray_edge)
-    return code
-
-
-def verification_check_spray_limit(*, actor: Any, now, oldest_counted: Any = _UNREAD) -> None:
-    """Refuse (``throttled``) a user with more than SPRAY_MAX_FAILURES failures in the window.
-
-    Counted from the audit table, so it holds across processes and survives a cache flush.
-    ``oldest_counted``, when given, is the value of ``failed_verifications_window_edge`` read by
-    the caller (None: below the limit); otherwise the failures are read here.
-    """
-    if actor is None:
-        return
-    if oldest_counted is _UNREAD:
-        failures = failed_verifications_recent(actor=actor, now=now)
-        oldest_counted = failures[-1] if len(failures) >= conf.SPRAY_MAX_FAILURES else None
     if oldest_counted is not None:
         frees_at = oldest_counted + timedelta(seconds=conf.SPRAY_WINDOW_SECONDS)
         retry_after = max(1, int((frees_at - now).total_seconds() + 0.999))

@@ -265,6 +265,8 @@ SIMPLE_JWT = {
     # (core.authentication checks it on each request, core.api on refresh).
     "CHECK_REVOKE_TOKEN": True,
 }
+# The error answer's serializer in the OpenAPI document, for core.api's token endpoints as for the apps' own.
+API_ERROR_SERIALIZER = "orders.serializers.ErrorSerializer"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Click & Collect pickup verification API",
     "DESCRIPTION": (
@@ -358,6 +360,9 @@ NOTIFY_HTTP_TIMEOUT = env.float("NOTIFY_HTTP_TIMEOUT", default=10.0)
 NOTIFY_MAX_TRIES = env.int("NOTIFY_MAX_TRIES", default=5)
 NOTIFY_RETRY_BACKOFF_SECONDS = env.float("NOTIFY_RETRY_BACKOFF_SECONDS", default=30.0)
 NOTIFY_RELAY_AFTER_SECONDS = env.int("NOTIFY_RELAY_AFTER_SECONDS", default=180)
+# Whether a code waiting in the outbox is still its package's current code, asked before it is sent. The
+# function is otp's: notifications, which may not import otp (pyproject.toml's import contracts), is told it here.
+NOTIFY_CODE_IS_CURRENT = "otp.services.pickup_code_is_current"
 # Webhook tries (notifications.sending): WEBHOOK_TIMEOUT bounds each wait on the socket (connect, each read);
 # WEBHOOK_DEADLINE bounds the whole try up to the answer's headers (connect, TLS, sending, status line and headers),
 # so a receiver that trickles them a byte at a time frees the worker at the deadline (notifications.http_deadline).

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from core.testing import sms_parts
-from notifications.services import message_render
+from notifications.rendering import message_render
 from orders.models import PackageStatus
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "tr" / "LC_MESSAGES" / "django.mo"

@@ -123,15 +123,26 @@ def test_a_row_written_before_the_pickup_code_reference_is_checked_by_hash_as_be
 
 
 def test_a_code_cannot_be_written_to_the_outbox_without_its_pickup_code_row(make_package):
-    from notifications.services import messages_queue_for_package, webhooks_emit
+    from notifications.services import MessageDraft, WebhookDraft, messages_write, webhook_deliveries_write
 
     package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    message = MessageDraft(
+        event="code_resent",
+        package_id=package.pk,
+        customer_id=package.order.customer_id,
+        store_id=package.store_id,
+        language="en",
+        recipients={"sms": "+905321234567"},
+        context={},
+        code="123456",
+    )
     with pytest.raises(ValueError, match="PickupCode"):
-        messages_queue_for_package(package=package, event="code_resent", code="123456")
+        messages_write(drafts=[message])
+    event = WebhookDraft(
+        event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package_id=package.pk, payload={}, code="123456"
+    )
     with pytest.raises(ValueError, match="PickupCode"):
-        webhooks_emit(
-            event_type=WebhookEventType.PACKAGE_READY_WHISPERER, package=package, previous_status="", code="123456"
-        )
+        webhook_deliveries_write(drafts=[event])
 
 
 # --- FIELD_ENCRYPTION_KEYS: a worker that cannot decrypt yet retries, it does not fail the row at once ------------

@@ -15,7 +15,7 @@ from core.testing import sms_parts
 from core.text import iso_utc
 from notifications import sending, tasks
 from notifications.models import CODE_MASK, DeliveryStatus, Message
-from notifications.services import message_render
+from notifications.rendering import message_render
 from orders import services
 from orders.models import PackageStatus
 

@@ -55,26 +55,16 @@ class PackageCommandApi(ApiView):
     def post(self, request, id):
         data = _validated(self.InputSerializer, request)
         package = package_get_for_user(user=request.user, package_id=id)
-        command = data["command"]
-        if command == cmd.DELIVER:
-            outcome = services.package_deliver(
-                package=package,
-                actor=request.user,
-                channel=Channel.API,
-                otp_value=data.get("otp"),
-                manual=data["manual_confirm"],
-            )
-            return _success(_delivery_message(outcome), package=self.package_data(outcome.package))
-        package = services.package_run_command(
+        outcome = services.package_run_command(
             package=package,
-            command=command,
+            command=data["command"],
             actor=request.user,
             channel=Channel.API,
             otp_value=data.get("otp"),
             manual=data["manual_confirm"],
             reason=data.get("reason", ""),
         )
-        return _success(cmd.DONE_MESSAGES[command], package=self.package_data(package))
+        return _success(outcome.message, package=self.package_data(outcome.package))
 
 
 @extend_schema_serializer(component_name="VerifyOtpInput")

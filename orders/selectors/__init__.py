@@ -16,7 +16,12 @@ from orders.selectors.access import (
     user_is_integration,
     user_may_forgive_no_shows,
 )
-from orders.selectors.audit import audit_records_by_actor_name, package_audit_timeline
+from orders.selectors.audit import (
+    audit_records_by_actor_name,
+    failed_verification_limit_edge,
+    failed_verification_limit_reached_at,
+    package_audit_timeline,
+)
 from orders.selectors.customers import (
     customer_active_no_show_count,
     customer_recent_no_shows,
@@ -26,6 +31,7 @@ from orders.selectors.packages import (
     ALL_COUNT,
     EXPIRES_TODAY,
     order_packages_for_user,
+    package_available_commands,
     package_counts_by_status,
     package_get_for_list_row,
     package_ids_by_order_number,
@@ -34,6 +40,7 @@ from orders.selectors.packages import (
     package_list_for_user,
     package_list_page,
     package_messages_sent,
+    packages_due_for_expiry,
     packages_in_list_order,
 )
 from orders.selectors.search import (
@@ -61,6 +68,8 @@ __all__ = [
     "customer_active_no_show_count",
     "customer_recent_no_shows",
     "customer_search_q",
+    "failed_verification_limit_edge",
+    "failed_verification_limit_reached_at",
     "membership_grants_access",
     "no_show_strike_of_customer",
     "order_get_for_user",
@@ -68,6 +77,7 @@ __all__ = [
     "order_packages_for_user",
     "orders_matching",
     "package_audit_timeline",
+    "package_available_commands",
     "package_counts_by_status",
     "package_get_for_list_row",
     "package_get_for_user",
@@ -78,6 +88,7 @@ __all__ = [
     "package_list_page",
     "package_messages_sent",
     "package_search_q",
+    "packages_due_for_expiry",
     "packages_in_list_order",
     "packages_visible_to",
     "row_search",

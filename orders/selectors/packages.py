@@ -3,17 +3,21 @@ the API's list, the packages of an order a caller sees, and the messages sent ab
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from core.appsettings import StoreSettings
 from core.pagination import DeferredJoinPaginator
 from core.text import text_nfc
 from notifications.models import Message
+from orders import commands as cmd
 from orders.models import PACKAGE_LIST_ORDER, Order, Package, PackageItem, PackageStatus, Store
-from orders.selectors.access import packages_visible_to
+from orders.selectors.access import packages_visible_to, staff_role_for_store
 from orders.selectors.search import order_number_q, package_search_q
 from orders.selectors.stores import store_tomorrow_starts
 
@@ -136,3 +140,21 @@ def package_messages_sent(*, package: Package) -> list[Message]:
 def package_items_matching(*, term: str) -> QuerySet[PackageItem]:
     """Package items whose SKU or name contains ``term``, in any case. No index: the items are read in full."""
     return PackageItem.objects.filter(Q(sku__icontains=term) | Q(name__icontains=term))
+
+
+def package_available_commands(*, package: Package, actor: Any) -> list[str]:
+    """The codes of the commands ``actor`` may run on ``package`` now (``orders.commands.available_commands``)."""
+    role = staff_role_for_store(user=actor, store_id=package.store_id)
+    return cmd.available_commands(
+        status=package.status, role=role, otp_enabled=StoreSettings(package.store_id).IS_OTP_ENABLED
+    )
+
+
+def packages_due_for_expiry(*, now: datetime | None = None) -> QuerySet[Package]:
+    """Packages still ready at or after their ``readyExpiresAt``, oldest deadline first."""
+    now = now or timezone.now()
+    return (
+        Package.objects.filter(status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lte=now)
+        .select_related("order__customer", "store")
+        .order_by("ready_expires_at", "pk")
+    )

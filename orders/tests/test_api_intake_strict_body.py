@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from orders.models import Customer, Order, Package
-from orders.services import _fingerprint
+from orders.services.intake import _fingerprint
 from orders.tests.apiclient import BearerClient, _fresh_throttles, assert_error, bearer  # noqa: F401
 from orders.tests.factories import StoreFactory, integration_user
 

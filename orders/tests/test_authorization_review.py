@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from core.errors import ApplicationError
 from orders import commands as cmd
-from orders import services
+from orders import selectors, services
 from orders.models import NoShowStrike, Package, PackageStatus, StaffMembership, StaffRole
 from orders.tests.apiclient import _fresh_throttles, bearer, obtain_tokens  # noqa: F401 - autouse fixture
 from orders.tests.factories import (
@@ -102,7 +102,7 @@ def test_an_integration_account_runs_no_package_command_through_the_services(oms
     oms = get_user_model().objects.get(pk=oms_member.pk)  # as a session loads it: no integration flag read yet
     waiting, ready = make_package(S.WAITING), make_package(S.READY_FOR_CUSTOMER_PICKUP)
 
-    assert services.package_available_commands(package=ready, actor=oms) == []
+    assert selectors.package_available_commands(package=ready, actor=oms) == []
     attempts = [
         lambda: services.package_complete_packaging(package=waiting, actor=oms, channel="web"),
         lambda: services.package_cancel(package=waiting, actor=oms, channel="web", reason="x"),

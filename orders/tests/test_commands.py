@@ -1,16 +1,18 @@
 """Every command from every state, allowed and refused (SPEC 3.2), with its audit and outbox effects."""
 
+import inspect
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from core.errors import ApplicationError
 from core.services import app_setting_set
 from notifications.models import Message, WebhookDelivery, WebhookEndpoint
 from orders import commands as cmd
-from orders import services
+from orders import selectors, services
 from orders.models import AuditKind, AuditRecord, OrderStatus, Package, PackageStatus
 from orders.tests.factories import PackageFactory, UserFactory, employee_of
 from otp.models import PickupCode
@@ -28,8 +30,8 @@ def run(package, command, actor, **kwargs):
     if command == cmd.RESEND_CODE:
         # Past the resend cooldown that started when the package became ready.
         with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-            return services.package_run_command(package=package, command=command, actor=actor, **kwargs)
-    return services.package_run_command(package=package, command=command, actor=actor, **kwargs)
+            return services.package_run_command(package=package, command=command, actor=actor, **kwargs).package
+    return services.package_run_command(package=package, command=command, actor=actor, **kwargs).package
 
 
 @pytest.mark.django_db
@@ -107,6 +109,41 @@ def test_unknown_command_is_a_validation_error(make_package, employee):
         assert error.value.code == "validation_error"
 
 
+@pytest.mark.parametrize("code", list(cmd.COMMANDS))
+def test_each_command_names_a_service_that_takes_its_inputs(code):
+    command = cmd.COMMANDS[code]
+    service = import_string(command.service)
+    parameters = inspect.signature(service).parameters
+    for name in ("package", "actor", "channel", *command.inputs):
+        assert parameters[name].kind == inspect.Parameter.KEYWORD_ONLY, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("codes_on", "manual", "message"),
+    [(True, True, cmd.DELIVERED_MANUAL), (False, False, cmd.DELIVERED_NO_CODE)],
+)
+def test_the_dispatch_tells_how_a_package_was_delivered(make_package, employee, store, codes_on, manual, message):
+    app_setting_set(key="IS_OTP_ENABLED", value=codes_on, store=store)
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    outcome = services.package_run_command(
+        package=package, command=cmd.DELIVER, actor=employee, channel="web", manual=manual
+    )
+    assert outcome.package.pk == package.pk and outcome.package.status == S.DELIVERED
+    assert outcome.message == message
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+@pytest.mark.django_db
+def test_the_dispatch_tells_what_other_commands_did(make_package, employee):
+    package = make_package(S.WAITING)
+    outcome = services.package_run_command(
+        package=package, command=cmd.COMPLETE_PACKAGING, actor=employee, channel="web"
+    )
+    assert (outcome.package.status, outcome.message) == (S.PACKED_ALL_ITEMS, cmd.DONE_MESSAGES[cmd.COMPLETE_PACKAGING])
+
+
 @pytest.mark.django_db
 def test_available_commands_follow_state_and_role(make_package, employee, manager):
     expected_employee = {
@@ -118,8 +155,8 @@ def test_available_commands_follow_state_and_role(make_package, employee, manage
     }
     for state, codes in expected_employee.items():
         package = make_package(state)
-        assert services.package_available_commands(package=package, actor=employee) == codes
-        manager_codes = services.package_available_commands(package=package, actor=manager)
+        assert selectors.package_available_commands(package=package, actor=employee) == codes
+        manager_codes = selectors.package_available_commands(package=package, actor=manager)
         assert manager_codes == codes + ([cmd.CANCEL] if state in cmd.COMMANDS[cmd.CANCEL].sources else [])
 
 
@@ -127,7 +164,7 @@ def test_available_commands_follow_state_and_role(make_package, employee, manage
 def test_resend_is_not_offered_when_codes_are_off(make_package, employee, store):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    assert services.package_available_commands(package=package, actor=employee) == [cmd.DELIVER]
+    assert selectors.package_available_commands(package=package, actor=employee) == [cmd.DELIVER]
 
 
 @pytest.mark.django_db

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from notifications.models import Message
-from notifications.services import message_deadline
 from orders import commands as cmd
 from orders import services
 from orders.models import PackageStatus, Store
+from orders.services.outbox import message_deadline
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
 
 S = PackageStatus

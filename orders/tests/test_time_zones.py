@@ -12,9 +12,10 @@ from core.errors import ApplicationError
 from core.services import app_setting_set
 from core.testing import sms_parts
 from notifications.models import Message
-from notifications.services import message_deadline, message_render
+from notifications.rendering import message_render
 from orders import services
 from orders.models import PackageStatus
+from orders.services.outbox import message_deadline
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
 from orders.tests.factories import CustomerFactory, StoreFactory, employee_of, integration_user
 from otp.models import PickupCode

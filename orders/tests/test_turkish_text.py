@@ -21,6 +21,7 @@ from core.text import search_fold, text_nfc, turkish_sort_key
 from notifications.models import Message
 from orders import services
 from orders.models import Customer, NoShowStrike, Order, PackageItem, Store
+from orders.services import intake
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
 from orders.tests.factories import CustomerFactory, PackageFactory, integration_user
 
@@ -241,7 +242,7 @@ def test_an_order_taken_in_nfd_before_names_were_composed_still_answers_its_repl
         "deliveryType": "in_store",
         "packages": [{"items": [{"sku": "SKU-1", "name": nfd("Çanta"), "quantity": 1}]}],
     }
-    Order.objects.filter(pk=order.pk).update(intake_fingerprint=services._fingerprint(as_before))
+    Order.objects.filter(pk=order.pk).update(intake_fingerprint=intake._fingerprint(as_before))
     replay, created = _intake(store, nfd("Gül Şen"), item=nfd("Çanta"))
     assert (replay.pk, created) == (order.pk, False)
     with pytest.raises(ApplicationError) as refused:

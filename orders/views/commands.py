@@ -101,7 +101,7 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
     form = CommandForm(request.POST)
     command = form.data.get("command") if form.is_valid() else None
     try:
-        package = services.package_run_command(
+        outcome = services.package_run_command(
             package=package,
             command=command,
             actor=request.user,
@@ -117,7 +117,7 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
             )
         messages.error(request, exc.message)
         return redirect(next_url)
-    return _done(request, package, cmd.DONE_MESSAGES[command], next_url)
+    return _done(request, outcome.package, outcome.message, next_url)
 
 
 def _says_the_same(error: ApplicationError | None, refusal: ApplicationError) -> bool:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from core.schedules import EXPIRY_TASK
 from core.services import task_heartbeat_record
 from core.text import iso_utc
-from orders import services
+from orders import selectors, services
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         now = timezone.now()
         if options["dry_run"]:
-            due = services.packages_due_for_expiry(now=now)
+            due = selectors.packages_due_for_expiry(now=now)
             count = 0
             # iterator(): the listing stays flat in memory however many packages are due.
             for package in due.iterator(chunk_size=2000):

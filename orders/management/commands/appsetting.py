@@ -1,3 +1,9 @@
+"""``manage.py appsetting``: application settings (SPEC 5) from the command line.
+
+In ``orders`` rather than ``core``, which holds the settings: ``--store`` names a store, and ``core`` imports no
+app (pyproject.toml's import contracts).
+"""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
