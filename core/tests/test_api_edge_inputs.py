@@ -12,13 +12,12 @@ from orders.models import PackageStatus
 from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
 from orders.tests.factories import PackageFactory, employee_of
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000])
 def test_a_deeply_nested_body_is_a_validation_error_not_a_500(body, employee, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     anonymous = Client().post("/api/auth/token/", body, content_type="application/json")
     assert_error(anonymous, 400, "validation_error")
     signed_in = bearer(employee).client.post(
@@ -29,7 +28,7 @@ def test_a_deeply_nested_body_is_a_validation_error_not_a_500(body, employee, ma
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_non_json_constants_are_refused_as_unparseable(constant, employee, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     body = '{"manualConfirm": true, "reason": ' + constant + "}"
     answer = bearer(employee).client.post(
         f"/api/packages/{package.pk}/verify-otp/", body, content_type="application/json"
@@ -37,7 +36,7 @@ def test_non_json_constants_are_refused_as_unparseable(constant, employee, make_
     error = assert_error(answer, 400, "validation_error")
     assert error["message"] == "The request body is not valid JSON."
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP  # the valid keys beside it did not count either
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP  # the valid keys beside it did not count either
 
 
 def test_a_body_over_the_size_limit_answers_json(settings):
@@ -73,7 +72,7 @@ def test_token_errors_speak_turkish(employee, store):
 
 
 def test_the_last_attempt_is_said_in_the_singular(employee, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     api = bearer(employee)
     for _ in range(3):
         api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong_code(issued_code(package))})
@@ -87,7 +86,7 @@ def test_the_last_attempt_is_said_in_the_singular(employee, make_package, issued
 
 
 def test_order_verify_says_package_delivered_while_the_order_waits_for_more(employee, make_package, issued_code, store):
-    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     second = PackageFactory(order=first.order, store=store)
     services.package_complete_packaging(package=second, actor=None, channel="system")
     services.package_mark_ready(package=second, actor=None, channel="system")
@@ -104,14 +103,14 @@ def test_order_verify_says_package_delivered_while_the_order_waits_for_more(empl
 def test_code_and_manual_confirmation_together_is_a_checked_code(employee, make_package, issued_code):
     """Both sent: the code is compared (a wrong one is counted as any wrong entry), never waved through as a manual
     confirmation; a malformed one is a validation_error that counts nothing, as without the flag."""
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     api = bearer(employee)
     url = f"/api/packages/{package.pk}/verify-otp/"
     body = assert_error(api.post(url, {"otp": "12ab", "manualConfirm": True}), 400, "validation_error")
     assert "otp" in body["details"]["fields"]
     assert_error(api.post(url, {"otp": wrong_code(issued_code(package)), "manualConfirm": True}), 400, "otp_invalid")
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
     assert package.pickup_codes.get(used_at=None, invalidated_at=None).attempts == 1
     # manualConfirm with a null code is a manual confirmation.
     response = api.post(url, {"otp": None, "manualConfirm": True})

@@ -15,7 +15,6 @@ from core.wsgi import WSGIHandler
 from orders.models import PackageStatus
 from orders.tests.apiclient import _fresh_throttles, assert_error, obtain_tokens  # noqa: F401 - autouse fixture
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 # Python knows these names (codecs.lookup finds them), so Django takes them as the request's encoding, but none
@@ -72,7 +71,7 @@ def test_a_charset_that_decodes_no_text_is_ignored_in_a_query_string(charset, em
 
 @pytest.mark.parametrize("charset", UNUSABLE_CHARSETS)
 def test_a_json_body_with_a_charset_that_decodes_no_text_is_read_as_utf8(charset, employee, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     content_type = f"application/json; charset={charset}"
     body = json.dumps({"username": "ayse", "password": "wrong"}).encode()
     status, content = served("POST", "/api/auth/token/", body=body, content_type=content_type)
@@ -88,7 +87,7 @@ def test_a_json_body_with_a_charset_that_decodes_no_text_is_read_as_utf8(charset
     )
     assert status == 400 and json.loads(content)["code"] == "validation_error"
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
 
 
 def test_a_charset_that_decodes_text_is_still_used():
@@ -235,7 +234,7 @@ def test_the_history_page_of_each_large_table_admin_answers(admin_client, make_p
 
     from core.admin import LargeTableAdminMixin
 
-    make_package(S.DELIVERED)  # an order, a customer, items, audit records, pickup codes, messages
+    make_package(PackageStatus.DELIVERED)  # an order, a customer, items, audit records, pickup codes, messages
     answered = {}
     for model, model_admin in admin.site._registry.items():
         obj = model.objects.first() if isinstance(model_admin, LargeTableAdminMixin) else None

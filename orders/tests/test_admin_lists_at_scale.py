@@ -18,7 +18,6 @@ from orders.tests.factories import CustomerFactory, PackageFactory, employee_of
 
 pytestmark = pytest.mark.django_db
 
-S = PackageStatus
 
 LISTS = [
     "orders_package",
@@ -42,7 +41,7 @@ def add_rows(make_package, store, employee):
 
     def add(count):
         for _ in range(count):
-            package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+            package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
             with time_machine.travel(timezone.now() + timedelta(minutes=2)):  # past the resend cooldown
                 services.package_resend_code(package=package, actor=employee, channel="web")
             NoShowStrike.objects.create(customer=package.order.customer, package=package)
@@ -84,14 +83,14 @@ def test_the_customer_page_runs_the_same_statements_for_one_no_show_and_many(adm
 
 
 def test_the_lists_count_ready_packages_and_no_shows_per_row(admin_client, make_package, store, other_store):
-    make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    make_package(S.WAITING)
-    make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    make_package(PackageStatus.WAITING)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     stores = admin_client.get(reverse("admin:orders_store_changelist")).context["cl"].result_list
     assert {row.code: row._ready for row in stores} == {store.code: 2, other_store.code: 1}
 
-    shown = make_package(S.DELIVERED)
+    shown = make_package(PackageStatus.DELIVERED)
     customer = shown.order.customer
     for package in packages_of(customer, 2):
         NoShowStrike.objects.create(customer=customer, package=package)
@@ -113,15 +112,15 @@ def found(client, model, term):
 
 
 def test_a_package_is_found_by_the_short_id_the_list_shows_or_its_whole_id(admin_client, make_package):
-    package = make_package(S.WAITING)
-    make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
+    make_package(PackageStatus.WAITING)
     for term in (str(package.pk)[:8], str(package.pk).upper(), str(package.pk).replace("-", "")):
         assert found(admin_client, "orders_package", term) == [package]
 
 
 def test_the_rows_of_a_package_are_found_by_its_short_id(admin_client, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     for model in ("otp_pickupcode", "orders_auditrecord", "notifications_message"):
         rows = found(admin_client, model, str(package.pk)[:8])
         assert rows and {row.package_id for row in rows} == {package.pk}
@@ -129,23 +128,23 @@ def test_the_rows_of_a_package_are_found_by_its_short_id(admin_client, make_pack
 
 def test_a_users_records_are_found_by_their_username(admin_client, make_package, store):
     clerk = employee_of(store, "clerk-kemal")
-    mine = make_package(S.WAITING)
+    mine = make_package(PackageStatus.WAITING)
     services.package_complete_packaging(package=mine, actor=clerk, channel="web")
-    make_package(S.PACKED_ALL_ITEMS)  # by the fixture's employee
+    make_package(PackageStatus.PACKED_ALL_ITEMS)  # by the fixture's employee
     rows = found(admin_client, "orders_auditrecord", "KEMAL")
     assert [(row.actor_id, row.package_id) for row in rows] == [(clerk.pk, mine.pk)]
 
 
 def test_a_webhook_delivery_is_found_by_the_webhook_id_its_receiver_logged(admin_client, make_package):
     WebhookEndpoint.objects.create(url="https://oms.example.com/hook", secret="whsec_dGVzdC1zZWNyZXQ=")
-    make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     delivery = WebhookDelivery.objects.order_by("created_at").first()
     assert found(admin_client, "notifications_webhookdelivery", delivery.webhook_id) == [delivery]
 
 
 def test_messages_and_customers_are_found_by_the_customers_phone_or_e_mail(admin_client, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     customer = package.order.customer
     local_phone = "0" + customer.phone[3:]  # +90532... typed as 0532...
     assert {row.customer_id for row in found(admin_client, "notifications_message", local_phone)} == {customer.pk}

@@ -16,7 +16,6 @@ from orders.tests.apiclient import PACKAGE_KEYS, _fresh_throttles, assert_error,
 from orders.tests.factories import CustomerFactory, OrderFactory, PackageFactory, employee_of, integration_user
 from otp.models import PickupCode
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 
@@ -34,7 +33,7 @@ def manager_api(manager):
 
 
 def test_package_representation_is_spec_9_3_and_never_carries_the_code(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     response = api.get(f"/api/packages/{package.pk}/")
     assert response.status_code == 200
@@ -66,7 +65,7 @@ def test_package_representation_is_spec_9_3_and_never_carries_the_code(api, make
 
 
 def test_available_commands_follow_the_role(api, manager_api, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     assert api.get(f"/api/packages/{package.pk}").json()["availableCommands"] == [cmd.COMPLETE_PACKAGING]
     assert manager_api.get(f"/api/packages/{package.pk}").json()["availableCommands"] == [
         cmd.COMPLETE_PACKAGING,
@@ -76,7 +75,7 @@ def test_available_commands_follow_the_role(api, manager_api, make_package):
 
 def test_otp_disabled_store_shows_no_code_and_offers_no_resend(api, store, make_package):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     body = api.get(f"/api/packages/{package.pk}/").json()
     assert body["otp"] == {"required": False, "expiresAt": None, "attemptsRemaining": None, "locked": False}
     assert body["availableCommands"] == [cmd.DELIVER]
@@ -86,8 +85,8 @@ def test_otp_disabled_store_shows_no_code_and_offers_no_resend(api, store, make_
 
 
 def test_list_shows_only_the_callers_stores_paginated(api, make_package, other_store):
-    mine = [make_package(S.WAITING) for _ in range(3)]
-    make_package(S.WAITING, at_store=other_store)
+    mine = [make_package(PackageStatus.WAITING) for _ in range(3)]
+    make_package(PackageStatus.WAITING, at_store=other_store)
     response = api.get("/api/packages/")
     assert response.status_code == 200
     body = response.json()
@@ -99,7 +98,7 @@ def test_list_shows_only_the_callers_stores_paginated(api, make_package, other_s
 
 def test_list_pages(api, make_package):
     for _ in range(3):
-        make_package(S.WAITING)
+        make_package(PackageStatus.WAITING)
     first = api.get("/api/packages", {"pageSize": 2}).json()
     assert first["count"] == 3 and len(first["results"]) == 2 and "page=2" in first["next"]
     second = api.get("/api/packages", {"pageSize": 2, "page": 2}).json()
@@ -110,7 +109,7 @@ def test_list_pages(api, make_package):
 
 @pytest.mark.parametrize("query", ["page=", "pageSize=", "page=1&page=2", "page=0", "pageSize=201", "page=x"])
 def test_a_malformed_page_parameter_is_a_field_error_not_a_silent_default(api, make_package, query):
-    make_package(S.WAITING)
+    make_package(PackageStatus.WAITING)
     body = assert_error(api.get(f"/api/packages/?{query}"), 400, "validation_error")
     assert set(body["details"]["fields"]) == {query.split("=")[0]}
 
@@ -120,9 +119,9 @@ def test_list_filters_by_status_and_store(manager, make_package, other_store):
 
     StaffMembership.objects.create(user=manager, store=other_store, role=StaffRole.MANAGER)
     client = bearer(manager)
-    waiting = make_package(S.WAITING)
-    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    elsewhere = make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
+    waiting = make_package(PackageStatus.WAITING)
+    ready = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    elsewhere = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     ids = lambda response: {row["id"] for row in response.json()["results"]}  # noqa: E731
     assert ids(client.get("/api/packages/", {"status": "ready_for_customer_pickup"})) == {
         str(ready.pk),
@@ -160,7 +159,7 @@ def test_list_does_not_query_per_package(employee, make_package):
 
     def add_packages(count):
         for index in range(count):
-            make_package(S.READY_FOR_CUSTOMER_PICKUP if index % 2 else S.WAITING)
+            make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP if index % 2 else PackageStatus.WAITING)
 
     def queries():
         with CaptureQueriesContext(connection) as captured:
@@ -180,7 +179,7 @@ def test_list_does_not_query_per_package(employee, make_package):
 
 
 def test_detail_of_another_store_or_unknown_id_is_not_found(api, make_package, other_store):
-    foreign = make_package(S.WAITING, at_store=other_store)
+    foreign = make_package(PackageStatus.WAITING, at_store=other_store)
     assert_error(api.get(f"/api/packages/{foreign.pk}/"), 404, "not_found")
     assert_error(api.get("/api/packages/00000000-0000-0000-0000-000000000000/"), 404, "not_found")
     assert_error(api.get("/api/packages/not-a-uuid/"), 404, "not_found")
@@ -191,7 +190,7 @@ def test_detail_of_another_store_or_unknown_id_is_not_found(api, make_package, o
 
 
 def test_commands_walk_a_package_to_ready(api, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     response = api.post(f"/api/packages/{package.pk}/commands/", {"command": cmd.COMPLETE_PACKAGING})
     assert response.status_code == 200
     body = response.json()
@@ -202,12 +201,12 @@ def test_commands_walk_a_package_to_ready(api, make_package):
     assert response.json()["data"]["package"]["status"] == "ready_for_customer_pickup"
     assert response.json()["data"]["package"]["otp"]["attemptsRemaining"] == 5
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.TRANSITION, channel="api").count() == 2
 
 
 def test_command_from_the_wrong_state_is_invalid_state_and_changes_nothing(api, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     before = Package.objects.values().get(pk=package.pk)
     body = assert_error(
         api.post(f"/api/packages/{package.pk}/commands/", {"command": cmd.COMPLETE_PACKAGING}), 409, "invalid_state"
@@ -217,21 +216,21 @@ def test_command_from_the_wrong_state_is_invalid_state_and_changes_nothing(api, 
 
 
 def test_unknown_or_missing_command_is_a_validation_error(api, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     body = assert_error(api.post(f"/api/packages/{package.pk}/commands/", {"command": "FLY"}), 400, "validation_error")
     assert "command" in body["details"]["fields"]
     assert_error(api.post(f"/api/packages/{package.pk}/commands/", {}), 400, "validation_error")
 
 
 def test_only_managers_cancel_and_a_reason_is_needed(api, manager_api, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     url = f"/api/packages/{package.pk}/commands/"
     assert_error(api.post(url, {"command": cmd.CANCEL, "reason": "out of stock"}), 403, "permission_denied")
     body = assert_error(manager_api.post(url, {"command": cmd.CANCEL}), 400, "validation_error")
     assert "reason" in body["details"]["fields"]
     assert_error(manager_api.post(url, {"command": cmd.CANCEL, "reason": "   "}), 400, "validation_error")
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
     response = manager_api.post(url, {"command": cmd.CANCEL, "reason": "customer called"})
     assert response.status_code == 200
     data = response.json()["data"]["package"]
@@ -240,7 +239,7 @@ def test_only_managers_cancel_and_a_reason_is_needed(api, manager_api, make_pack
 
 
 def test_deliver_command_needs_the_code(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     url = f"/api/packages/{package.pk}/commands/"
     assert_error(api.post(url, {"command": cmd.DELIVER}), 400, "validation_error")
     response = api.post(url, {"command": cmd.DELIVER, "otp": issued_code(package)})
@@ -252,7 +251,7 @@ def test_deliver_command_needs_the_code(api, make_package, issued_code):
 
 
 def test_verify_with_the_right_code_delivers(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     response = api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": issued_code(package)})
     assert response.status_code == 200
     body = response.json()
@@ -262,18 +261,18 @@ def test_verify_with_the_right_code_delivers(api, make_package, issued_code):
     assert body["data"]["order"]["orderStatus"] == "picked_up"
     assert body["data"]["order"]["id"] == str(package.order_id)
     package.refresh_from_db()
-    assert package.status == S.DELIVERED
+    assert package.status == PackageStatus.DELIVERED
 
 
 def test_wrong_code_counts_and_says_how_many_attempts_remain(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     url = f"/api/packages/{package.pk}/verify-otp"
     body = assert_error(api.post(url, {"otp": wrong_code(issued_code(package))}), 400, "otp_invalid")
     assert body["details"] == {"attemptsRemaining": 4}
     assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 1
     assert api.get(f"/api/packages/{package.pk}").json()["otp"]["attemptsRemaining"] == 4
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
 
 
 @pytest.mark.parametrize(
@@ -294,14 +293,14 @@ def test_wrong_code_counts_and_says_how_many_attempts_remain(api, make_package, 
     ],
 )
 def test_malformed_verification_is_a_validation_error_and_not_an_attempt(api, make_package, payload):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert_error(api.post(f"/api/packages/{package.pk}/verify-otp/", payload), 400, "validation_error")
     assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 0
     assert not AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).exists()
 
 
 def test_locked_after_the_last_wrong_entry_even_for_the_right_code(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     url = f"/api/packages/{package.pk}/verify-otp/"
     code = issued_code(package)
     for remaining in (4, 3, 2, 1, 0):
@@ -312,7 +311,7 @@ def test_locked_after_the_last_wrong_entry_even_for_the_right_code(api, make_pac
 
 
 def test_expired_code(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     with time_machine.travel(timezone.now() + timedelta(seconds=600)):
         assert_error(
             api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": issued_code(package)}), 400, "otp_expired"
@@ -321,23 +320,23 @@ def test_expired_code(api, make_package, issued_code):
 
 def test_no_live_code_is_otp_not_issued(api, store, make_package):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)  # became ready without a code
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)  # became ready without a code
     app_setting_set(key="IS_OTP_ENABLED", value=True, store=store)
     assert_error(api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": "123456"}), 400, "otp_not_issued")
 
 
 def test_manual_confirmation_where_allowed_and_refused_where_not(api, store, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     response = api.post(f"/api/packages/{package.pk}/verify-otp/", {"manualConfirm": True})
     assert response.status_code == 200
     assert response.json()["message"] == "Package delivered after manual confirmation."
     assert AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION).manual is True
 
     app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
-    other = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    other = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert_error(api.post(f"/api/packages/{other.pk}/verify-otp/", {"manualConfirm": True}), 403, "permission_denied")
     other.refresh_from_db()
-    assert other.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert other.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
 
 
 @pytest.mark.parametrize("path", ["verify-otp/", "commands/"])
@@ -345,13 +344,13 @@ def test_a_code_sent_with_manual_confirm_is_checked(path, api, store, make_packa
     """``{otp, manualConfirm: true}``: the code is compared, as without the flag (a wrong one counts an attempt), and
     the right one is an ordinary verified delivery, also where manual confirmation is off."""
     extra = {"command": cmd.DELIVER} if path == "commands/" else {}
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     url = f"/api/packages/{package.pk}/{path}"
     code = issued_code(package)
     body = assert_error(api.post(url, {**extra, "otp": wrong_code(code), "manualConfirm": True}), 400, "otp_invalid")
     assert body["details"]["attemptsRemaining"] == 4
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
     assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 1
 
     app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
@@ -365,7 +364,7 @@ def test_a_code_sent_with_manual_confirm_is_checked(path, api, store, make_packa
 
 def test_verify_without_codes_at_the_store_delivers_and_says_so(api, store, make_package):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     response = api.post(f"/api/packages/{package.pk}/verify-otp/", {})
     assert response.status_code == 200
     assert response.json()["message"] == "Package delivered. No pickup code was required at this store."
@@ -373,7 +372,7 @@ def test_verify_without_codes_at_the_store_delivers_and_says_so(api, store, make
 
 
 def test_verify_a_package_that_is_not_ready_is_invalid_state(api, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     assert_error(api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": "123456"}), 409, "invalid_state")
 
 
@@ -381,7 +380,7 @@ def test_verify_a_package_that_is_not_ready_is_invalid_state(api, make_package):
 
 
 def test_resend_respects_the_cooldown_and_replaces_the_code(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     old = issued_code(package)
     url = f"/api/packages/{package.pk}/resend-otp/"
     response = api.post(url, {})
@@ -401,7 +400,7 @@ def test_resend_respects_the_cooldown_and_replaces_the_code(api, make_package, i
 
 
 def test_resend_for_a_package_that_is_not_ready_is_invalid_state(api, make_package):
-    package = make_package(S.PACKED_ALL_ITEMS)
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
     assert_error(api.post(f"/api/packages/{package.pk}/resend-otp/", {}), 409, "invalid_state")
 
 
@@ -409,7 +408,7 @@ def test_resend_for_a_package_that_is_not_ready_is_invalid_state(api, make_packa
 
 
 def test_campusbite_order_verify_call_works_unchanged(api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     response = api.post(f"/api/orders/{package.order_id}/verify-otp", {"otp": issued_code(package)})
     assert response.status_code == 200
     body = response.json()
@@ -426,8 +425,8 @@ def test_campusbite_order_verify_call_works_unchanged(api, make_package, issued_
 def test_every_verify_answers_the_orders_status_as_campusbite_reads_it(api, make_package, issued_code):
     """``data.order.status`` is ``data.order.orderStatus``, on both verify calls, while another package waits and
     once the order is picked up; the order read afterwards says the same."""
-    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    second = make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    second = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, order=first.order)
     response = api.post(f"/api/packages/{first.pk}/verify-otp/", {"otp": issued_code(first)})
     order = response.json()["data"]["order"]
     assert order["status"] == order["orderStatus"] == "ready"
@@ -439,8 +438,8 @@ def test_every_verify_answers_the_orders_status_as_campusbite_reads_it(api, make
 
 
 def test_order_verify_picks_the_matching_package_and_counts_wrong_codes_on_each(api, store, make_package, issued_code):
-    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    second = make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    second = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, order=first.order)
     url = f"/api/orders/{first.order_id}/verify-otp/"
     bad = wrong_code(issued_code(first), issued_code(second))
     assert_error(api.post(url, {"otp": bad}), 400, "otp_invalid")
@@ -453,8 +452,8 @@ def test_order_verify_picks_the_matching_package_and_counts_wrong_codes_on_each(
 
 
 def test_order_verify_manual_confirm_delivers_every_ready_package(api, make_package):
-    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, order=first.order)
     response = api.post(f"/api/orders/{first.order_id}/verify-otp", {"manualConfirm": True})
     assert response.status_code == 200
     order = response.json()["data"]["order"]
@@ -464,14 +463,14 @@ def test_order_verify_manual_confirm_delivers_every_ready_package(api, make_pack
 
 def test_order_verify_checks_a_code_sent_with_manual_confirm(api, make_package, issued_code):
     """Not "every ready package, unchecked": the code is tried as without the flag and opens only the one it matches."""
-    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    second = make_package(S.READY_FOR_CUSTOMER_PICKUP, order=first.order)
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    second = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, order=first.order)
     url = f"/api/orders/{first.order_id}/verify-otp"
     bad = wrong_code(issued_code(first), issued_code(second))
     assert_error(api.post(url, {"otp": bad, "manualConfirm": True}), 400, "otp_invalid")
     assert set(PickupCode.objects.filter(used_at=None, invalidated_at=None).values_list("attempts", flat=True)) == {1}
     assert set(Package.objects.filter(order=first.order).values_list("status", flat=True)) == {
-        S.READY_FOR_CUSTOMER_PICKUP
+        PackageStatus.READY_FOR_CUSTOMER_PICKUP
     }
 
     response = api.post(url, {"otp": issued_code(second), "manualConfirm": True})
@@ -484,18 +483,18 @@ def test_order_verify_checks_a_code_sent_with_manual_confirm(api, make_package, 
 
 
 def test_order_verify_errors(api, make_package, other_store):
-    foreign = make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
+    foreign = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     assert_error(api.post(f"/api/orders/{foreign.order_id}/verify-otp", {"otp": "123456"}), 404, "not_found")
     assert_error(api.post("/api/orders/nope/verify-otp", {"otp": "123456"}), 404, "not_found")
-    waiting = make_package(S.WAITING)
+    waiting = make_package(PackageStatus.WAITING)
     assert_error(api.post(f"/api/orders/{waiting.order_id}/verify-otp", {"otp": "123456"}), 409, "invalid_state")
-    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    ready = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert_error(api.post(f"/api/orders/{ready.order_id}/verify-otp", {}), 400, "validation_error")
     assert_error(api.post(f"/api/orders/{ready.order_id}/verify-otp", {"otp": "12"}), 400, "validation_error")
 
 
 def test_order_detail_for_staff_and_the_order_system(api, make_package, other_store):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     response = api.get(f"/api/orders/{package.order_id}/")
     assert response.status_code == 200
     body = response.json()
@@ -509,7 +508,7 @@ def test_order_detail_for_staff_and_the_order_system(api, make_package, other_st
     assert response.status_code == 200
     assert response.json()["packages"][0]["availableCommands"] == []
 
-    foreign = make_package(S.WAITING, at_store=other_store)
+    foreign = make_package(PackageStatus.WAITING, at_store=other_store)
     assert_error(api.get(f"/api/orders/{foreign.order_id}/"), 404, "not_found")
     assert_error(api.get("/api/orders/00000000-0000-0000-0000-000000000000"), 404, "not_found")
 
@@ -529,7 +528,7 @@ def test_order_of_two_stores_shows_staff_only_their_packages(make_package, store
 
 @pytest.mark.parametrize("slash", ["", "/"])
 def test_every_path_answers_with_and_without_trailing_slash(slash, api, make_package, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert api.get(f"/api/packages{slash}").status_code == 200
     assert api.get(f"/api/packages/{package.pk}{slash}").status_code == 200
     assert api.get(f"/api/orders/{package.order_id}{slash}").status_code == 200

@@ -17,7 +17,6 @@ from orders.tests.apiclient import (  # noqa: F401 - autouse fixture
 )
 from orders.tests.factories import PASSWORD, employee_of, integration_user
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 INTAKE = {
@@ -143,7 +142,7 @@ def test_a_deleted_user_or_a_new_integration_account_is_seen_at_once(employee, m
 
     from core.authentication import INTEGRATION_GROUP
 
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     client = bearer(employee)
     assert client.get(f"/api/packages/{package.pk}/").status_code == 200
     employee.groups.add(Group.objects.get_or_create(name=INTEGRATION_GROUP)[0])  # read with the user per request
@@ -166,7 +165,7 @@ def test_the_token_check_mirrors_the_installed_simplejwt():
 
 
 def test_removed_membership_revokes_access_at_once(employee, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     client = bearer(employee)
     assert client.get(f"/api/packages/{package.pk}/").status_code == 200
     StaffMembership.objects.filter(user=employee).delete()
@@ -174,11 +173,11 @@ def test_removed_membership_revokes_access_at_once(employee, make_package):
     assert client.get("/api/packages/").json()["count"] == 0
     assert_error(client.post(f"/api/packages/{package.pk}/verify-otp/", {"manualConfirm": True}), 404, "not_found")
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
 
 
 def test_demoted_manager_can_no_longer_cancel(manager, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     client = bearer(manager)
     StaffMembership.objects.filter(user=manager).update(role=StaffRole.EMPLOYEE)
     assert_error(
@@ -192,7 +191,7 @@ def test_demoted_manager_can_no_longer_cancel(manager, make_package):
 
 
 def test_another_stores_package_is_not_found_for_every_endpoint(employee, make_package, other_store):
-    foreign = make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
+    foreign = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     before = Package.objects.values().get(pk=foreign.pk)
     client = bearer(employee)
     base = f"/api/packages/{foreign.pk}"
@@ -207,7 +206,7 @@ def test_another_stores_package_is_not_found_for_every_endpoint(employee, make_p
 
 
 def test_manager_of_one_store_cannot_cancel_in_another(manager, make_package, other_store):
-    foreign = make_package(S.WAITING, at_store=other_store)
+    foreign = make_package(PackageStatus.WAITING, at_store=other_store)
     assert_error(
         bearer(manager).post(f"/api/packages/{foreign.pk}/commands/", {"command": cmd.CANCEL, "reason": "x"}),
         404,
@@ -225,7 +224,7 @@ def test_integration_account_creates_and_reads_orders_and_nothing_else(store, ma
     order_id = created.json()["id"]
     assert oms.get(f"/api/orders/{order_id}/").status_code == 200
 
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     base = f"/api/packages/{package.pk}"
     assert_error(oms.get("/api/packages/"), 403, "permission_denied")
     assert_error(oms.get(f"{base}/"), 403, "permission_denied")
@@ -236,7 +235,7 @@ def test_integration_account_creates_and_reads_orders_and_nothing_else(store, ma
         oms.post(f"/api/orders/{package.order_id}/verify-otp", {"manualConfirm": True}), 403, "permission_denied"
     )
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
 
 
 def test_staff_cannot_create_orders(employee, manager):

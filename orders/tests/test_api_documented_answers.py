@@ -18,7 +18,6 @@ from orders.models import Package, PackageStatus
 from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401
 from orders.tests.factories import employee_of
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 # ISO 8601 in UTC with Z, the fraction of a second when the time has one (docs/api.md, Representations).
@@ -53,7 +52,7 @@ def api(employee):
 
 
 def test_invalid_state_names_the_state_and_the_command(document, api, make_package):
-    package = make_package(S.DELIVERED)
+    package = make_package(PackageStatus.DELIVERED)
     response = api.post(f"/api/packages/{package.pk}/commands/", {"command": cmd.COMPLETE_PACKAGING})
     assert_error(response, 409, "invalid_state")
     body = documented(document, "post", "/api/packages/{id}/commands/", response)
@@ -65,7 +64,7 @@ def test_invalid_state_names_the_state_and_the_command(document, api, make_packa
 
 def test_invalid_state_of_a_resend_without_codes_names_only_the_command(document, api, store, make_package):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     response = api.post(f"/api/packages/{package.pk}/resend-otp/", {})
     assert_error(response, 409, "invalid_state")
     body = documented(document, "post", "/api/packages/{id}/resend-otp/", response)
@@ -73,7 +72,7 @@ def test_invalid_state_of_a_resend_without_codes_names_only_the_command(document
 
 
 def test_invalid_state_of_an_order_with_nothing_ready_has_no_details(document, api, make_package):
-    package = make_package(S.DELIVERED)
+    package = make_package(PackageStatus.DELIVERED)
     response = api.post(f"/api/orders/{package.order_id}/verify-otp", {"otp": "123456"})
     body = assert_error(response, 409, "invalid_state")
     documented(document, "post", "/api/orders/{id}/verify-otp/", response)
@@ -81,7 +80,7 @@ def test_invalid_state_of_an_order_with_nothing_ready_has_no_details(document, a
 
 
 def test_resend_cooldown_is_a_documented_429_with_its_reason_and_header(document, api, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     response = api.post(f"/api/packages/{package.pk}/resend-otp/", {})
     body = assert_error(response, 429, "throttled")
     documented(document, "post", "/api/packages/{id}/resend-otp/", response)
@@ -91,7 +90,7 @@ def test_resend_cooldown_is_a_documented_429_with_its_reason_and_header(document
 
 def test_a_locked_code_says_no_attempts_remain(document, api, store, make_package, issued_code):
     app_setting_set(key="OTP_MAX_ATTEMPTS", value=1, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     wrong = wrong_code(issued_code(package))
     first = api.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong})
     assert documented(document, "post", "/api/packages/{id}/verify-otp/", first)["details"] == {"attemptsRemaining": 0}
@@ -102,7 +101,7 @@ def test_a_locked_code_says_no_attempts_remain(document, api, store, make_packag
 
 
 def test_times_are_utc_with_z_and_microseconds(api, make_package):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     body = api.get(f"/api/packages/{package.pk}/").json()
     times = [body[key] for key in ("readyAt", "readyExpiresAt", "createdAt", "updatedAt")] + [body["otp"]["expiresAt"]]
     for value in times:
@@ -113,7 +112,7 @@ def test_times_are_utc_with_z_and_microseconds(api, make_package):
 def test_verify_of_another_stores_package_is_404_unless_the_body_has_wrong_json_types(
     document, other_store, make_package
 ):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     stranger = bearer(employee_of(other_store, "mehmet"))
     path = f"/api/packages/{package.pk}/verify-otp/"
     for body in ({}, {"otp": "12"}, {"otp": "123456", "manualConfirm": True}, {"manualConfirm": True}):
@@ -127,7 +126,7 @@ def test_verify_of_another_stores_package_is_404_unless_the_body_has_wrong_json_
     for response in (not_json, form):
         assert "details" not in assert_error(response, 400, "validation_error")
         documented(document, "post", "/api/packages/{id}/verify-otp/", response)
-    assert Package.objects.get(pk=package.pk).status == S.READY_FOR_CUSTOMER_PICKUP
+    assert Package.objects.get(pk=package.pk).status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
 
 
 def test_a_wrong_method_on_the_probes_is_a_bare_405_with_allow():

@@ -32,7 +32,6 @@ from orders.models import PackageStatus, StaffMembership, StaffRole
 from orders.tests.apiclient import PACKAGE_KEYS, BearerClient, _fresh_throttles, bearer, obtain_tokens  # noqa: F401
 from orders.tests.factories import integration_user
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 SPEC_OPERATIONS = {
@@ -158,7 +157,7 @@ def test_schemathesis_finds_no_server_error_and_no_response_breaking_the_schema(
         "DEFAULT_THROTTLE_RATES": {"user": "100000/min", "anon": "100000/min"},
     }
     StaffMembership.objects.filter(user=manager).update(role=StaffRole.MANAGER)
-    packages = [make_package(status) for status in S]
+    packages = [make_package(status) for status in PackageStatus]
     real_package_ids = [str(p.pk) for p in packages]
     real_order_ids = [str(p.order_id) for p in packages]
     staff_token = obtain_tokens(manager.username)["access"]

@@ -14,7 +14,6 @@ from core.testing import requires_redis, wrong_code
 from orders.models import AuditKind, AuditOutcome, AuditRecord, PackageStatus
 from orders.tests.apiclient import BearerClient, _fresh_throttles, assert_error, bearer  # noqa: F401
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +27,7 @@ def with_rates(settings, **rates):
 
 def test_more_than_20_failed_verifications_in_10_minutes_are_throttled(employee, make_package, issued_code):
     client = bearer(employee)
-    packages = [make_package(S.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
+    packages = [make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
     for package in packages[:4]:  # 4 packages x 5 wrong entries = 20 failures, spread over packages
         for _ in range(5):
             response = client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong_code(issued_code(package))})
@@ -43,7 +42,7 @@ def test_more_than_20_failed_verifications_in_10_minutes_are_throttled(employee,
     assert 1 <= body["details"]["retryAfter"] <= 600
     assert response["Retry-After"] == str(body["details"]["retryAfter"])
     fresh.refresh_from_db()
-    assert fresh.status == S.READY_FOR_CUSTOMER_PICKUP  # even the right code waits for the window
+    assert fresh.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP  # even the right code waits for the window
     order_level = client.post(f"/api/orders/{fresh.order_id}/verify-otp", {"otp": issued_code(fresh)})
     assert_error(order_level, 429, "throttled")
 
@@ -52,11 +51,11 @@ def test_the_failure_window_is_per_user(employee, make_package, issued_code, sto
     from orders.tests.factories import employee_of
 
     client = bearer(employee)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     for _ in range(20):
         client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": wrong_code(issued_code(package))})
     colleague = bearer(employee_of(store, "can"))
-    other = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    other = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert colleague.post(f"/api/packages/{other.pk}/verify-otp/", {"otp": issued_code(other)}).status_code == 200
 
 

@@ -24,7 +24,6 @@ from orders.tests.factories import (
 )
 from otp.models import PickupCode
 
-S = PackageStatus
 FETCH = {"X-Requested-With": "fetch"}
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +64,7 @@ def assert_untouched(package, status, codes=1):
     package.refresh_from_db()
     assert package.status == status
     assert PickupCode.objects.filter(package=package).count() == codes
-    if status == S.READY_FOR_CUSTOMER_PICKUP:
+    if status == PackageStatus.READY_FOR_CUSTOMER_PICKUP:
         assert live_code(package).attempts == 0
 
 
@@ -83,7 +82,7 @@ def oms_member(store):
 def test_an_integration_account_gets_no_store_on_the_staff_pages_whatever_its_memberships(
     client, oms_member, make_package
 ):
-    waiting, ready = make_package(S.WAITING), make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    waiting, ready = make_package(PackageStatus.WAITING), make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     client.force_login(oms_member)
 
     assert client.get(reverse("staff:package-list")).status_code == 403  # the "no store" page
@@ -93,14 +92,14 @@ def test_an_integration_account_gets_no_store_on_the_staff_pages_whatever_its_me
         for url, data in staff_forms(package):
             assert_refused(client, url, data)
             assert_refused(client, url, data, FETCH)
-    assert_untouched(waiting, S.WAITING, codes=0)
-    assert_untouched(ready, S.READY_FOR_CUSTOMER_PICKUP)
+    assert_untouched(waiting, PackageStatus.WAITING, codes=0)
+    assert_untouched(ready, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
 
 def test_an_integration_account_runs_no_package_command_through_the_services(oms_member, make_package, issued_code):
     """The rule is the services' (SPEC 9.1), not only the API's permission class: any caller is refused."""
     oms = get_user_model().objects.get(pk=oms_member.pk)  # as a session loads it: no integration flag read yet
-    waiting, ready = make_package(S.WAITING), make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    waiting, ready = make_package(PackageStatus.WAITING), make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
     assert selectors.package_available_commands(package=ready, actor=oms) == []
     attempts = [
@@ -114,27 +113,27 @@ def test_an_integration_account_runs_no_package_command_through_the_services(oms
         with pytest.raises(ApplicationError) as refused:
             attempt()
         assert refused.value.code == "not_found"
-    assert_untouched(waiting, S.WAITING, codes=0)
-    assert_untouched(ready, S.READY_FOR_CUSTOMER_PICKUP)
+    assert_untouched(waiting, PackageStatus.WAITING, codes=0)
+    assert_untouched(ready, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
 
 def test_an_integration_account_with_a_membership_still_reads_orders_and_nothing_else_over_the_api(
     oms_member, make_package
 ):
-    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    ready = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     api = bearer(oms_member)
     assert api.get(f"/api/orders/{ready.order_id}/").json()["packages"][0]["availableCommands"] == []
     assert api.get("/api/packages/").status_code == 403
     assert api.post(f"/api/packages/{ready.pk}/commands/", {"command": cmd.CANCEL, "reason": "x"}).status_code == 403
     assert api.post(f"/api/orders/{ready.order_id}/verify-otp", {"manualConfirm": True}).status_code == 403
-    assert_untouched(ready, S.READY_FOR_CUSTOMER_PICKUP)
+    assert_untouched(ready, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
 
 # --- another store's ids, roles, `next`, CSRF (what holds) ----------------------------------------------
 
 
 def test_another_stores_package_answers_404_on_every_page_and_leaks_nothing(as_employee, make_package, other_store):
-    theirs = make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
+    theirs = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     for url in staff_pages(theirs):
         for headers in ({}, FETCH):
             response = as_employee.get(url, headers=headers)
@@ -149,11 +148,11 @@ def test_another_stores_package_answers_404_on_every_page_and_leaks_nothing(as_e
     assert response.status_code == 200
     assert str(theirs.pk).encode() not in response.content
     assert response.context["store"].code == "IST01"
-    assert_untouched(theirs, S.READY_FOR_CUSTOMER_PICKUP)
+    assert_untouched(theirs, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
 
 def test_an_employee_cannot_cancel_through_any_path(as_employee, employee, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     cancel = reverse("staff:package-cancel", args=[package.pk])
     command = reverse("staff:package-command", args=[package.pk])
     assert as_employee.post(cancel, {"reason": "x"}).status_code == 403
@@ -164,7 +163,7 @@ def test_an_employee_cannot_cancel_through_any_path(as_employee, employee, make_
     action = {"action": "cancel_packages", "_selected_action": [str(package.pk)], "apply": "1", "reason": "x"}
     response = as_employee.post("/admin/orders/package/", action)
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-    assert_untouched(package, S.WAITING, codes=0)
+    assert_untouched(package, PackageStatus.WAITING, codes=0)
 
 
 @pytest.mark.parametrize(
@@ -179,7 +178,7 @@ def test_an_employee_cannot_cancel_through_any_path(as_employee, employee, make_
     ],
 )
 def test_next_never_leads_off_the_site(client, employee, make_package, target):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     response = client.post(f"{reverse('login')}?next={target}", {"username": "ayse", "password": PASSWORD})
     assert response.status_code == 302
     location = response["Location"]
@@ -193,16 +192,16 @@ def test_next_never_leads_off_the_site(client, employee, make_package, target):
 def test_every_state_changing_staff_request_needs_the_csrf_token(manager, make_package):
     client = Client(enforce_csrf_checks=True)
     client.force_login(manager)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     for url, data in [*staff_forms(package), (reverse("logout"), {}), ("/i18n/setlang/", {"language": "tr"})]:
         assert client.post(url, data).status_code == 403, url
         assert client.post(url, data, headers=FETCH).status_code == 403, url
-    assert_untouched(package, S.READY_FOR_CUSTOMER_PICKUP)
+    assert_untouched(package, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert client.get(reverse("staff:package-list")).status_code == 200  # still signed in: logout was refused too
 
 
 def test_access_ends_at_once_when_the_membership_goes_or_the_user_is_deactivated(client, employee, make_package):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     assert client.post(reverse("login"), {"username": "ayse", "password": PASSWORD}).status_code == 302
     api = bearer(employee)
     assert client.get(reverse("staff:package-list")).status_code == 200
@@ -219,14 +218,14 @@ def test_access_ends_at_once_when_the_membership_goes_or_the_user_is_deactivated
     response = client.get(reverse("staff:package-list"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert api.get("/api/packages/").status_code == 401
-    assert_untouched(package, S.WAITING, codes=0)
+    assert_untouched(package, PackageStatus.WAITING, codes=0)
 
 
 def test_a_manager_of_one_store_reaches_only_its_package_of_a_split_order(
     store, other_store, make_package, issued_code
 ):
     manager = employee_of(store, "mgr", role=StaffRole.MANAGER)
-    ours = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    ours = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     theirs = PackageFactory(order=ours.order, store=other_store)
     ankara = employee_of(other_store)
     services.package_complete_packaging(package=theirs, actor=ankara, channel="web")
@@ -244,13 +243,13 @@ def test_a_manager_of_one_store_reaches_only_its_package_of_a_split_order(
     assert str(theirs.pk) not in response.content.decode()
     assert api.post(f"/api/packages/{theirs.pk}/verify-otp/", {"manualConfirm": True}).status_code == 404
     assert api.post(f"/api/packages/{theirs.pk}/commands/", {"command": cmd.CANCEL, "reason": "x"}).status_code == 404
-    assert_untouched(theirs, S.READY_FOR_CUSTOMER_PICKUP)
-    assert Package.objects.get(pk=ours.pk).status == S.DELIVERED
+    assert_untouched(theirs, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    assert Package.objects.get(pk=ours.pk).status == PackageStatus.DELIVERED
 
 
 def test_a_staff_user_without_a_membership_reaches_no_store(client, make_package):
     get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True)
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     client.post(reverse("login"), {"username": "clerk", "password": PASSWORD})
     assert client.get(reverse("staff:package-list")).status_code == 403
     assert_refused(client, *staff_forms(package)[0])
@@ -258,7 +257,7 @@ def test_a_staff_user_without_a_membership_reaches_no_store(client, make_package
     assert api.get("/api/packages/").json()["count"] == 0
     assert api.get(f"/api/orders/{package.order_id}/").status_code == 404
     assert obtain_tokens("clerk")  # a real account, only without a store
-    assert_untouched(package, S.WAITING, codes=0)
+    assert_untouched(package, PackageStatus.WAITING, codes=0)
 
 
 @pytest.mark.django_db

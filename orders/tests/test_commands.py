@@ -17,8 +17,7 @@ from orders.models import AuditKind, AuditRecord, OrderStatus, Package, PackageS
 from orders.tests.factories import PackageFactory, UserFactory, employee_of
 from otp.models import PickupCode
 
-S = PackageStatus
-ALL_STATES = list(S)
+ALL_STATES = list(PackageStatus)
 
 
 def run(package, command, actor, **kwargs):
@@ -64,31 +63,31 @@ def test_each_command_from_each_state(state, code, make_package, manager):
 
 @pytest.mark.django_db
 def test_employee_may_not_cancel_manager_may(make_package, employee, manager):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     with pytest.raises(ApplicationError) as error:
         services.package_cancel(package=package, actor=employee, channel="web", reason="no stock")
     assert error.value.code == "permission_denied"
     package.refresh_from_db()
-    assert package.status == S.WAITING
+    assert package.status == PackageStatus.WAITING
     services.package_cancel(package=package, actor=manager, channel="web", reason="no stock")
     package.refresh_from_db()
-    assert (package.status, package.cancellation_reason) == (S.CANCELLED, "no stock")
+    assert (package.status, package.cancellation_reason) == (PackageStatus.CANCELLED, "no stock")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("reason", ["", "   ", None, "x" * 256])
 def test_cancel_needs_a_reason(make_package, manager, reason):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     with pytest.raises(ApplicationError) as error:
         services.package_cancel(package=package, actor=manager, channel="web", reason=reason)
     assert error.value.code == "validation_error"
     package.refresh_from_db()
-    assert package.status == S.WAITING
+    assert package.status == PackageStatus.WAITING
 
 
 @pytest.mark.django_db
 def test_staff_of_another_store_get_not_found(make_package, other_store):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     stranger = employee_of(other_store)
     with pytest.raises(ApplicationError) as error:
         services.package_complete_packaging(package=package, actor=stranger, channel="api")
@@ -97,12 +96,12 @@ def test_staff_of_another_store_get_not_found(make_package, other_store):
     with pytest.raises(ApplicationError):
         services.package_complete_packaging(package=package, actor=outsider, channel="api")
     package.refresh_from_db()
-    assert package.status == S.WAITING
+    assert package.status == PackageStatus.WAITING
 
 
 @pytest.mark.django_db
 def test_unknown_command_is_a_validation_error(make_package, employee):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     for bad in ["NOPE", "", None, 5, ["READY_FOR_PICKUP"]]:
         with pytest.raises(ApplicationError) as error:
             services.package_run_command(package=package, command=bad, actor=employee, channel="api")
@@ -125,33 +124,36 @@ def test_each_command_names_a_service_that_takes_its_inputs(code):
 )
 def test_the_dispatch_tells_how_a_package_was_delivered(make_package, employee, store, codes_on, manual, message):
     app_setting_set(key="IS_OTP_ENABLED", value=codes_on, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     outcome = services.package_run_command(
         package=package, command=cmd.DELIVER, actor=employee, channel="web", manual=manual
     )
-    assert outcome.package.pk == package.pk and outcome.package.status == S.DELIVERED
+    assert outcome.package.pk == package.pk and outcome.package.status == PackageStatus.DELIVERED
     assert outcome.message == message
     package.refresh_from_db()
-    assert package.status == S.DELIVERED
+    assert package.status == PackageStatus.DELIVERED
 
 
 @pytest.mark.django_db
 def test_the_dispatch_tells_what_other_commands_did(make_package, employee):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     outcome = services.package_run_command(
         package=package, command=cmd.COMPLETE_PACKAGING, actor=employee, channel="web"
     )
-    assert (outcome.package.status, outcome.message) == (S.PACKED_ALL_ITEMS, cmd.DONE_MESSAGES[cmd.COMPLETE_PACKAGING])
+    assert (outcome.package.status, outcome.message) == (
+        PackageStatus.PACKED_ALL_ITEMS,
+        cmd.DONE_MESSAGES[cmd.COMPLETE_PACKAGING],
+    )
 
 
 @pytest.mark.django_db
 def test_available_commands_follow_state_and_role(make_package, employee, manager):
     expected_employee = {
-        S.WAITING: [cmd.COMPLETE_PACKAGING],
-        S.PACKED_ALL_ITEMS: [cmd.READY_FOR_PICKUP],
-        S.READY_FOR_CUSTOMER_PICKUP: [cmd.DELIVER, cmd.RESEND_CODE],
-        S.DELIVERED: [],
-        S.CANCELLED: [],
+        PackageStatus.WAITING: [cmd.COMPLETE_PACKAGING],
+        PackageStatus.PACKED_ALL_ITEMS: [cmd.READY_FOR_PICKUP],
+        PackageStatus.READY_FOR_CUSTOMER_PICKUP: [cmd.DELIVER, cmd.RESEND_CODE],
+        PackageStatus.DELIVERED: [],
+        PackageStatus.CANCELLED: [],
     }
     for state, codes in expected_employee.items():
         package = make_package(state)
@@ -163,7 +165,7 @@ def test_available_commands_follow_state_and_role(make_package, employee, manage
 @pytest.mark.django_db
 def test_resend_is_not_offered_when_codes_are_off(make_package, employee, store):
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert selectors.package_available_commands(package=package, actor=employee) == [cmd.DELIVER]
 
 
@@ -171,10 +173,10 @@ def test_resend_is_not_offered_when_codes_are_off(make_package, employee, store)
 def test_ready_sets_hold_period_issues_code_and_writes_outbox(make_package, employee, store):
     WebhookEndpoint.objects.create(url="https://hooks.example.com/a", secret="whsec_dGVzdA==")
     app_setting_set(key="PICKUP_HOLD_HOURS", value=48, store=store)
-    package = make_package(S.PACKED_ALL_ITEMS)
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
     services.package_mark_ready(package=package, actor=employee, channel="web")
     package.refresh_from_db()
-    assert package.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
     assert (package.ready_expires_at - package.ready_at).total_seconds() == 48 * 3600
     assert PickupCode.objects.filter(package=package, used_at=None, invalidated_at=None).count() == 1
     ready_messages = Message.objects.filter(package=package, event="ready_for_pickup")
@@ -189,10 +191,10 @@ def test_ready_sets_hold_period_issues_code_and_writes_outbox(make_package, empl
 @pytest.mark.django_db
 def test_deliver_clears_timer_consumes_code_and_confirms(make_package, employee, issued_code):
     WebhookEndpoint.objects.create(url="https://hooks.example.com/a", secret="whsec_dGVzdA==")
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     outcome = services.package_deliver(package=package, actor=employee, channel="api", otp_value=issued_code(package))
     package.refresh_from_db()
-    assert outcome.code_required and package.status == S.DELIVERED
+    assert outcome.code_required and package.status == PackageStatus.DELIVERED
     assert package.ready_expires_at is None and package.delivered_at is not None
     assert PickupCode.objects.get(package=package).used_at is not None
     assert Message.objects.filter(package=package, event="picked_up").count() == 3
@@ -202,7 +204,7 @@ def test_deliver_clears_timer_consumes_code_and_confirms(make_package, employee,
 
 @pytest.mark.django_db
 def test_cancel_invalidates_code_and_notifies(make_package, manager, issued_code):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     services.package_cancel(package=package, actor=manager, channel="web", reason="damaged")
     assert PickupCode.objects.get(package=package).invalidated_reason == "cancelled"
@@ -214,13 +216,13 @@ def test_cancel_invalidates_code_and_notifies(make_package, manager, issued_code
 
 @pytest.mark.django_db
 def test_transition_audit_has_who_what_where(make_package, employee):
-    package = make_package(S.WAITING)
+    package = make_package(PackageStatus.WAITING)
     services.package_complete_packaging(package=package, actor=employee, channel="web")
     record = AuditRecord.objects.filter(package=package, kind=AuditKind.TRANSITION).latest("id")
     assert (record.actor, record.channel, record.store_id) == (employee, "web", package.store_id)
     assert (record.from_status, record.to_status, record.command) == (
-        S.WAITING,
-        S.PACKED_ALL_ITEMS,
+        PackageStatus.WAITING,
+        PackageStatus.PACKED_ALL_ITEMS,
         cmd.COMPLETE_PACKAGING,
     )
 
@@ -229,12 +231,12 @@ def test_transition_audit_has_who_what_where(make_package, employee):
 @pytest.mark.parametrize(
     ("statuses", "expected"),
     [
-        ([S.READY_FOR_CUSTOMER_PICKUP, S.DELIVERED], OrderStatus.READY),
-        ([S.DELIVERED, S.CANCELLED], OrderStatus.PICKED_UP),
-        ([S.DELIVERED, S.DELIVERED], OrderStatus.PICKED_UP),
-        ([S.CANCELLED, S.CANCELLED], OrderStatus.CANCELLED),
-        ([S.WAITING, S.DELIVERED], OrderStatus.PROCESSING),
-        ([S.PACKED_ALL_ITEMS], OrderStatus.PROCESSING),
+        ([PackageStatus.READY_FOR_CUSTOMER_PICKUP, PackageStatus.DELIVERED], OrderStatus.READY),
+        ([PackageStatus.DELIVERED, PackageStatus.CANCELLED], OrderStatus.PICKED_UP),
+        ([PackageStatus.DELIVERED, PackageStatus.DELIVERED], OrderStatus.PICKED_UP),
+        ([PackageStatus.CANCELLED, PackageStatus.CANCELLED], OrderStatus.CANCELLED),
+        ([PackageStatus.WAITING, PackageStatus.DELIVERED], OrderStatus.PROCESSING),
+        ([PackageStatus.PACKED_ALL_ITEMS], OrderStatus.PROCESSING),
     ],
 )
 def test_order_status_is_derived_from_packages(statuses, expected):
@@ -243,7 +245,7 @@ def test_order_status_is_derived_from_packages(statuses, expected):
 
 @pytest.mark.django_db
 def test_order_status_is_stored_after_each_transition(make_package, employee, manager, store):
-    first = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    first = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     second = PackageFactory(order=first.order, store=store)
     services.package_cancel(package=second, actor=manager, channel="web", reason="split")
     first.order.refresh_from_db()
@@ -257,7 +259,7 @@ def test_order_status_is_stored_after_each_transition(make_package, employee, ma
 def test_audit_records_are_append_only(make_package):
     from orders.models import AppendOnlyError
 
-    package = make_package(S.PACKED_ALL_ITEMS)
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
     record = AuditRecord.objects.filter(package=package).first()
     record.reason = "edited"
     with pytest.raises(AppendOnlyError):

@@ -11,7 +11,6 @@ from orders import services
 from orders import tasks as order_tasks
 from orders.models import PackageStatus
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 
@@ -34,7 +33,7 @@ def test_a_delivery_publishes_one_fan_out_with_all_its_rows(
     make_package, employee, issued_code, published, django_capture_on_commit_callbacks
 ):
     WebhookEndpoint.objects.create(url="https://hooks.example.com/w", secret="whsec_c2VjcmV0")
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     rows_before = set(WebhookDelivery.objects.values_list("pk", flat=True))
     for calls in published.values():
         calls.clear()
@@ -54,7 +53,7 @@ def test_a_delivery_publishes_one_fan_out_with_all_its_rows(
 def test_a_single_row_gets_its_own_send_task(
     make_package, employee, issued_code, published, django_capture_on_commit_callbacks
 ):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     customer = package.order.customer
     customer.email, customer.push_token = "", ""  # reachable by SMS only: one picked-up message
     customer.save()
@@ -71,7 +70,7 @@ def test_a_single_row_gets_its_own_send_task(
 def test_a_refused_publish_leaves_the_rows_pending_for_the_relay(
     make_package, employee, issued_code, monkeypatch, django_capture_on_commit_callbacks
 ):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
     def refuse(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -80,6 +79,6 @@ def test_a_refused_publish_leaves_the_rows_pending_for_the_relay(
     _deliver(package, employee, issued_code(package), django_capture_on_commit_callbacks)
 
     package.refresh_from_db()
-    assert package.status == S.DELIVERED  # the delivery stands
+    assert package.status == PackageStatus.DELIVERED  # the delivery stands
     statuses = Message.objects.filter(package=package, event="picked_up").values_list("status", flat=True)
     assert sorted(statuses) == [DeliveryStatus.PENDING] * 3

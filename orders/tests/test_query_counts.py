@@ -18,7 +18,6 @@ from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - auto
 from orders.tests.factories import OrderFactory, PackageFactory
 from otp.models import PickupCode
 
-S = PackageStatus
 VERIFY_SERVICE_MAX_QUERIES = 8
 # The API call adds the token's user (read with its integration-account flag) and the answer's package items:
 # the answer is built from the rows the service loaded (the order of one package, its customer and store).
@@ -50,22 +49,24 @@ def _statements(captured) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_one_verification_takes_at_most_eight_queries(employee, make_package, issued_code, settings_snapshot):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
 
     with CaptureQueriesContext(connection) as captured:
         outcome = services.package_deliver(package=package, actor=employee, channel="api", otp_value=code)
 
-    assert outcome.package.status == S.DELIVERED
+    assert outcome.package.status == PackageStatus.DELIVERED
     statements = _statements(captured)
     assert len(statements) <= VERIFY_SERVICE_MAX_QUERIES, "\n".join(statements)
     # Everything a delivery promises was still written by those queries.
     package.refresh_from_db()
-    assert package.status == S.DELIVERED and package.ready_expires_at is None
+    assert package.status == PackageStatus.DELIVERED and package.ready_expires_at is None
     assert package.order.status == "picked_up"
     assert PickupCode.objects.get(package=package).used_at is not None
     assert AuditRecord.objects.filter(package=package, kind="verification", outcome="success").count() == 1
-    assert AuditRecord.objects.filter(package=package, kind="transition", to_status=S.DELIVERED).count() == 1
+    assert (
+        AuditRecord.objects.filter(package=package, kind="transition", to_status=PackageStatus.DELIVERED).count() == 1
+    )
     assert set(package.messages.filter(event="picked_up").values_list("channel", flat=True)) == {"sms", "email", "push"}
 
 
@@ -74,7 +75,7 @@ def test_verification_of_a_package_in_a_bigger_order_stays_bounded(
     employee, make_package, issued_code, settings_snapshot
 ):
     """An order with several packages takes the order lock path: two more queries, still bounded."""
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     sibling = PackageFactory(order=package.order, store=package.store)
     code = issued_code(package)
 
@@ -85,13 +86,13 @@ def test_verification_of_a_package_in_a_bigger_order_stays_bounded(
     assert len(statements) <= VERIFY_SERVICE_MAX_QUERIES + 2, "\n".join(statements)
     package.order.refresh_from_db()
     sibling.refresh_from_db()
-    assert sibling.status == S.WAITING
+    assert sibling.status == PackageStatus.WAITING
     assert package.order.status == "processing"  # one delivered, one still waiting
 
 
 @pytest.mark.django_db(transaction=True)
 def test_wrong_code_is_bounded_too(employee, make_package, issued_code, settings_snapshot):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     wrong = wrong_code(issued_code(package))
 
     with CaptureQueriesContext(connection) as captured, pytest.raises(Exception) as refused:
@@ -116,7 +117,7 @@ def publish_only(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_verify_api_call_is_bounded(employee, make_package, issued_code, settings_snapshot, publish_only):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     client = bearer(employee)
 
@@ -124,7 +125,7 @@ def test_verify_api_call_is_bounded(employee, make_package, issued_code, setting
         response = client.post(f"/api/packages/{package.pk}/verify-otp/", {"otp": code})
 
     assert response.status_code == 200, response.content
-    assert response.json()["data"]["package"]["status"] == S.DELIVERED
+    assert response.json()["data"]["package"]["status"] == PackageStatus.DELIVERED
     statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
     assert len(statements) <= VERIFY_API_MAX_QUERIES, "\n".join(statements)
 

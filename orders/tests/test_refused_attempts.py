@@ -15,7 +15,6 @@ from core.testing import wrong_code
 from orders import services
 from orders.models import AuditKind, AuditOutcome, AuditRecord, PackageStatus
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 
@@ -34,15 +33,15 @@ def refused(**kwargs) -> ApplicationError:
 
 
 def test_a_package_not_ready_is_a_refused_attempt_and_nothing_else_changes(make_package, employee):
-    package = make_package(S.PACKED_ALL_ITEMS)
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
     assert refused(package=package, actor=employee, otp_value="123456").code == "invalid_state"
     assert attempts(package) == [(AuditOutcome.REFUSED, "invalid_state", False, "api")]
     package.refresh_from_db()
-    assert package.status == S.PACKED_ALL_ITEMS
+    assert package.status == PackageStatus.PACKED_ALL_ITEMS
 
 
 def test_manual_confirmation_not_allowed_is_a_refused_attempt(make_package, employee, store):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
     assert refused(package=package, actor=employee, manual=True).code == "permission_denied"
     assert attempts(package) == [(AuditOutcome.REFUSED, "permission_denied", True, "api")]
@@ -50,7 +49,7 @@ def test_manual_confirmation_not_allowed_is_a_refused_attempt(make_package, empl
 
 
 def test_throttled_attempts_are_recorded_but_do_not_stretch_the_window(make_package, employee, issued_code):
-    packages = [make_package(S.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
+    packages = [make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
     for attempt in range(20):
         package = packages[attempt % 5]
         refused(package=package, actor=employee, otp_value=wrong_code(issued_code(package)))
@@ -64,8 +63,8 @@ def test_throttled_attempts_are_recorded_but_do_not_stretch_the_window(make_pack
 
 
 def test_malformed_input_and_other_stores_are_not_recorded(make_package, employee, other_store):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    foreign = make_package(S.PACKED_ALL_ITEMS, at_store=other_store)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    foreign = make_package(PackageStatus.PACKED_ALL_ITEMS, at_store=other_store)
     assert refused(package=package, actor=employee, otp_value="12ab").code == "validation_error"
     assert refused(package=package, actor=employee).code == "validation_error"  # neither code nor manual
     assert refused(package=foreign, actor=employee, otp_value="123456").code == "not_found"
@@ -73,7 +72,7 @@ def test_malformed_input_and_other_stores_are_not_recorded(make_package, employe
 
 
 def test_order_level_verification_records_its_refusals_too(make_package, employee, store):
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
     with pytest.raises(ApplicationError) as error:
         services.order_verify(order=package.order, actor=employee, channel="api", manual=True)
@@ -82,7 +81,7 @@ def test_order_level_verification_records_its_refusals_too(make_package, employe
 
 
 def test_the_package_page_shows_a_refused_attempt(as_employee, make_package, employee):
-    package = make_package(S.PACKED_ALL_ITEMS)
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
     refused(package=package, actor=employee, otp_value="123456")
     page = as_employee.get(reverse("staff:package-detail", args=[package.pk]), HTTP_ACCEPT_LANGUAGE="tr")
     assert "Doğrulama denemesi reddedildi" in page.content.decode()

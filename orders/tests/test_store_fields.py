@@ -17,7 +17,6 @@ from orders.models import PackageStatus, Store
 from orders.services.outbox import message_deadline
 from orders.tests.apiclient import _fresh_throttles, bearer  # noqa: F401 - autouse fixture
 
-S = PackageStatus
 pytestmark = pytest.mark.django_db
 
 
@@ -56,7 +55,7 @@ def test_the_admin_refuses_it_and_changes_nothing(client, django_user_model, sto
 def test_a_stored_unknown_zone_falls_back_to_utc_everywhere(store, employee, as_employee, make_package):
     Store.objects.filter(pk=store.pk).update(timezone="Europe/Istanbull")  # past validation, as old data would be
     store.refresh_from_db()
-    package = make_package(S.PACKED_ALL_ITEMS)
+    package = make_package(PackageStatus.PACKED_ALL_ITEMS)
 
     response = bearer(employee).post(f"/api/packages/{package.pk}/commands/", {"command": cmd.READY_FOR_PICKUP})
 
@@ -75,8 +74,8 @@ def test_a_stored_unknown_zone_falls_back_to_utc_everywhere(store, employee, as_
 
 def test_one_store_with_an_unknown_zone_does_not_stop_the_others_reminders(store, other_store, make_package):
     Store.objects.filter(pk=store.pk).update(timezone="Nowhere/Atlantis")
-    broken = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    fine = make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
+    broken = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+    fine = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     with time_machine.travel(broken.ready_expires_at - timedelta(hours=23), tick=False):
         reminded = services.packages_send_reminders()
     assert reminded == 2

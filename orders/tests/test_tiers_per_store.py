@@ -26,7 +26,6 @@ from orders.tests.factories import CustomerFactory, OrderFactory, PackageFactory
 READY = PackageStatus.READY_FOR_CUSTOMER_PICKUP
 HOLD = timedelta(hours=72)
 DAY = timedelta(days=1)
-GOOD, WATCH, RESTRICTED = TrustTier.GOOD, TrustTier.WATCH, TrustTier.RESTRICTED
 
 
 @pytest.fixture
@@ -64,18 +63,18 @@ def test_replay_restricts_from_the_no_show_that_reached_the_threshold():
     t0 = timezone.now()
     history = [t0, t0 + DAY, t0 + 2 * DAY]
     replay = services.trust_tier_from_history
-    assert replay(strike_times=history[:1], now=t0, rules=rules()) == (GOOD, None)
-    assert replay(strike_times=history[:2], now=t0 + DAY, rules=rules()) == (WATCH, None)
-    assert replay(strike_times=history, now=t0 + 2 * DAY, rules=rules()) == (RESTRICTED, t0 + 16 * DAY)
+    assert replay(strike_times=history[:1], now=t0, rules=rules()) == (TrustTier.GOOD, None)
+    assert replay(strike_times=history[:2], now=t0 + DAY, rules=rules()) == (TrustTier.WATCH, None)
+    assert replay(strike_times=history, now=t0 + 2 * DAY, rules=rules()) == (TrustTier.RESTRICTED, t0 + 16 * DAY)
     # Ended: the strikes still counting give watch, not a new restriction.
-    assert replay(strike_times=history, now=t0 + 16 * DAY, rules=rules()) == (WATCH, None)
+    assert replay(strike_times=history, now=t0 + 16 * DAY, rules=rules()) == (TrustTier.WATCH, None)
     # Three no-shows more than the decay window apart never restrict, whatever their order.
     spread = [t0 + 100 * DAY, t0, t0 + 50 * DAY]
-    assert replay(strike_times=spread, now=t0 + 100 * DAY, rules=rules(decay=60)) == (WATCH, None)
-    assert replay(strike_times=spread, now=t0 + 100 * DAY, rules=rules(decay=40)) == (GOOD, None)
+    assert replay(strike_times=spread, now=t0 + 100 * DAY, rules=rules(decay=60)) == (TrustTier.WATCH, None)
+    assert replay(strike_times=spread, now=t0 + 100 * DAY, rules=rules(decay=40)) == (TrustTier.GOOD, None)
     # A later qualifying no-show restarts the period.
     assert replay(strike_times=[*history, t0 + 10 * DAY], now=t0 + 20 * DAY, rules=rules()) == (
-        RESTRICTED,
+        TrustTier.RESTRICTED,
         t0 + 24 * DAY,
     )
 
@@ -89,7 +88,7 @@ def test_replay_under_the_global_settings_equals_what_the_sweep_stores(no_show, 
         history = NoShowStrike.objects.filter(customer=customer).values_list("created_at", flat=True)
         replayed = services.trust_tier_from_history(strike_times=history, now=at, rules=services.TierRules.current())
         assert replayed == (customer.trust_tier, customer.restricted_until), at - t0
-    assert customer.trust_tier == RESTRICTED and customer.restricted_until == t0 + 216 * DAY
+    assert customer.trust_tier == TrustTier.RESTRICTED and customer.restricted_until == t0 + 216 * DAY
 
 
 # --- a stricter store and a more lenient one ------------------------------------------------------------------
@@ -100,7 +99,7 @@ def test_a_stricter_store_refuses_a_customer_the_others_accept(no_show, customer
     t0 = timezone.now()
     no_show(t0)
     no_show(t0 + DAY, at_store=other_store)  # no-shows count in every store
-    assert (customer.trust_tier, customer.restricted_until) == (WATCH, None)
+    assert (customer.trust_tier, customer.restricted_until) == (TrustTier.WATCH, None)
 
     app_setting_set(key="NO_SHOW_RESTRICT_THRESHOLD", value=2, store=store)
     until = t0 + DAY + 14 * DAY
@@ -114,7 +113,7 @@ def test_a_stricter_store_refuses_a_customer_the_others_accept(no_show, customer
     with time_machine.travel(until, tick=False):
         assert intake(customer, "STRICT-2", "IST01")[1] is True
     customer.refresh_from_db()
-    assert (customer.trust_tier, customer.restricted_until) == (WATCH, None)  # the stored tier is untouched
+    assert (customer.trust_tier, customer.restricted_until) == (TrustTier.WATCH, None)  # the stored tier is untouched
 
 
 @pytest.mark.django_db
@@ -123,9 +122,9 @@ def test_a_more_lenient_store_accepts_a_customer_restricted_elsewhere(no_show, c
     t0 = timezone.now()
     for day in range(3):
         no_show(t0 + day * DAY)
-    assert customer.trust_tier == RESTRICTED
+    assert customer.trust_tier == TrustTier.RESTRICTED
     with time_machine.travel(t0 + 3 * DAY, tick=False):
-        assert at_store(customer, store, timezone.now()) == (WATCH, None)
+        assert at_store(customer, store, timezone.now()) == (TrustTier.WATCH, None)
         assert intake(customer, "LENIENT-1", "IST01")[1] is True
         with pytest.raises(ApplicationError):
             intake(customer, "OTHER-1", "ANK01")
@@ -138,21 +137,21 @@ def test_each_no_show_setting_of_a_store_counts(customer, store, other_store):
         NoShowStrike.objects.create(
             customer=customer, package=PackageFactory(order__customer=customer), created_at=t0 - (10 - 4 * n) * DAY
         )  # 10, 6 and 2 days ago
-    stored = (RESTRICTED, t0 - 2 * DAY + 14 * DAY)  # what the sweep stored under the global settings
+    stored = (TrustTier.RESTRICTED, t0 - 2 * DAY + 14 * DAY)  # what the sweep stored under the global settings
     customer.trust_tier, customer.restricted_until = stored
     customer.save()
     assert at_store(customer, other_store, t0) == stored  # no settings of its own: the stored tier, no replay
 
     app_setting_set(key="NO_SHOW_RESTRICT_DAYS", value=30, store=store)
-    assert at_store(customer, store, t0) == (RESTRICTED, t0 - 2 * DAY + 30 * DAY)
+    assert at_store(customer, store, t0) == (TrustTier.RESTRICTED, t0 - 2 * DAY + 30 * DAY)
     app_setting_set(key="NO_SHOW_STRIKE_DECAY_DAYS", value=7, store=store)  # never three within 7 days
-    assert at_store(customer, store, t0) == (WATCH, None)  # two still count (6 and 2 days ago)
+    assert at_store(customer, store, t0) == (TrustTier.WATCH, None)  # two still count (6 and 2 days ago)
     app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=3, store=store)
-    assert at_store(customer, store, t0) == (GOOD, None)
+    assert at_store(customer, store, t0) == (TrustTier.GOOD, None)
     # A forgiven no-show does not count in a store's view either.
     app_setting_set(key="NO_SHOW_WATCH_THRESHOLD", value=1, store=store)
     NoShowStrike.objects.filter(customer=customer).update(forgiven_at=t0)
-    assert at_store(customer, store, t0) == (GOOD, None)
+    assert at_store(customer, store, t0) == (TrustTier.GOOD, None)
 
 
 # --- what the store's staff see -------------------------------------------------------------------------------
@@ -172,11 +171,11 @@ def test_api_and_package_page_show_the_tier_as_the_package_store_sees_it(
     zeynep.memberships.create(store=other_store, role="manager")
 
     api = bearer(zeynep)
-    assert api.get(f"/api/packages/{here.pk}/").json()["customer"]["trustTier"] == RESTRICTED
-    assert api.get(f"/api/packages/{there.pk}/").json()["customer"]["trustTier"] == WATCH
-    assert api.get(f"/api/orders/{here.order_id}/").json()["customer"]["trustTier"] == RESTRICTED
+    assert api.get(f"/api/packages/{here.pk}/").json()["customer"]["trustTier"] == TrustTier.RESTRICTED
+    assert api.get(f"/api/packages/{there.pk}/").json()["customer"]["trustTier"] == TrustTier.WATCH
+    assert api.get(f"/api/orders/{here.order_id}/").json()["customer"]["trustTier"] == TrustTier.RESTRICTED
     listed = {row["id"]: row["customer"]["trustTier"] for row in api.get("/api/packages/").json()["results"]}
-    assert listed[str(here.pk)] == RESTRICTED and listed[str(there.pk)] == WATCH
+    assert listed[str(here.pk)] == TrustTier.RESTRICTED and listed[str(there.pk)] == TrustTier.WATCH
 
     client.force_login(zeynep)
     page = client.get(reverse("staff:package-detail", args=[here.pk])).content.decode()
@@ -207,7 +206,9 @@ def test_a_store_with_its_own_settings_still_lists_in_constant_queries(store, se
     add(30)
     tiers_large, rows_large, large = listing()
     assert (rows_small, rows_large) == (2, 32)
-    assert tiers_small == tiers_large == {WATCH}  # one no-show each: watch at this store, good in the stored tier
+    assert (
+        tiers_small == tiers_large == {TrustTier.WATCH}
+    )  # one no-show each: watch at this store, good in the stored tier
     assert small == large
 
 

@@ -21,7 +21,6 @@ from orders.tests.factories import CustomerFactory, StoreFactory, employee_of, i
 from otp.models import PickupCode
 
 pytestmark = pytest.mark.django_db
-S = PackageStatus
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 ISTANBUL = ZoneInfo("Europe/Istanbul")
@@ -38,7 +37,7 @@ def berlin(db):
 
 def ready_at(make_package, store, moment, **kwargs):
     with time_machine.travel(moment, tick=False):
-        return make_package(S.READY_FOR_CUSTOMER_PICKUP, at_store=store, **kwargs)
+        return make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=store, **kwargs)
 
 
 def sms(package, event="ready_for_pickup"):
