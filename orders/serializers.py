@@ -272,7 +272,7 @@ class OrderOutputSerializer(serializers.Serializer):
 class ErrorDetailsSerializer(serializers.Serializer):
     """``details`` of an error answer (SPEC 9.4): the keys an error may carry, each only with the codes named.
 
-    Schema only: the answers are built by ``core.exceptions``. core/tests/test_schema_answers.py checks these keys against
+    Schema only: the answers are built by ``core.exceptions``. core/tests/test_schema.py checks these keys against
     what the server sends.
     """
 

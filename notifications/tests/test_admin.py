@@ -1,10 +1,13 @@
-"""Admin for messages, webhook endpoints and deliveries: masked, read-only, retryable, no code anywhere."""
+"""Admin for messages, webhook endpoints and deliveries: masked, read-only, retryable, no code anywhere; an
+endpoint's signing secret is shown once, when it is created, and never again."""
 
 import re
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -313,3 +316,69 @@ def test_a_message_sent_to_a_landline_stored_before_mobiles_were_required_is_fou
     Message.objects.filter(pk=sms.pk).update(recipient="+902122223344")
     response = admin_client.get(reverse("admin:notifications_message_changelist"), {"q": "0212 222 33 44"})
     assert [message.pk for message in response.context["cl"].result_list] == [sms.pk]
+
+
+SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LTAx"
+
+
+@pytest.fixture
+def endpoint():
+    return WebhookEndpoint.objects.create(url="https://hooks.example.com/cc", secret=SECRET)
+
+
+def form(**changes):
+    return {"url": "https://hooks.example.com/cc", "description": "", "secret": "", "is_active": "on", **changes}
+
+
+@pytest.mark.django_db
+def test_the_change_page_does_not_show_the_secret(admin_client, endpoint):
+    html = admin_client.get(reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk])).content.decode()
+    assert SECRET not in html and SECRET[6:] not in html
+    assert f"whsec_…{SECRET[-4:]}" in html  # which secret it is, not the secret
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_a_read_only_administrator_does_not_see_the_secret(endpoint, language):
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_webhookendpoint"))
+    client = Client()
+    client.force_login(viewer)
+    response = client.get(
+        reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk]), HTTP_ACCEPT_LANGUAGE=language
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert SECRET not in html and SECRET[6:] not in html
+    assert f"whsec_…{SECRET[-4:]}" in html
+
+
+@pytest.mark.django_db
+def test_saving_with_the_secret_left_empty_keeps_it(admin_client, endpoint):
+    url = reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk])
+    response = admin_client.post(url, form(description="ERP"))
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert (endpoint.description, endpoint.secret) == ("ERP", SECRET)
+
+
+@pytest.mark.django_db
+def test_a_new_secret_replaces_the_old_one_and_a_bad_one_is_refused(admin_client, endpoint):
+    url = reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk])
+    response = admin_client.post(url, form(secret="whsec_***"))
+    assert response.status_code == 200 and "Standard Webhooks secret" in response.content.decode()
+    endpoint.refresh_from_db()
+    assert endpoint.secret == SECRET
+    assert admin_client.post(url, form(secret="whsec_bmV3LXNlY3JldA==")).status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.secret == "whsec_bmV3LXNlY3JldA=="
+
+
+@pytest.mark.django_db
+def test_the_add_and_change_pages_say_so_in_turkish(admin_client, endpoint):
+    add = admin_client.get(reverse("admin:notifications_webhookendpoint_add"), HTTP_ACCEPT_LANGUAGE="tr")
+    change = admin_client.get(
+        reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk]), HTTP_ACCEPT_LANGUAGE="tr"
+    )
+    assert "kaydedildikten sonra bir daha gösterilmez" in add.content.decode()
+    assert f"mevcut gizli anahtar (whsec_…{SECRET[-4:]}) korunur" in change.content.decode()

@@ -6,7 +6,7 @@ and webhook delivery lists), its ``inet`` column refuses what is not an address 
 Python's: the fuzz runs where production does, on PostgreSQL (``DATABASE_URL=postgres://...``), some ten thousand
 requests in a few minutes. It passes on SQLite as well (run it there by removing the marker); SQLite's own findings
 (a foreign key past 64 bits, text for a binary column, JSON lookups it has not got) are kept on every run by
-``test_admin_odd_lookups``.
+``test_lookups``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 requires_postgres = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="needs PostgreSQL (set DATABASE_URL): the values it refuses (NUL, inet, its regular expressions) are "
-    "what the fuzz is for; SQLite's findings are in test_admin_odd_lookups",
+    "what the fuzz is for; SQLite's findings are in test_lookups",
 )
 
 # Values no column can hold or no field can read, and values at the edges of what one can: for every filter
