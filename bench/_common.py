@@ -534,34 +534,40 @@ if __name__ == "__main__":
         sys.exit("usage: python bench/_common.py drive JOBS.json RESULT.json")
 
 
-# --- a Celery worker ----------------------------------------------------------------------------------------
+# --- the Procfile's worker and beat ---------------------------------------------------------------------
 
 
-class CeleryWorker:
-    """``celery worker`` (prefork) as a child process in its own process group."""
+def procfile_command(process: str) -> list[str]:
+    """The Procfile's line for ``process`` (``worker``, ``beat``) as an argument list, flags as written there;
+    the program is the one in this checkout's ``.venv``."""
+    import shlex
 
-    def __init__(self, *, env: dict[str, str], log_path: Path, concurrency: int = 1, name: str = "drill"):
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            argv = shlex.split(command)
+            argv[0] = str(VENV_BIN / argv[0])
+            return argv
+    raise LookupError(f"no {process!r} line in {ROOT / 'Procfile'}")
+
+
+class ProcfileProcess:
+    """A Procfile process (``worker``, ``beat``) as a child in its own process group, logging to ``log_path``.
+
+    The drills run the command lines production runs: a worker started with other flags (``--pool``,
+    ``--concurrency``, ``--without-gossip``) missed the exit on a Redis outage (config/celery_redis.py)."""
+
+    def __init__(self, process: str, *, env: dict[str, str], log_path: Path):
+        self.argv = procfile_command(process)
         self.env = {**env, "PYTHONPATH": str(ROOT)}
-        self.log_path, self.concurrency, self.name = log_path, concurrency, name
+        self.log_path = log_path
         self.process: subprocess.Popen | None = None
         self._log = None
 
     def start(self) -> None:
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [
-                str(VENV_BIN / "celery"),
-                "-A",
-                "config.celery_app",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={self.concurrency}",
-                "--pool=prefork",
-                "-n",
-                f"{self.name}-{time.time_ns()}@%h",
-                "--without-mingle",
-                "--without-gossip",
-            ],
+            self.argv,
             cwd=ROOT,
             env=self.env,
             stdout=self._log,
@@ -569,15 +575,21 @@ class CeleryWorker:
             start_new_session=True,
         )
 
+    def alive(self) -> bool:
+        return bool(self.process) and self.process.poll() is None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def children(self) -> list[int]:
-        """The pool processes (the ones that run tasks)."""
+        """A worker's pool processes (the ones that run tasks)."""
         if not self.process:
             return []
         listed = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True)
         return [int(pid) for pid in listed.stdout.split()]
 
     def kill_hard(self) -> None:
-        """SIGKILL the whole worker (main process and pool) at once: nothing is acknowledged or cleaned up."""
+        """SIGKILL the whole process group at once: nothing is acknowledged or cleaned up."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)

@@ -6,7 +6,11 @@ import os
 from celery import Celery
 from celery.signals import celeryd_init
 
+from config import celery_redis
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# A worker whose Redis stops while it runs a task must reconnect, not exit (config/celery_redis.py).
+celery_redis.use_for_redis_urls()
 
 app = Celery("clickcollect")
 app.config_from_object("django.conf:settings", namespace="CELERY")

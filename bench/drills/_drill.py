@@ -67,3 +67,36 @@ def delivered_counts(send_log: Path) -> dict[str, int]:
         if entry["event"] == "delivered":
             counts[entry["id"]] = counts.get(entry["id"], 0) + 1
     return counts
+
+
+def ready_package(number: int, *, sms_only: bool = False) -> list[str]:
+    """A package made ready through the services for a new customer (SMS only: no e-mail, no push token);
+    returns its message ids. Its sends are queued on commit, or stay pending when the broker is down."""
+    from django.contrib.auth import get_user_model
+
+    from notifications.models import Message
+    from orders import services
+    from orders.models import Customer, Order, Package, StaffMembership, StaffRole, Store
+
+    store, _ = Store.objects.get_or_create(
+        code="DRL01", defaults={"name": "Drill Store", "timezone": "Europe/Istanbul"}
+    )
+    user, created = get_user_model().objects.get_or_create(username="drill")
+    if created:
+        StaffMembership.objects.create(user=user, store=store, role=StaffRole.EMPLOYEE)
+    customer = Customer.objects.create(
+        name=f"Customer {number}",
+        phone=f"+90533{number:07d}",
+        email="" if sms_only else f"drill{number}@example.com",
+        push_token="" if sms_only else f"push-drill-{number}",
+        language="en",
+    )
+    order = Order.objects.create(order_number=f"DRILL{number:07d}", customer=customer, store=store)
+    package = Package.objects.create(order=order, store=store)
+    services.package_complete_packaging(package=package, actor=user, channel="api")
+    services.package_mark_ready(package=package, actor=user, channel="api")
+    return [str(pk) for pk in Message.objects.filter(package=package).values_list("pk", flat=True)]
+
+
+def started_ids(send_log: Path) -> list[str]:
+    return [entry["id"] for entry in read_log(send_log) if entry["event"] == "started"]

@@ -5,7 +5,8 @@ Configured by dotted path (``NOTIFY_SMS_BACKEND=bench.drills.recording_backend.R
 ``{"event": "started", ...}``, then, after ``DRILL_SEND_DELAY`` seconds, ``{"event": "delivered", ...}``
 with the message id, channel and process id. It models a provider that accepts a message when the
 request completes: a worker killed during the delay has delivered nothing. No body is written
-(it holds the pickup code).
+(it holds the pickup code). ``DRILL_SLOW_CHANNELS`` (comma-separated, e.g. ``sms``) limits the delay
+to those channels, so a drill can keep exactly one task running while the others finish.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class RecordingBackend:
     def send(self, message: OutgoingMessage) -> str:
         entry = {"id": message.id, "channel": message.channel, "kind": message.event, "pid": os.getpid()}
         _append({**entry, "event": "started", "at": time.time()})
-        time.sleep(float(os.environ.get("DRILL_SEND_DELAY", "0")))
+        slow = os.environ.get("DRILL_SLOW_CHANNELS", "")
+        if not slow or message.channel in slow.split(","):
+            time.sleep(float(os.environ.get("DRILL_SEND_DELAY", "0")))
         _append({**entry, "event": "delivered", "at": time.time()})
         return f"drill-{message.id}"
 

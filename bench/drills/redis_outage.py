@@ -59,7 +59,7 @@ def main() -> None:
         connections.close_all()
         server = common.Gunicorn(env=env, port=args.port, workers=2, log_path=workdir / "gunicorn.log")
         server.start()
-        worker = common.CeleryWorker(env=env, log_path=workdir / "worker.log", concurrency=2)
+        worker = common.ProcfileProcess("worker", env=env, log_path=workdir / "worker.log")
         worker.start()
 
         def token(username: str) -> tuple[int, str | None]:

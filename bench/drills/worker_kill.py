@@ -52,7 +52,7 @@ def main() -> None:
     report = _drill.Report()
     check = report.check
     redis.start()
-    workers: list[common.CeleryWorker] = []
+    workers: list[common.ProcfileProcess] = []
     try:
         env = _drill.recording_setup(
             database=args.database,
@@ -83,7 +83,7 @@ def main() -> None:
                 .values_list("pk", flat=True)
             ]
             connections.close_all()
-            worker = common.CeleryWorker(env=env, log_path=workdir / f"worker-{variant}.log", concurrency=1)
+            worker = common.ProcfileProcess("worker", env=env, log_path=workdir / f"worker-{variant}.log")
             workers.append(worker)
             worker.start()
             if not common.wait_until(lambda: set(started_ids()) - before, timeout=60, interval=0.1):
@@ -106,7 +106,7 @@ def main() -> None:
                     f"{row.status}, attempts {row.attempts}",
                 )
                 connections.close_all()
-                restarted = common.CeleryWorker(env=env, log_path=workdir / "worker-B2.log", concurrency=1)
+                restarted = common.ProcfileProcess("worker", env=env, log_path=workdir / "worker-B2.log")
                 workers.append(restarted)
                 restarted.start()
                 time.sleep(6)  # past NOTIFY_RELAY_AFTER_SECONDS

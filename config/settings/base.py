@@ -335,10 +335,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's, kept ticking through a database outage (config/celery_beat.py).
+CELERY_BEAT_SCHEDULER = "config.celery_beat:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker (or beat) retries the broker for as long as it is down (SPEC 11: an outage of any length), every 2 s at
+# first, then every 30 s at most; Celery's default gave up after 100 tries (about 45 minutes) and exited.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # Publishing must not hang a request when the broker is down: the outbox relay sends later.
 CELERY_TASK_PUBLISH_RETRY = False
 
