@@ -18,6 +18,13 @@ def _periodic_task(name: str) -> PeriodicTask:
     return PeriodicTask.objects.create(name=name, task="notifications.outbox_relay", interval=every)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection(monkeypatch):
+    # The scheduler calls close_old_connections() on each tick, which closes a connection whose autocommit differs
+    # from its settings': inside a test's transaction (PostgreSQL) that would close the test's own connection.
+    monkeypatch.setattr(schedulers, "close_old_connections", lambda: None)
+
+
 def test_beat_runs_this_scheduler():
     assert settings.CELERY_BEAT_SCHEDULER == "config.celery_beat:DatabaseScheduler"
 
