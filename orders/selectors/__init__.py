@@ -25,6 +25,8 @@ from orders.selectors.customers import (
 from orders.selectors.packages import (
     ALL_COUNT,
     EXPIRES_TODAY,
+    NEEDS_ACTION,
+    NEEDS_ACTION_STATUSES,
     order_packages_for_user,
     package_counts_by_status,
     package_get_for_list_row,
@@ -55,6 +57,8 @@ from orders.selectors.stores import (
 __all__ = [
     "ALL_COUNT",
     "EXPIRES_TODAY",
+    "NEEDS_ACTION",
+    "NEEDS_ACTION_STATUSES",
     "SEARCH_WORDS",
     "RowSearch",
     "audit_records_by_actor_name",
