@@ -8,6 +8,7 @@
   var dialog = document.getElementById("dialog");
   var dialogBody = document.getElementById("dialog-body");
   var lastKeyAt = 0;
+  var typedAt = 0;  // when the last character was typed, until an Enter
 
   function searchBox() {
     return document.getElementById("id_q");
@@ -18,20 +19,22 @@
   function focusSearch() {
     var box = searchBox();
     if (!box || dialog.open) return;
+    // A scan being typed into it (a character less than 150 ms ago, no Enter yet) is not selected mid-way.
+    if (box === document.activeElement && performance.now() - typedAt < 150) return;
     box.focus();
     box.select();
   }
 
-  // The dialog is open while it has content (a dialog partial); an answer that empties it closes it.
+  // The dialog is open while it has content (a dialog partial htmx put there); an answer that empties it closes it.
   function syncDialog() {
     if (dialogBody.firstElementChild && !dialog.open) dialog.showModal();
     else if (!dialogBody.firstElementChild && dialog.open) dialog.close();
-    if (!dialog.open) focusSearch();
   }
+  new MutationObserver(syncDialog).observe(dialogBody, { childList: true });
 
   dialog.addEventListener("close", function () {
     dialogBody.innerHTML = "";
-    if (document.activeElement !== searchBox()) focusSearch();
+    focusSearch();
   });
   dialog.addEventListener("click", function (event) {
     if (event.target === dialog) dialog.close();  // the backdrop
@@ -61,12 +64,12 @@
     if (target && !dialogBody.contains(document.activeElement)) target.focus();
   }
 
-  var settling = false;
-  document.addEventListener("htmx:afterSettle", function () {
-    if (settling) return;
-    settling = true;
-    setTimeout(function () { settling = false; syncDialog(); }, 0);
-  });
+  // After htmx's answer is in place (a page, a list, a row): the search box, unless a dialog is open.
+  function afterAnswer() {
+    setTimeout(focusSearch, 0);
+  }
+  document.addEventListener("htmx:afterOnLoad", afterAnswer);
+  document.addEventListener("htmx:afterSettle", afterAnswer);
   document.addEventListener("htmx:responseError", function (event) {
     // An answer that says why (HX-Trigger: staff:error) has been shown already.
     if (!event.detail.xhr.getResponseHeader("HX-Trigger")) showError(document.body.getAttribute("data-error-text"));
@@ -108,6 +111,8 @@
     var target = event.target;
     var quick = event.timeStamp - lastKeyAt < 100;
     lastKeyAt = event.timeStamp;
+    if (event.key === "Enter") typedAt = 0;
+    else if (event.key.length === 1) typedAt = event.timeStamp;
     if (!box || target === box || event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
     var carried = "";
     if (target.id === "id_otp") {
