@@ -8,7 +8,8 @@ committed (saving the session) did change it, and its retry answers as for a rep
 409 ``invalid_state``), so nothing is done twice:
 
 - under ``/api/``: the SPEC 9.4 body with ``code: service_unavailable`` and ``details.retryAfter``;
-- a staff page's fetch (``X-Requested-With: fetch``): ``{done: false, error}`` for the page script;
+- a staff page's htmx request (``HX-Request``): nothing swapped, the message as the event ``staff:error``
+  (``HX-Trigger``), which the page script shows where the user is looking;
 - any other page: a short ``templates/503.html``;
 
 each with ``Retry-After``. Two hooks lead here. ``DatabaseUnavailableMiddleware.process_exception``
@@ -27,6 +28,7 @@ request ``close_old_connections`` closes it, so the next request connects again 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import zoneinfo
@@ -61,7 +63,7 @@ def is_database_outage(error: BaseException | None) -> bool:
 
 
 def database_unavailable_response(request: HttpRequest, error: BaseException) -> HttpResponse:
-    """The 503 for ``request`` (JSON, fetch JSON or HTML by path); logs one warning line.
+    """The 503 for ``request`` (JSON, an htmx event or HTML by path); logs one warning line.
 
     The line names the method, the path and the error class, never the body or the error's text
     (a driver may quote the statement, and a verification's statement holds the code's hash).
@@ -77,8 +79,11 @@ def database_unavailable_response(request: HttpRequest, error: BaseException) ->
         if request.path_info.startswith("/api/"):
             body = error_body("service_unavailable", message, {"retryAfter": RETRY_AFTER_SECONDS})
             response = JsonResponse(body, status=503)
-        elif request.headers.get("X-Requested-With") == "fetch":
-            response = JsonResponse({"done": False, "error": message}, status=503)
+        elif request.headers.get("HX-Request") == "true":
+            response = HttpResponse(status=503)
+            response["HX-Reswap"] = "none"
+            # JSON in ASCII: a header carries no other characters.
+            response["HX-Trigger"] = json.dumps({"staff:error": message})
         else:
             response = HttpResponse(_render_page(request, message), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -4,7 +4,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import PackageStatus
-from orders.selectors import EXPIRES_TODAY  # the list's filter "Expires today": not a status, but chosen like one
+
+# The list's filters "Needs action" and "Expires today": not statuses, but chosen like one.
+from orders.selectors import ALL_COUNT, EXPIRES_TODAY, NEEDS_ACTION
 
 
 class PackageFilterForm(forms.Form):
@@ -12,7 +14,14 @@ class PackageFilterForm(forms.Form):
 
     store = forms.CharField(required=False, max_length=16)
     status = forms.ChoiceField(
-        required=False, choices=[("", _("All")), *PackageStatus.choices, (EXPIRES_TODAY, _("Expires today"))]
+        required=False,
+        choices=[
+            ("", _("All")),
+            (NEEDS_ACTION, _("Needs action")),
+            (ALL_COUNT, _("All")),
+            *PackageStatus.choices,
+            (EXPIRES_TODAY, _("Expires today")),
+        ],
     )
     q = forms.CharField(
         required=False,

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "django_htmx",
     "core",
     "orders",
     "otp",
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the staff pages answer htmx's requests with the partial of the same template.
+    "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.AdminTimeZoneMiddleware",
     # An admin action's selection that holds a value no key can be (x, NUL, 2**64) answered 500: such values dropped.
     "core.middleware.AdminSelectedActionsMiddleware",
@@ -118,6 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "orders.context_processors.staff_page",
             ],
         },
     }

@@ -24,11 +24,11 @@ from notifications.models import Message
 from orders.models import AuditRecord, Package, PackageStatus
 from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
 from orders.tests.factories import PASSWORD
+from orders.tests.htmx import HTMX
 from otp.models import PickupCode
 
 pytestmark = pytest.mark.django_db
 
-FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 EN_MESSAGE = "The service is briefly unavailable. Try again in a few seconds."
 TR_MESSAGE = "Hizmet kısa bir süreliğine kullanılamıyor. Birkaç saniye sonra yeniden deneyin."
 # A real terminated session needs PostgreSQL's pg_terminate_backend.
@@ -226,19 +226,19 @@ def test_a_staff_page_during_an_outage_is_the_html_503_in_the_request_language(a
     assert as_employee.get(reverse("staff:package-list")).status_code == 200
 
 
-def test_a_staff_dialog_action_during_an_outage_gets_the_message_for_the_page_script(
-    as_employee, make_package, issued_code
-):
+def test_a_staff_dialog_action_during_an_outage_gets_the_message_for_htmx(as_employee, make_package, issued_code):
     package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     before = snapshot(package)
 
     with database_down(only=WRITES.match):
         response = as_employee.post(
-            reverse("staff:package-deliver", args=[package.pk]), {"otp": issued_code(package)}, **FETCH
+            reverse("staff:package-deliver", args=[package.pk]), {"otp": issued_code(package)}, **HTMX
         )
 
     assert response.status_code == 503 and response["Retry-After"] == "5"
-    assert response.json() == {"done": False, "error": EN_MESSAGE}
+    # Nothing swapped; the message as an event the page script shows where the user is looking.
+    assert response["HX-Reswap"] == "none"
+    assert json.loads(response["HX-Trigger"]) == {"staff:error": EN_MESSAGE}
     assert snapshot(package) == before
 
 

@@ -30,6 +30,8 @@ from orders.selectors.customers import (
 from orders.selectors.packages import (
     ALL_COUNT,
     EXPIRES_TODAY,
+    NEEDS_ACTION,
+    NEEDS_ACTION_STATUSES,
     order_packages_for_user,
     package_available_commands,
     package_counts_by_status,
@@ -62,6 +64,8 @@ from orders.selectors.stores import (
 __all__ = [
     "ALL_COUNT",
     "EXPIRES_TODAY",
+    "NEEDS_ACTION",
+    "NEEDS_ACTION_STATUSES",
     "SEARCH_WORDS",
     "RowSearch",
     "audit_records_by_actor_name",

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core.appsettings import StoreSettings
@@ -27,6 +27,27 @@ from orders.selectors.stores import store_tomorrow_starts
 EXPIRES_TODAY = "expires_today"
 # The key of the "All" filter's count in package_counts_by_status; the others are the status values.
 ALL_COUNT = "all"
+# The staff list's first filter, what it opens on (SPEC 12): the packages that still need staff, those to hand
+# over first, then those to make ready, then those to pack.
+NEEDS_ACTION = "needs_action"
+NEEDS_ACTION_STATUSES = (
+    PackageStatus.READY_FOR_CUSTOMER_PICKUP,
+    PackageStatus.PACKED_ALL_ITEMS,
+    PackageStatus.WAITING,
+)
+_NEEDS_ACTION_RANK = Case(
+    *[When(status=status, then=Value(rank)) for rank, status in enumerate(NEEDS_ACTION_STATUSES)],
+    default=Value(len(NEEDS_ACTION_STATUSES)),
+    output_field=IntegerField(),
+)
+
+
+def package_list_order(*, status: str = "") -> tuple:
+    """The order of a staff list: ``NEEDS_ACTION``'s by what is to be done (ready first), else newest first
+    (``PACKAGE_LIST_ORDER``). Total: it ends with the key, as the pager needs."""
+    if status == NEEDS_ACTION:
+        return (_NEEDS_ACTION_RANK.asc(), *PACKAGE_LIST_ORDER)
+    return PACKAGE_LIST_ORDER
 
 
 def packages_in_list_order() -> QuerySet[Package]:
@@ -37,7 +58,7 @@ def packages_in_list_order() -> QuerySet[Package]:
 
 def package_list_for_store(*, store: Store, search: str = "", status: str = "") -> QuerySet[Package]:
     """The packages one store's staff list shows (SPEC 10): ``search`` (``package_search_q``) and ``status`` (a
-    status value or ``EXPIRES_TODAY``; empty for all) applied. Unordered."""
+    status value, ``NEEDS_ACTION`` or ``EXPIRES_TODAY``; empty for all) applied. Unordered."""
     packages = Package.objects.filter(store=store)
     if search:
         packages = packages.filter(package_search_q(search))
@@ -45,6 +66,8 @@ def package_list_for_store(*, store: Store, search: str = "", status: str = "") 
         packages = packages.filter(
             status=PackageStatus.READY_FOR_CUSTOMER_PICKUP, ready_expires_at__lt=store_tomorrow_starts(store=store)
         )
+    elif status == NEEDS_ACTION:
+        packages = packages.filter(status__in=NEEDS_ACTION_STATUSES)
     elif status:
         packages = packages.filter(status=status)
     return packages
@@ -52,7 +75,7 @@ def package_list_for_store(*, store: Store, search: str = "", status: str = "") 
 
 def package_counts_by_status(*, store: Store, search: str) -> dict[str, int]:
     """The filter bar's counts (SPEC 10) of one store's list, with the search applied: each status value,
-    ``EXPIRES_TODAY`` and ``ALL_COUNT``. One query."""
+    ``NEEDS_ACTION``, ``EXPIRES_TODAY`` and ``ALL_COUNT``. One query."""
     # Each status's count and, among the ready ones, those whose hold ends today (the "Expires today" count).
     rows = (
         package_list_for_store(store=store, search=search)
@@ -67,19 +90,23 @@ def package_counts_by_status(*, store: Store, search: str) -> dict[str, int]:
             expiring = today
     return {
         ALL_COUNT: sum(counts.values()),
+        NEEDS_ACTION: sum(counts.get(value, 0) for value in NEEDS_ACTION_STATUSES),
         **{value: counts.get(value, 0) for value in PackageStatus.values},
         EXPIRES_TODAY: expiring,
     }
 
 
-def package_list_page(*, packages: QuerySet[Package], page_number: Any, page_size: int, count: int | None) -> Page:
-    """One page of a staff list (``packages``), in the list's order, each row with its order's customer and its
-    store; an unusable or too high ``page_number`` gives the last page.
+def package_list_page(
+    *, packages: QuerySet[Package], page_number: Any, page_size: int, count: int | None, status: str = ""
+) -> Page:
+    """One page of a staff list (``packages``), in the list's order (``package_list_order`` of its ``status``),
+    each row with its order's customer and its store; an unusable or too high ``page_number`` gives the last page.
 
     ``count``: the list's length when the caller knows it (``package_counts_by_status``), so that the search is
     not run once more to count it (docs/performance.md); None counts it."""
-    rows = packages_in_list_order().select_related("order__customer", "store")
-    paginator = DeferredJoinPaginator(packages.order_by(*PACKAGE_LIST_ORDER), page_size, rows=rows)
+    order = package_list_order(status=status)
+    rows = Package.objects.order_by(*order).select_related("order__customer", "store")
+    paginator = DeferredJoinPaginator(packages.order_by(*order), page_size, rows=rows)
     if count is not None:
         paginator.count = count
     return paginator.get_page(page_number or 1)

@@ -73,12 +73,16 @@ def shot(page, name):
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
-def log_in(page, username, password=PASSWORD):
+def log_in(page, username, password=PASSWORD, *, every_status=True):
+    """Sign in; then the list of every status (the list opens on what needs action: a package delivered or
+    cancelled there leaves it, and these tests look at its row after)."""
     page.goto("/")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
     page.locator("main form button[type=submit]").click()
     page.wait_for_url(re.compile(r"/packages/$"))
+    if every_status:
+        page.goto("/packages/?status=all")
 
 
 def wait_until(page, condition):
@@ -106,7 +110,7 @@ def test_log_in_and_find_a_ready_package_by_scanner_search(page, employee, make_
     page.get_by_label("Password").fill("wrong-password")
     page.get_by_role("button", name="Log in").click()
     assert page.get_by_role("alert").is_visible()
-    log_in(page, "ayse")
+    log_in(page, "ayse", every_status=False)
     assert page.get_by_role("columnheader", name="Order No").is_visible()
     # A scanner types into the focused search box and sends Enter.
     focused_is(page, "document.activeElement.name === 'q'")
@@ -114,7 +118,11 @@ def test_log_in_and_find_a_ready_package_by_scanner_search(page, employee, make_
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
     assert page.get_by_role("heading", level=1).inner_text().startswith("CC-2024-0042")
-    shot(page, "package-en")
+    # Ready: its Verify dialog is open on the code field; Escape leaves the package page with the search box.
+    page.get_by_role("dialog", name="Verify pickup code").wait_for()
+    focused_is(page, "document.activeElement.id === 'id_otp'")
+    page.keyboard.press("Escape")
+    focused_is(page, "document.activeElement.id === 'id_q'")
     assert page.get_by_text("Ready for Customer Pickup").first.is_visible()
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
@@ -188,7 +196,7 @@ def test_the_package_page_behind_a_dialog_shows_what_the_dialog_did_once_it_clos
     page, employee, make_package, issued_code, store
 ):
     """On the package's own page there is no row to redraw: after "Resend code" in its dialog the page behind still
-    showed the old code's validity, timeline and messages until a reload. Closing the dialog reloads it."""
+    showed the old code's validity, timeline and messages until a reload. The answer carries the page as it is."""
     app_setting_set(key="OTP_RESEND_COOLDOWN_SECONDS", value=0, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     log_in(page, "ayse")
@@ -198,14 +206,14 @@ def test_the_package_page_behind_a_dialog_shows_what_the_dialog_did_once_it_clos
     page.locator("main").get_by_role("button", name="Delivered").click()
     dialog = page.get_by_role("dialog", name="Verify pickup code")
     dialog.get_by_role("button", name="Resend code").click()
+    page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
     dialog.get_by_text("A new pickup code was sent to the customer.").wait_for()
-    assert messages.count() == before  # behind the dialog: not yet
-    page.keyboard.press("Escape")
-    page.wait_for_load_state("load")
     sent = Message.objects.filter(package=package, event="code_resent").count()
     assert sent >= 1
     wait_until(page, f"document.querySelectorAll('table.messages tbody tr').length === {before + sent}")
+    page.keyboard.press("Escape")
     assert not dialog.is_visible()
+    assert page.evaluate("window.notReloaded") is True
 
 
 def ready_package_locked_in_the_dialog(page, make_package, issued_code, store, **fields):
@@ -223,20 +231,17 @@ def ready_package_locked_in_the_dialog(page, make_package, issued_code, store, *
     return package, dialog
 
 
-def test_closing_the_dialog_after_its_row_was_replaced_focuses_the_new_rows_button(
+def test_closing_the_dialog_after_its_row_was_replaced_puts_the_focus_in_the_search_box(
     page, employee, make_package, issued_code, store
 ):
-    """The refusal replaced the row (and its "Delivered" button) while the dialog was open: Escape puts the focus on
-    the new row's "Delivered", not in the search box, where the next key ("/" to search) would be typed."""
+    """The refusal replaced the row (and its "Delivered" button) while the dialog was open: Escape puts the focus in
+    the search box, its text selected (SPEC 12), so that the next scan replaces it and no button gets its Enter."""
     package, _dialog = ready_package_locked_in_the_dialog(page, make_package, issued_code, store)
+    page.locator("#id_q").evaluate("box => { box.value = 'CC-OLD'; }")
     page.keyboard.press("Escape")
-    focused_is(
-        page,
-        f"document.activeElement.closest('#row-{package.pk}') !== null"
-        " && document.activeElement.textContent.trim() === 'Delivered'",
-    )
-    page.keyboard.press("/")
-    focused_is(page, "document.activeElement.type === 'search' && document.activeElement.value === ''")
+    focused_is(page, "document.activeElement.id === 'id_q'")
+    assert page.evaluate("[document.activeElement.selectionStart, document.activeElement.selectionEnd]") == [0, 6]
+    assert "Ready for Customer Pickup" in row(page, package).inner_text()
 
 
 def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make_package, issued_code, store):
@@ -275,21 +280,18 @@ def test_a_scan_on_a_locked_code_lands_on_resend_then_delivers(page, employee, m
     )
     page.keyboard.press("Escape")
 
-    page.keyboard.press("/")
     page.keyboard.type("KB-778")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
     assert "Too many wrong entries. Send a new code." in page.locator(".facts").first.inner_text()
-    # "Delivered" cannot work with a locked code: the focus is on "Resend Code", and Enter sends one.
-    focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
-    page.keyboard.press("Enter")
-    page.get_by_role("status").filter(has_text="A new pickup code was sent to the customer.").wait_for()
-    # The page again, with a live code: scan -> Enter -> code -> Enter as usual.
-    focused_is(page, "document.activeElement.textContent.trim() === 'Delivered'")
-    assert "Valid until" in page.locator(".facts").first.inner_text()
-    page.keyboard.press("Enter")
+    # The scan opened the Verify dialog; a code cannot work: the focus is on "Resend code", and Enter sends one.
     page.get_by_role("dialog", name="Verify pickup code").wait_for()
+    focused_is(page, "document.activeElement.hasAttribute('data-resend')")
+    page.keyboard.press("Enter")
+    page.get_by_role("dialog").get_by_text("A new pickup code was sent to the customer.").wait_for()
+    # The dialog again, with a live code on the code field, and the page behind it as it is now.
     focused_is(page, "document.activeElement.id === 'id_otp'")
+    assert "Valid until" in page.locator(".facts").first.inner_text()
     page.keyboard.type(issued_code(package))
     page.keyboard.press("Enter")
     page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
@@ -384,8 +386,8 @@ def test_the_turkish_page(page, employee, make_package, issued_code):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     log_in(page, "ayse")
-    page.get_by_role("button", name="TR").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="TR").click()
     assert page.locator("html").get_attribute("lang") == "tr"
     assert page.get_by_role("columnheader", name="Sipariş No").is_visible()
     assert page.get_by_role("link", name=re.compile("Müşteri Teslimine Hazır")).is_visible()
@@ -420,30 +422,27 @@ def test_keyboard_only_delivery(page, employee, make_package, issued_code):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/packages/$"))
 
-    # Escape closes a dialog and gives the focus back to the button that opened it.
-    page.locator(f"#row-{other.pk} a[data-dialog]").first.focus()
+    # A dialog opened from a row's button (Enter on it); Escape closes it and the search box has the focus.
+    page.locator(f"#row-{other.pk} form[data-dialog-opener] button").first.focus()
     page.keyboard.press("Enter")
     page.get_by_role("dialog").wait_for()
     focused_is(page, "document.activeElement.id === 'id_otp'")
     page.keyboard.press("Escape")
     page.wait_for_selector("dialog[open]", state="detached")
-    focused_is(page, "document.activeElement.textContent.trim() === 'Delivered'")
+    focused_is(page, "document.activeElement.id === 'id_q'")
 
-    page.keyboard.press("/")
-    assert page.evaluate("document.activeElement.name") == "q"
+    # Typing with the focus on a button goes to the search box: the Enter after it searches, it presses no button.
+    page.locator(f"#row-{other.pk} form[data-dialog-opener] button").first.focus()
     page.keyboard.type("KB-777")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
-    # The package page puts the focus on "Delivered"; Enter opens the dialog on the code field.
-    focused_is(page, "document.activeElement.textContent.trim() === 'Delivered'")
-    page.keyboard.press("Enter")
     page.get_by_role("dialog", name="Verify pickup code").wait_for()
     focused_is(page, "document.activeElement.id === 'id_otp'")
     page.keyboard.type(code)
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
     page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
     assert "Delivered" in page.get_by_role("heading", level=1).inner_text()
+    focused_is(page, "document.activeElement.id === 'id_q'")
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     other.refresh_from_db()
@@ -585,11 +584,12 @@ def test_the_search_note_follows_a_delivery_without_reload(page, employee, make_
     make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Ali Demir")
     code = issued_code(package)
     log_in(page, "ayse")
-    page.get_by_role("link", name=re.compile(r"^Ready for Customer Pickup")).click()
-    page.wait_for_url(re.compile(r"status=ready_for_customer_pickup"))
     page.locator("#id_q").fill("Kaya")
     page.locator("#id_q").press("Enter")
     page.wait_for_url(re.compile(r"q=Kaya"))
+    # A search looks through every status; the filter narrows it, keeping the search.
+    page.get_by_role("link", name=re.compile(r"^Ready for Customer Pickup")).click()
+    page.wait_for_url(re.compile(r"status=ready_for_customer_pickup"))
     note = page.locator(".result-note")
     assert note.inner_text() == "2 packages match “Kaya”."
     page.evaluate("window.notReloaded = true")  # gone if the page were loaded again
@@ -663,9 +663,9 @@ def test_a_row_button_far_down_the_list_says_on_screen_what_happened(page, emplo
     assert PickupCode.objects.filter(package=ready).count() == 1
 
 
-def test_a_row_button_keeps_the_focus_when_its_command_fails_or_is_refused(page, employee, make_package):
-    """The button is disabled while its request runs, which drops the focus to the page; after a failed request
-    it is back on the button, and after a refusal that redrew the row on the new row's button of that name."""
+def test_after_a_row_button_fails_or_is_refused_the_search_box_has_the_focus(page, employee, make_package):
+    """SPEC 12: after a command the search box holds the focus, its text selected, so that the next scan replaces it
+    and its Enter searches; it never presses the button again. A failed request and a refusal say why on screen."""
     waiting = make_package(S.WAITING)
     ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)  # its code was just sent: a resend is refused (cooldown)
     log_in(page, "ayse")
@@ -673,20 +673,19 @@ def test_a_row_button_keeps_the_focus_when_its_command_fails_or_is_refused(page,
     page.route(command, lambda route: route.abort("failed"))
     row(page, waiting).get_by_role("button", name="Complete Packaging").click()
     page.locator("#flash").get_by_role("alert").wait_for()
-    focused_is(page, "document.activeElement.textContent.trim() === 'Complete Packaging'")
-    assert page.evaluate("document.activeElement.closest('tr').id") == f"row-{waiting.pk}"
+    focused_is(page, "document.activeElement.id === 'id_q'")
     page.unroute(command)
     waiting.refresh_from_db()
     assert waiting.status == S.WAITING
 
     row(page, ready).get_by_role("button", name="Resend Code").click()
     page.locator("#flash").get_by_role("alert").filter(has_text="A new code can be sent in").wait_for()
-    focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
-    assert page.evaluate("document.activeElement.closest('tr').id") == f"row-{ready.pk}"
-    # Enter on the focused button acts on that row again (refused again: the focus stays).
+    focused_is(page, "document.activeElement.id === 'id_q'")
+    assert PickupCode.objects.filter(package=ready).count() == 1
+    # Enter now searches (an empty search: the list that needs action); no second resend is asked for.
     page.keyboard.press("Enter")
-    wait_until(page, "!document.querySelector('[aria-busy]')")
-    focused_is(page, "document.activeElement.textContent.trim() === 'Resend Code'")
+    page.wait_for_url(re.compile(r"status=needs_action"))
+    assert AuditRecord.objects.filter(package=ready, kind=AuditKind.CODE_RESENT).count() == 0
 
 
 def test_an_error_while_the_dialog_is_open_is_shown_in_the_dialog(page, employee, make_package, issued_code):
@@ -845,7 +844,7 @@ def test_a_dialog_left_open_while_another_tab_delivered_ends_with_the_row_as_it_
     assert page.locator("#dialog [data-resend]").count() == 0
     # The row behind the dialog no longer offers "Delivered" or "Resend Code".
     assert "Delivered" in row(page, package).locator("td").nth(4).inner_text()
-    assert row(page, package).locator("a[data-dialog], form[data-row-action]").count() == 0
+    assert row(page, package).locator("form[data-dialog-opener], form[data-row-action]").count() == 0
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 2
 
 

@@ -87,13 +87,17 @@ def test_a_manager_does_every_staff_task_without_javascript(no_js, store, other_
     page.wait_for_url(re.compile(r"/packages/$"))
     assert heading(page) == "Packages"
     assert page.locator(".store-name, #store-select").first.is_visible()
-    assert not page.get_by_text("Tip: press / to search").is_visible()  # the script's keys: no tip without it
+    assert not page.get_by_text("Tip: scan or type anywhere").is_visible()  # the script's keys: no tip without it
+    # The list opens on what needs action (SPEC 12).
+    assert page.locator('.filters [aria-current="page"]').inner_text().startswith("Needs action")
 
     # Choose the store: the switcher's own button (the script submits on change).
     page.get_by_label("Store").select_option("IST01")
     page.get_by_role("button", name="Switch").click()
     page.wait_for_url(re.compile(r"store=IST01"))
     assert "5" in page.locator('.filters [data-filter="all"] .count').inner_text()
+    page.get_by_role("link", name=re.compile(r"^All")).click()
+    page.wait_for_url(re.compile(r"status=all"))
 
     # Paginate (two rows a page here): Next, Next, Previous.
     assert "Page 1 of 3" in page.locator(".pager").inner_text()
@@ -128,13 +132,13 @@ def test_a_manager_does_every_staff_task_without_javascript(no_js, store, other_
     flash(page).filter(has_text="A new pickup code was sent to the customer.").wait_for()
     assert PickupCode.objects.filter(package=ready).count() == 2
 
-    # A scanned order number opens the package; its "Delivered" is a link to the dialog's page.
+    # A scanned order number opens the package; its "Delivered" is a button to the dialog's page.
     page.get_by_label("Search").fill("CC-42")
     page.get_by_label("Search").press("Enter")
     page.wait_for_url(re.compile(rf"/packages/{ready.pk}/$"))
     assert heading(page).startswith("CC-42")
     assert "Deniz Kaya" in page.locator("#h-customer + dl").inner_text()
-    page.get_by_role("link", name="Delivered").click()
+    page.locator("main").get_by_role("button", name="Delivered").click()
     page.wait_for_url(re.compile(rf"/packages/{ready.pk}/deliver/\?next="))
     assert heading(page) == "Verify pickup code"
     assert page.title().startswith("Verify pickup code · CC-42")
@@ -175,7 +179,7 @@ def test_a_manager_does_every_staff_task_without_javascript(no_js, store, other_
 
     # Manual confirmation on the customer's phone.
     page.goto(f"/packages/{manual.pk}/")
-    page.get_by_role("link", name="Delivered").click()
+    page.locator("main").get_by_role("button", name="Delivered").click()
     page.get_by_label("Customer showed the code on their phone").check()
     page.get_by_role("button", name="Verify").click()
     flash(page).filter(has_text="Package delivered after manual confirmation.").wait_for()
@@ -183,7 +187,7 @@ def test_a_manager_does_every_staff_task_without_javascript(no_js, store, other_
 
     # Cancel with a reason: a blank one is refused and tied to the field; then cancelled, back on the list.
     page.goto("/packages/?store=IST01&status=ready_for_customer_pickup")
-    page.locator(f"#row-{to_cancel.pk}").get_by_role("link", name="Cancel").click()
+    page.locator(f"#row-{to_cancel.pk}").get_by_role("button", name="Cancel").click()
     assert heading(page) == "Cancel package"
     page.get_by_role("button", name="Cancel package").click()
     assert page.get_by_role("alert").inner_text() == "Give a reason for the cancellation."
@@ -234,10 +238,10 @@ def test_an_employee_in_turkish_without_javascript(no_js, employee, store, make_
     page.wait_for_url(re.compile(r"/packages/$"))
     assert heading(page) == "Paketler"
     row = page.locator(f"#row-{package.pk}")
-    assert row.get_by_role("link", name="İptal Et").count() == 0  # an employee does not cancel
+    assert row.get_by_role("button", name="İptal Et").count() == 0  # an employee does not cancel
 
     # A locked code: "Resend code" takes the focus, so Enter sends a new one; the right code then delivers.
-    row.get_by_role("link", name="Teslim Edildi").click()
+    row.get_by_role("button", name="Teslim Edildi").click()
     assert heading(page) == "Teslim kodunu doğrula"
     page.get_by_label("Doğrulama kodu").fill(wrong_code(issued_code(package)))
     page.get_by_label("Doğrulama kodu").press("Enter")
@@ -254,7 +258,7 @@ def test_an_employee_in_turkish_without_javascript(no_js, employee, store, make_
     page.locator("#dialog-notice").filter(has_text="Müşteriye yeni bir teslim kodu gönderildi.").wait_for()
     page.get_by_label("Doğrulama kodu").fill(issued_code(package))
     page.get_by_role("button", name="Doğrula", exact=True).click()
-    page.wait_for_url(re.compile(r"/packages/\?store=IST01$"))
+    page.wait_for_url(re.compile(r"/packages/\?store=IST01&status=needs_action$"))
     flash(page).filter(has_text="Paket teslim edildi.").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
@@ -268,7 +272,7 @@ def test_an_employee_in_turkish_without_javascript(no_js, employee, store, make_
     # The session ended while a dialog stood open: signed in again, back where the dialog was opened from.
     ready = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="TR-3")
     page.goto(f"/packages/{ready.pk}/")
-    page.get_by_role("link", name="Teslim Edildi").click()
+    page.locator("main").get_by_role("button", name="Teslim Edildi").click()
     page.context.clear_cookies(name="sessionid")
     page.get_by_label("Doğrulama kodu").fill(issued_code(ready))
     page.get_by_label("Doğrulama kodu").press("Enter")

@@ -19,6 +19,7 @@ from django.urls import reverse
 from orders import services
 from orders.models import PackageStatus, StaffMembership, StaffRole, TrustTier
 from orders.tests.factories import CustomerFactory, staff_admin
+from orders.tests.htmx import HTMX, closes_dialog, counts_of, flash_of, oob, row_of
 
 READY = PackageStatus.READY_FOR_CUSTOMER_PICKUP
 HOLD = timedelta(hours=72)
@@ -83,17 +84,17 @@ def test_the_list_rows_flag_a_customer_on_watch_or_restricted(
 
 
 def test_a_row_redrawn_after_a_command_keeps_the_flag(as_manager, flagged):
-    """The row the script puts in place after Resend Code (orders.views.rows._row_html) shows the tier too."""
+    """The row htmx swaps in after Resend Code (orders.views.listing.list_updates) shows the tier too."""
     package = flagged["restricted"]
     list_url = reverse("staff:package-list") + "?store=IST01"
     with time_machine.travel(NOON + timedelta(minutes=5), tick=False):
         answer = as_manager.post(
             reverse("staff:package-command", args=[package.pk]),
-            {"command": "RESEND_PICKUP_CODE", "next": list_url, "in_place": "1"},
-            HTTP_X_REQUESTED_WITH="fetch",
-        ).json()
-    assert answer["done"] is True, answer
-    assert 'data-tier="restricted"' in answer["row"]
+            {"command": "RESEND_PICKUP_CODE", "next": list_url},
+            **HTMX,
+        ).content.decode()
+    assert flash_of(answer) == ["A new pickup code was sent to the customer."], answer
+    assert 'data-tier="restricted"' in row_of(answer, package)
 
 
 @pytest.mark.parametrize(("language", "label"), [("en", "Restricted"), ("tr", "Kısıtlı")])
@@ -102,11 +103,9 @@ def test_the_verify_dialog_shows_the_tier_at_the_counter(as_manager, flagged, la
         html = as_manager.get(
             reverse("staff:package-deliver", args=[flagged["restricted"].pk]),
             HTTP_ACCEPT_LANGUAGE=language,
-            HTTP_X_REQUESTED_WITH="fetch",
-        ).json()["html"]
-        good = as_manager.get(
-            reverse("staff:package-deliver", args=[flagged["good"].pk]), HTTP_X_REQUESTED_WITH="fetch"
-        ).json()["html"]
+            **HTMX,
+        ).content.decode()
+        good = as_manager.get(reverse("staff:package-deliver", args=[flagged["good"].pk]), **HTMX).content.decode()
     sub = re.search(r'<p class="dialog-sub">.*?</p>', html, re.S).group(0)
     assert f'data-tier="restricted">{label}</span>' in sub
     assert "data-tier" not in good
@@ -174,12 +173,13 @@ def test_a_package_handed_over_leaves_the_expires_today_list_and_its_count(as_ma
         services.package_resend_code(package=holds["today"], actor=manager, channel="web")
         answer = as_manager.post(
             reverse("staff:package-deliver", args=[holds["today"].pk]),
-            {"manual": "on", "next": list_url, "in_place": "1", "mode": "code"},
-            HTTP_X_REQUESTED_WITH="fetch",
-        ).json()
-    assert answer["done"] is True, answer
-    assert answer["inList"] is False
-    assert answer["counts"]["expires_today"] == 0
+            {"manual": "on", "next": list_url, "mode": "code"},
+            **HTMX,
+        ).content.decode()
+    assert closes_dialog(answer), answer
+    # Out of the list: the page's rows come again without it, and its count goes down.
+    assert oob(answer, "rows") is not None and row_of(answer, holds["today"]) is None
+    assert counts_of(answer)["expires_today"] == 0
 
 
 def test_a_garbled_filter_is_the_whole_list(as_manager, holds):

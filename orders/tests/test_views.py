@@ -1,7 +1,6 @@
 """The staff pages (SPEC 10) through Django's test client: what each page shows and what the database holds."""
 
 import ast
-import json
 import re
 from datetime import timedelta
 
@@ -18,10 +17,10 @@ from core.testing import wrong_code
 from notifications.models import Message
 from orders.models import AuditKind, AuditOutcome, AuditRecord, Package, PackageStatus, StaffRole
 from orders.tests.factories import PASSWORD, PackageFactory, UserFactory, employee_of
+from orders.tests.htmx import HTMX, closes_dialog, flash_of, row_of, text
 from otp.models import PickupCode
 
 S = PackageStatus
-FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 
 
 def list_url(**query):
@@ -156,7 +155,7 @@ def test_action_buttons_follow_state_and_role(client, employee, manager, make_pa
 
     def buttons(user, package):
         client.force_login(user)
-        page = text_of(client.get(reverse("staff:package-list")))
+        page = text_of(client.get(list_url(status="all")))
         row = re.search(rf'<tr id="row-{package.pk}".*?</tr>', page, re.S).group(0)
         return re.findall(r'class="btn [^"]*"[^>]*>([^<]+)</', row)
 
@@ -175,6 +174,7 @@ def test_status_filters_show_counts_and_filter(as_employee, make_package):
     page = text_of(as_employee.get(reverse("staff:package-list")))
     counts = dict(re.findall(r'class="filter[^"]*"[^>]*>\s*([^<]+?) <span class="count">(\d+)</span>', page))
     assert counts == {
+        "Needs action": "3",
         "All": "3",
         "Waiting": "2",
         "Packed All Items": "0",
@@ -308,12 +308,11 @@ def test_complete_packaging_and_ready_for_pickup_from_the_list(as_employee, make
     assert package.status == S.PACKED_ALL_ITEMS
 
     response = as_employee.post(
-        reverse("staff:package-command", args=[package.pk]), {"command": "READY_FOR_PICKUP", "in_place": "1"}, **FETCH
+        reverse("staff:package-command", args=[package.pk]), {"command": "READY_FOR_PICKUP"}, **HTMX
     )
-    data = response.json()
-    assert data["done"] is True
-    assert data["message"] == "The package is ready for pickup."
-    assert f'id="row-{package.pk}"' in data["row"] and "Ready for Customer Pickup" in data["row"]
+    html = text(response)
+    assert flash_of(html) == ["The package is ready for pickup."]
+    assert "Ready for Customer Pickup" in row_of(html, package)
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
     assert PickupCode.objects.filter(package=package, used_at=None, invalidated_at=None).count() == 1
@@ -325,12 +324,12 @@ def test_resend_code_from_the_row(as_employee, make_package, store, issued_code)
     first = PickupCode.objects.get(package=package)
     response = as_employee.post(
         reverse("staff:package-command", args=[package.pk]),
-        {"command": "RESEND_PICKUP_CODE", "in_place": "1"},
-        **FETCH,
+        {"command": "RESEND_PICKUP_CODE"},
+        **HTMX,
     )
-    data = response.json()
-    assert data["done"] is True and data["message"] == "A new pickup code was sent to the customer."
-    assert issued_code(package) not in data["row"]
+    html = text(response)
+    assert flash_of(html) == ["A new pickup code was sent to the customer."]
+    assert row_of(html, package) and issued_code(package) not in html
     first.refresh_from_db()
     assert first.invalidated_at is not None
     assert PickupCode.objects.filter(package=package, used_at=None, invalidated_at=None).count() == 1
@@ -346,9 +345,9 @@ def test_a_command_from_the_wrong_state_says_why_and_changes_nothing(as_employee
     package.refresh_from_db()
     assert package.status == S.WAITING
 
-    response = as_employee.post(reverse("staff:package-command", args=[package.pk]), {"command": "NOPE"}, **FETCH)
+    response = as_employee.post(reverse("staff:package-command", args=[package.pk]), {"command": "NOPE"}, **HTMX)
     assert response.status_code == 400
-    assert response.json() == {"done": False, "error": "Unknown command."}
+    assert flash_of(text(response)) == ["Unknown command."]
 
 
 def test_unsafe_next_is_ignored(as_employee, make_package):
@@ -379,7 +378,7 @@ def test_every_form_is_csrf_protected(employee, make_package):
     page = text_of(client.get(reverse("staff:package-list")))
     forms = re.findall(r"<form[^>]*method=\"post\".*?</form>", page, re.S)
     assert forms and all("csrfmiddlewaretoken" in form for form in forms)
-    dialog = client.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+    dialog = client.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
     assert "csrfmiddlewaretoken" in dialog
 
 
@@ -388,8 +387,8 @@ def test_every_form_is_csrf_protected(employee, make_package):
 
 def test_dialog_has_the_labelled_code_field_and_buttons(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    response = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH)
-    html = response.json()["html"]
+    response = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX)
+    html = response.content.decode()
     assert "Verify pickup code" in html
     assert '<label for="id_otp">Verification code</label>' in html
     field = re.search(r'<input type="text" name="otp"[^>]*>', html, re.S).group(0)
@@ -404,12 +403,12 @@ def test_wrong_code_stays_in_the_dialog_with_attempts_left(as_employee, make_pac
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     wrong = wrong_code(code)
-    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": wrong}, **FETCH)
+    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": wrong}, **HTMX)
     assert response.status_code == 400
-    data = response.json()
-    assert data["done"] is False
-    assert "The pickup code is wrong. 4 attempts left." in data["html"]
-    assert code not in data["html"]
+    html = text(response)
+    assert not closes_dialog(html)
+    assert "The pickup code is wrong. 4 attempts left." in html
+    assert code not in html
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
     assert PickupCode.objects.get(package=package, used_at=None).attempts == 1
@@ -420,12 +419,14 @@ def test_wrong_code_stays_in_the_dialog_with_attempts_left(as_employee, make_pac
 def test_right_code_delivers_and_returns_the_new_row(as_employee, make_package, issued_code):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     response = as_employee.post(
-        reverse("staff:package-deliver", args=[package.pk]), {"otp": issued_code(package), "in_place": "1"}, **FETCH
+        reverse("staff:package-deliver", args=[package.pk]),
+        {"otp": issued_code(package), "next": list_url(status="all")},
+        **HTMX,
     )
-    data = response.json()
-    assert data["done"] is True
-    assert data["message"] == "Package delivered."
-    assert "Delivered" in data["row"] and f'id="row-{package.pk}"' in data["row"]
+    html = text(response)
+    assert closes_dialog(html)
+    assert flash_of(html) == ["Package delivered."]
+    assert "Delivered" in row_of(html, package) and 'hx-swap-oob="true"' in row_of(html, package)
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     assert package.ready_expires_at is None
@@ -438,7 +439,7 @@ def test_right_code_without_javascript_redirects_with_the_message(as_employee, m
     assert response.status_code == 200 and "Verify pickup code" in text_of(response)
     response = as_employee.post(
         reverse("staff:package-deliver", args=[package.pk]),
-        {"otp": issued_code(package), "next": list_url()},
+        {"otp": issued_code(package), "next": list_url(status="all")},
         follow=True,
     )
     page = text_of(response)
@@ -451,9 +452,9 @@ def test_right_code_without_javascript_redirects_with_the_message(as_employee, m
 def test_malformed_code_is_refused_without_counting(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     for value in ("12345", "١٢٣٤٥٦", "12 3456", "abcdef", ""):
-        response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": value}, **FETCH)
+        response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": value}, **HTMX)
         assert response.status_code == 400
-        assert response.json()["done"] is False
+        assert not closes_dialog(text(response))
     assert PickupCode.objects.get(package=package, used_at=None).attempts == 0
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
@@ -463,12 +464,12 @@ def test_expired_code_says_so_and_offers_resend(as_employee, make_package, issue
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     code = issued_code(package)
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
-        html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+        html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
         assert "The pickup code has expired. Send a new code." in html
         resend = re.search(r"<button\b[^>]*\bdata-resend\b[^>]*>", html, re.S).group(0)
         assert "btn-primary" in resend and "autofocus" in resend and "/resend/" in resend
-        response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": code}, **FETCH)
-        assert "The pickup code has expired" in response.json()["html"]
+        response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": code}, **HTMX)
+        assert "The pickup code has expired" in response.content.decode()
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
 
@@ -479,10 +480,10 @@ def test_locked_code_refuses_even_the_right_code(as_employee, make_package, issu
     code = issued_code(package)
     wrong = wrong_code(code)
     url = reverse("staff:package-deliver", args=[package.pk])
-    as_employee.post(url, {"otp": wrong}, **FETCH)
-    html = as_employee.post(url, {"otp": wrong}, **FETCH).json()["html"]
+    as_employee.post(url, {"otp": wrong}, **HTMX)
+    html = as_employee.post(url, {"otp": wrong}, **HTMX).content.decode()
     assert "The code is now locked: send a new code." in html
-    html = as_employee.post(url, {"otp": code}, **FETCH).json()["html"]
+    html = as_employee.post(url, {"otp": code}, **HTMX).content.decode()
     assert "Too many wrong entries. Send a new code." in html
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
@@ -492,22 +493,22 @@ def test_resend_in_the_dialog_replaces_the_code(as_employee, make_package, issue
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     old = issued_code(package)
     with time_machine.travel(timezone.now() + timedelta(seconds=61)):
-        response = as_employee.post(reverse("staff:package-resend", args=[package.pk]), {}, **FETCH)
-        data = response.json()
-        assert data["done"] is False
-        assert "A new pickup code was sent to the customer." in data["html"]
+        response = as_employee.post(reverse("staff:package-resend", args=[package.pk]), {}, **HTMX)
+        html = text(response)
+        assert not closes_dialog(html)
+        assert "A new pickup code was sent to the customer." in html
         new = issued_code(package)
         assert new != old or PickupCode.objects.filter(package=package).count() == 2
-        assert new not in data["html"]
+        assert new not in html
         # Within the cooldown a second resend is refused with the wait.
-        response = as_employee.post(reverse("staff:package-resend", args=[package.pk]), {}, **FETCH)
+        response = as_employee.post(reverse("staff:package-resend", args=[package.pk]), {}, **HTMX)
         assert response.status_code == 429
-        assert "A new code can be sent in" in response.json()["html"]
+        assert "A new code can be sent in" in response.content.decode()
         if new != old:
-            response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": old}, **FETCH)
-            assert response.json()["done"] is False
-        response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": new}, **FETCH)
-        assert response.json()["done"] is True
+            response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": old}, **HTMX)
+            assert not closes_dialog(text(response))
+        response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": new}, **HTMX)
+        assert closes_dialog(text(response))
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     assert Message.objects.filter(package=package, event="code_resent").exists()
@@ -516,9 +517,9 @@ def test_resend_in_the_dialog_replaces_the_code(as_employee, make_package, issue
 def test_manual_confirmation(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     response = as_employee.post(
-        reverse("staff:package-deliver", args=[package.pk]), {"manual": "on", "otp": "", "in_place": "1"}, **FETCH
+        reverse("staff:package-deliver", args=[package.pk]), {"manual": "on", "otp": ""}, **HTMX
     )
-    assert response.json()["message"] == "Package delivered after manual confirmation."
+    assert flash_of(text(response)) == ["Package delivered after manual confirmation."]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     assert AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION).manual is True
@@ -530,21 +531,19 @@ def test_a_code_typed_with_the_manual_box_ticked_is_checked(as_employee, make_pa
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     url = reverse("staff:package-deliver", args=[package.pk])
     code = issued_code(package)
-    response = as_employee.post(
-        url, {"otp": wrong_code(code), "manual": "on", "mode": "code", "in_place": "1"}, **FETCH
-    )
+    response = as_employee.post(url, {"otp": wrong_code(code), "manual": "on", "mode": "code"}, **HTMX)
     assert response.status_code == 400
-    assert response.json()["done"] is False
-    assert "The pickup code is wrong. 4 attempts left." in response.json()["html"]
+    assert not closes_dialog(text(response))
+    assert "The pickup code is wrong. 4 attempts left." in response.content.decode()
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
     assert PickupCode.objects.get(package=package, used_at=None, invalidated_at=None).attempts == 1
     failure = AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION)
     assert (failure.outcome, failure.error_code, failure.manual) == (AuditOutcome.FAILURE, "otp_invalid", False)
 
-    response = as_employee.post(url, {"otp": code, "manual": "on", "mode": "code", "in_place": "1"}, **FETCH)
-    assert response.json()["done"] is True
-    assert response.json()["message"] == "Package delivered."
+    response = as_employee.post(url, {"otp": code, "manual": "on", "mode": "code"}, **HTMX)
+    assert closes_dialog(text(response))
+    assert flash_of(text(response)) == ["Package delivered."]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     success = AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.SUCCESS)
@@ -579,11 +578,11 @@ def test_manual_confirmation_is_shown_in_the_readers_language_whatever_language_
 def test_manual_confirmation_not_offered_or_accepted_where_off(as_employee, make_package, store):
     app_setting_set(key="ALLOW_MANUAL_CONFIRM", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
     assert "Customer showed the code on their phone" not in html
-    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"manual": "on"}, **FETCH)
+    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"manual": "on"}, **HTMX)
     assert response.status_code == 403
-    assert "Manual confirmation is not allowed at this store." in response.json()["html"]
+    assert "Manual confirmation is not allowed at this store." in response.content.decode()
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
 
@@ -595,20 +594,20 @@ def test_otp_disabled_asks_for_a_plain_confirmation(as_employee, make_package, s
     page = text_of(as_employee.get(reverse("staff:package-list")))
     row = re.search(rf'<tr id="row-{package.pk}".*?</tr>', page, re.S).group(0)
     assert "Resend Code" not in row
-    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
     assert "Hand over the package?" in html and "Confirm handover" in html
     assert "Verification code" not in html
-    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"in_place": "1"}, **FETCH)
-    assert response.json()["message"] == "Package delivered. No pickup code was required at this store."
+    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {}, **HTMX)
+    assert flash_of(text(response)) == ["Package delivered. No pickup code was required at this store."]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 
 
 def test_dialog_for_a_package_no_longer_ready(as_employee, make_package):
     package = make_package(S.DELIVERED)
-    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
     assert "Package status: Delivered." in html
-    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": "123456"}, **FETCH)
+    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": "123456"}, **HTMX)
     assert response.status_code == 409
 
 
@@ -618,11 +617,11 @@ def test_dialog_for_a_package_no_longer_ready(as_employee, make_package):
 def test_manager_cancels_with_a_reason(as_manager, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     url = reverse("staff:package-cancel", args=[package.pk])
-    html = as_manager.get(url, **FETCH).json()["html"]
+    html = as_manager.get(url, **HTMX).content.decode()
     assert "Reason for cancelling" in html
-    response = as_manager.post(url, {"reason": "  "}, **FETCH)
+    response = as_manager.post(url, {"reason": "  "}, **HTMX)
     assert response.status_code == 400
-    assert "Give a reason for the cancellation." in response.json()["html"]
+    assert "Give a reason for the cancellation." in response.content.decode()
     package.refresh_from_db()
     assert package.status == S.READY_FOR_CUSTOMER_PICKUP
     response = as_manager.post(url, {"reason": "Damaged box", "next": list_url()}, follow=True)
@@ -636,10 +635,10 @@ def test_manager_cancels_with_a_reason(as_manager, make_package):
 def test_employee_cannot_cancel(as_employee, make_package):
     package = make_package(S.WAITING)
     url = reverse("staff:package-cancel", args=[package.pk])
-    html = as_employee.get(url, **FETCH).json()["html"]
+    html = as_employee.get(url, **HTMX).content.decode()
     assert "Only a store manager may do this." in html
     assert 'name="reason"' not in html
-    response = as_employee.post(url, {"reason": "try"}, **FETCH)
+    response = as_employee.post(url, {"reason": "try"}, **HTMX)
     assert response.status_code == 403
     package.refresh_from_db()
     assert package.status == S.WAITING
@@ -657,7 +656,7 @@ def test_package_page_shows_items_customer_timeline_and_messages(as_employee, ma
     )
     code = issued_code(package)
     wrong = wrong_code(code)
-    as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": wrong}, **FETCH)
+    as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": wrong}, **HTMX)
     response = as_employee.get(reverse("staff:package-detail", args=[package.pk]))
     page = text_of(response)
     assert response.status_code == 200
@@ -702,11 +701,15 @@ def test_no_page_ever_shows_a_code(as_employee, make_package, issued_code):
         assert code not in text_of(response)
 
 
-def test_dialog_json_shape(as_employee, make_package):
+def test_a_dialog_for_htmx_is_its_partial_not_a_page(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    response = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH)
-    assert response["Content-Type"] == "application/json"
-    assert set(json.loads(response.content)) == {"done", "html"}
+    response = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX)
+    assert response["Content-Type"].startswith("text/html")
+    html = text(response)
+    assert html.startswith('<div class="dialog-content"') and "<html" not in html and "<h2 " in html
+    # Without htmx the same template is a page of its own, its title the page's one h1.
+    page = text_of(as_employee.get(reverse("staff:package-deliver", args=[package.pk])))
+    assert page.startswith("<!doctype html>") and '<h1 id="dialog-title">Verify pickup code</h1>' in page
 
 
 # --- languages ----------------------------------------------------------------------------------
@@ -718,12 +721,12 @@ def test_the_language_switcher_shows_turkish(as_employee, make_package):
     assert response.status_code == 302
     page = text_of(as_employee.get(reverse("staff:package-list")))
     assert '<html lang="tr">' in page
-    for text in ("Sipariş No", "Müşteri", "Mağazadan Teslim", "Teslimat Türü", "Müşteri Teslimine Hazır", "Mağazada"):
-        assert text in page
-    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+    for word in ("Sipariş No", "Müşteri", "Mağazadan Teslim", "Teslimat Türü", "Müşteri Teslimine Hazır", "Mağazada"):
+        assert word in page
+    html = as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
     assert "Teslim kodunu doğrula" in html and "Doğrulama kodu" in html and "Kodu yeniden gönder" in html
-    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": "12"}, **FETCH)
-    assert "Teslim kodu tam olarak 6 rakam (0-9) olmalı." in response.json()["html"]
+    response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": "12"}, **HTMX)
+    assert "Teslim kodu tam olarak 6 rakam (0-9) olmalı." in response.content.decode()
 
 
 def _po_entries(path):

@@ -17,21 +17,21 @@ from django.utils import timezone
 from core.services import app_setting_set
 from core.testing import wrong_code
 from orders.models import AuditKind, AuditRecord, PackageStatus
+from orders.tests.htmx import HTMX, closes_dialog
 
 S = PackageStatus
-FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 EXPIRED = "The pickup code has expired. Send a new code."
 LOCKED = "Too many wrong entries. Send a new code."
 NOT_ISSUED = "There is no valid pickup code for this package. Send a new code."
 
 
 def dialog_html(client, package):
-    return client.get(reverse("staff:package-deliver", args=[package.pk]), **FETCH).json()["html"]
+    return client.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX).content.decode()
 
 
 def post_code(client, package, value):
-    response = client.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": value}, **FETCH)
-    return response.json()["html"]
+    response = client.post(reverse("staff:package-deliver", args=[package.pk]), {"otp": value}, **HTMX)
+    return response.content.decode()
 
 
 def button(html, marker):
@@ -138,17 +138,17 @@ def test_resend_from_a_dead_code_brings_back_the_code_field(as_employee, make_pa
         html = dialog_html(as_employee, package)
         resend_url = re.search(r'formaction="([^"]+)"', button(html, "resend")).group(1)
         assert resend_url == reverse("staff:package-resend", args=[package.pk])
-        response = as_employee.post(resend_url, {}, **FETCH)
-        html = response.json()["html"]
+        response = as_employee.post(resend_url, {}, **HTMX)
+        html = response.content.decode()
         assert "A new pickup code was sent to the customer." in html
         field = re.search(r'<input type="text" name="otp"[^>]*>', html, re.S).group(0)
         assert "autofocus" in field
         assert "btn-primary" in button(html, "verify")
         assert "Valid until" in html
         response = as_employee.post(
-            reverse("staff:package-deliver", args=[package.pk]), {"otp": issued_code(package)}, **FETCH
+            reverse("staff:package-deliver", args=[package.pk]), {"otp": issued_code(package)}, **HTMX
         )
-        assert response.json()["done"] is True
+        assert closes_dialog(response.content.decode())
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 
@@ -168,25 +168,34 @@ def test_without_javascript_a_dead_code_page_posts_to_resend(as_employee, make_p
 # --- the package page ---------------------------------------------------------------------------
 
 
-def page_actions(client, package):
-    page = client.get(reverse("staff:package-detail", args=[package.pk])).content.decode()
-    return page, re.search(r'<div class="page-actions">.*?</div>\s*</div>', page, re.S).group(0)
+def scanned(client, package):
+    """A scan of the package's order number (SPEC 12), as htmx posts it: (the package page, its buttons, the
+    dialog the answer opens out of band)."""
+    response = client.post(reverse("staff:scan"), {"q": package.order.order_number}, **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("staff:package-detail", args=[package.pk])
+    page, _, dialog = response.content.decode().partition('<div id="dialog-body" hx-swap-oob="innerHTML">')
+    return page, re.search(r'<div class="page-actions">.*?</div>\s*</div>', page, re.S).group(0), dialog
 
 
-def focused_label(actions):
-    tags = re.findall(r"<(?:a|button)\b[^>]*\bautofocus\b[^>]*>([^<]*)<", actions, re.S)
-    return [label.strip() for label in tags]
+def focused_label(html):
+    """What has ``autofocus`` in ``html``: a button's or link's label, a field's name."""
+    tags = re.findall(r"<(?:a|button)\b[^>]*\bautofocus\b[^>]*>([^<]*)<", html, re.S)
+    fields = re.findall(r'<input\b[^>]*\bname="(\w+)"[^>]*\bautofocus\b[^>]*>', html, re.S)
+    return [label.strip() for label in tags] + fields
 
 
-def test_the_package_page_focuses_delivered_for_a_live_code(as_employee, make_package):
+def test_a_scan_opens_the_verify_dialog_on_the_code_field_for_a_live_code(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
-    page, actions = page_actions(as_employee, package)
-    assert focused_label(actions) == ["Delivered"]
+    page, actions, dialog = scanned(as_employee, package)
+    # Enter goes where the code is typed; the page behind has no focused button a scanner's Enter could press.
+    assert focused_label(dialog) == ["otp"]
+    assert focused_label(actions) == []
     assert "Valid until" in page and "5 attempts left" in page
 
 
 @pytest.mark.parametrize("dead", ["expired", "locked"])
-def test_the_package_page_focuses_resend_for_a_dead_code(as_employee, make_package, issued_code, dead):
+def test_a_scan_of_a_dead_code_opens_the_dialog_on_resend(as_employee, make_package, issued_code, dead):
     app_setting_set(key="OTP_MAX_ATTEMPTS", value=1)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     later = timezone.now()
@@ -195,8 +204,8 @@ def test_the_package_page_focuses_resend_for_a_dead_code(as_employee, make_packa
     else:
         later += timedelta(minutes=11)
     with time_machine.travel(later):
-        page, actions = page_actions(as_employee, package)
-    assert focused_label(actions) == ["Resend Code"]
+        page, actions, dialog = scanned(as_employee, package)
+    assert focused_label(dialog) == ["Resend code"]
     assert "Delivered" in actions  # still offered, just not where Enter goes
     assert (EXPIRED if dead == "expired" else LOCKED) in page
     assert "Valid until" not in page
@@ -205,11 +214,11 @@ def test_the_package_page_focuses_resend_for_a_dead_code(as_employee, make_packa
 def test_the_package_page_says_no_code_is_needed_where_codes_are_off(as_employee, make_package, store):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)  # a code is issued while codes are on
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
-    page, actions = page_actions(as_employee, package)
+    page, _actions, dialog = scanned(as_employee, package)
     facts = re.search(r"<dt>Pickup code</dt>\s*<dd>(.*?)</dd>", page, re.S).group(1)
     assert facts.strip() == "Not used at this store."
     assert "Valid until" not in page
-    assert focused_label(actions) == ["Delivered"]  # a plain confirmation follows
+    assert focused_label(dialog) == ["Confirm handover"]  # a plain confirmation follows
     turkish = as_employee.get(reverse("staff:package-detail", args=[package.pk]), HTTP_ACCEPT_LANGUAGE="tr")
     assert "Bu mağazada kullanılmıyor." in turkish.content.decode()
 
@@ -218,7 +227,7 @@ def test_the_package_page_says_when_there_is_no_code(as_employee, make_package, 
     app_setting_set(key="IS_OTP_ENABLED", value=False, store=store)
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)  # no code issued
     app_setting_set(key="IS_OTP_ENABLED", value=True, store=store)
-    page, actions = page_actions(as_employee, package)
+    page, _actions, dialog = scanned(as_employee, package)
     assert NOT_ISSUED in page
     assert "Not used at this store." not in page
-    assert focused_label(actions) == ["Resend Code"]
+    assert focused_label(dialog) == ["Resend code"]

@@ -2,6 +2,7 @@
 stayed open (signed out in another tab), its CSRF token went stale, or (without JavaScript) it stands at a form's
 address and is reloaded or switched to another language. The user is told and led back, and nothing changes."""
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -13,9 +14,9 @@ from django.utils import timezone
 
 from orders.models import PackageStatus
 from orders.tests.factories import PASSWORD
+from orders.tests.htmx import HTMX
 
 S = PackageStatus
-FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 LIST = "/packages/?store=IST01&status=waiting"
 
 
@@ -60,16 +61,15 @@ def test_a_form_posted_after_sign_out_leads_to_login_and_back_to_the_page(as_man
 
 
 @pytest.mark.django_db
-def test_the_script_gets_json_that_leads_to_login(as_manager, make_package):
+def test_htmx_is_sent_to_login_and_back_to_the_page(as_manager, make_package):
     package = make_package(S.WAITING)
     client = signed_out(as_manager)
     for url, data in posts(package):
-        response = client.post(url, {**data, "next": LIST, "in_place": "1"}, **FETCH)
+        response = client.post(url, {**data, "next": LIST}, **HTMX)
         assert response.status_code == 401, url
-        body = response.json()
-        assert body["done"] is False
-        assert next_of(body["redirect"]) == LIST
-        assert body["error"] == "You are no longer signed in. Sign in again to continue."
+        assert next_of(response["HX-Redirect"]) == LIST
+        login_page = client.get(response["HX-Redirect"]).content.decode()
+        assert "You are no longer signed in. Sign in again to continue." in login_page
     package.refresh_from_db()
     assert package.status == S.WAITING
 
@@ -91,7 +91,7 @@ def test_a_dialog_opened_after_sign_out_leads_to_login_and_back_to_it(as_employe
     client = signed_out(as_employee)
     url = reverse("staff:package-deliver", args=[package.pk]) + "?next=/packages/"
     assert next_of(client.get(url)["Location"]) == url
-    assert next_of(client.get(url, **FETCH).json()["redirect"]) == url
+    assert next_of(client.get(url, **HTMX)["HX-Redirect"]) == url
 
 
 @pytest.mark.django_db
@@ -110,12 +110,14 @@ def test_a_stale_csrf_token_is_said_in_the_language_of_the_page(employee, make_p
     url = reverse("staff:package-command", args=[package.pk])
     data = {"command": "COMPLETE_PACKAGING_WITHOUT_SHIPMENT", "next": "/packages/"}
 
-    response = client.post(url, data, **FETCH)
-    assert response.status_code == 403
-    assert response.json() == {"done": False, "error": "This page has expired. Reload the page and try again."}
+    response = client.post(url, data, **HTMX)
+    assert response.status_code == 403 and response["HX-Reswap"] == "none"
+    said = json.loads(response["HX-Trigger"])
+    assert said == {"staff:error": "This page has expired. Reload the page and try again."}
 
-    response = client.post(url, data, **FETCH, HTTP_ACCEPT_LANGUAGE="tr")
-    assert response.json()["error"] == "Bu sayfanın süresi doldu. Sayfayı yenileyip yeniden deneyin."
+    response = client.post(url, data, **HTMX, HTTP_ACCEPT_LANGUAGE="tr")
+    said = json.loads(response["HX-Trigger"])
+    assert said == {"staff:error": "Bu sayfanın süresi doldu. Sayfayı yenileyip yeniden deneyin."}
 
     page = client.post(url, data)  # without the script: the page, with the signed-in user's bar
     assert page.status_code == 403

@@ -12,10 +12,10 @@ from django.urls import reverse
 from core.services import app_setting_set
 from core.testing import wrong_code
 from orders.models import PackageStatus
+from orders.tests.htmx import HTMX
 from orders.tests.test_accessibility import by_id, by_id_text, described_by, elements
 
 S = PackageStatus
-FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 LIST = "/packages/?store=IST01&status=ready_for_customer_pickup"
 
 
@@ -82,7 +82,7 @@ def test_the_scripts_dialog_keeps_its_h2_and_escape(as_manager, make_package):
         reverse("staff:package-deliver", args=[package.pk]),
         reverse("staff:package-cancel", args=[package.pk]),
     ):
-        html = as_manager.get(url, **FETCH).json()["html"]
+        html = as_manager.get(url, **HTMX).content.decode()
         assert headings(html, "h1") == [] and len(headings(html, "h2")) == 1
         assert by_id(html, "dialog-title") == headings(html, "h2")[0]
         assert 'title="Close (Esc)"' in html
@@ -201,14 +201,16 @@ def test_a_form_for_a_package_out_of_reach_gets_a_404_whose_switcher_leads_to_th
 def test_the_list_promises_no_key_or_button_only_the_script_makes_work(as_manager, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
     html = as_manager.get(reverse("staff:package-list")).content.decode()
-    # Without the script "/" does nothing and Escape closes no dialog: the tip is the script's.
+    assert f'id="row-{package.pk}"' in html
+    # Without the script typing elsewhere stays there and Escape closes no dialog: the tip is the script's.
     (hint,) = [attrs for tag, attrs in elements(html) if tag == "p" and "hint" in (attrs.get("class") or "")]
     assert "js-only" in hint["class"].split()
     assert "aria-keyshortcuts" not in by_id(html, "id_q")
-    # "Delivered" and "Cancel" are links to the dialogs' pages (Enter opens them; Space would not, as a button).
-    openers = [attrs for tag, attrs in elements(html) if tag == "a" and "data-dialog" in attrs]
-    assert [opener["href"].split("?")[0] for opener in openers] == [
-        reverse("staff:package-deliver", args=[package.pk]),
-        reverse("staff:package-cancel", args=[package.pk]),
+    # "Delivered" and "Cancel" are real buttons of GET forms that lead to the dialogs' pages (htmx opens them in
+    # place): Enter and Space both work, with or without the script.
+    openers = [attrs for tag, attrs in elements(html) if tag == "form" and "data-dialog-opener" in attrs]
+    assert [(opener["method"], opener["action"]) for opener in openers] == [
+        ("get", reverse("staff:package-deliver", args=[package.pk])),
+        ("get", reverse("staff:package-cancel", args=[package.pk])),
     ]
-    assert all("role" not in opener for opener in openers)
+    assert 'role="button"' not in html

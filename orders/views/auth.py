@@ -11,16 +11,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from orders.views.common import _is_fetch, _safe_next
+from orders.views.common import _safe_next, error_for_htmx, is_htmx
 
 PAGE_EXPIRED = _("This page has expired. Reload the page and try again.")
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """CSRF_FAILURE_VIEW: the "Page expired" page, or for the script the same as an error it shows where the user
-    is looking (in the open dialog), not the page's HTML it cannot read."""
-    if _is_fetch(request):
-        return JsonResponse({"done": False, "error": str(PAGE_EXPIRED)}, status=403)
+    """CSRF_FAILURE_VIEW: the "Page expired" page, or for htmx the same said where the user is looking (in the
+    open dialog, else the page's messages), nothing else on the page swapped."""
+    if is_htmx(request):
+        return error_for_htmx(PAGE_EXPIRED, status=403)
     # Without the script this page stands at the refused form's address (a POST: reloading it posts the stale
     # token again): it leads back to the page the form came from, to be loaded afresh.
     packages = reverse("staff:package-list")

@@ -1,16 +1,21 @@
 """The package commands from the list and the package page: the row buttons, and the dialogs of
-"Delivered" (the pickup code), "Resend code" and "Cancel"."""
+"Delivered" (the pickup code), "Resend code" and "Cancel".
+
+Without JavaScript a dialog is a page of its own and every form a full page load that redirects back. With htmx a
+dialog is the same template's partial, which staff.js shows in the page's ``<dialog>``; an answer carries, as
+out-of-band swaps, what else changed on the page the form came from (``next``): the list's row, counts, result
+note and pager (``listing.list_updates``) or the package page (``detail.detail_updates``), and the message."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,10 +26,19 @@ from orders import commands as cmd
 from orders import services
 from orders.forms import CancelForm, CommandForm, DeliverForm
 from orders.models import Channel, Package, PackageStatus
-from orders.selectors import package_get_for_list_row, staff_role_for_store
-from orders.views.common import _get_package, _is_fetch, _NotYours, _safe_next, staff_form, staff_login_required
-from orders.views.listing import _list_after_command
-from orders.views.rows import Trust, _row_html
+from orders.selectors import package_get_for_user, staff_role_for_store
+from orders.views.common import (
+    _get_package,
+    _NotYours,
+    _safe_next,
+    client_redirect,
+    is_htmx,
+    staff_form,
+    staff_login_required,
+)
+from orders.views.detail import detail_updates
+from orders.views.listing import list_updates
+from orders.views.rows import Trust
 from otp import services as otp_services
 
 CODES_NOW_ON = _("This store now uses pickup codes. Enter the customer's code.")
@@ -39,33 +53,38 @@ CANCEL_TITLE = _("Cancel package")
 DIALOG_NOTICE = "dialog-notice"
 
 
-def _row_state(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
-    """The package's row as it is now and the list's numbers, for the script to put in place of the list's row;
-    ``None`` without the script, outside the list, or when only a reload shows that list truly."""
-    if not (_is_fetch(request) and request.POST.get("in_place") == "1"):
-        return None
-    package = package_get_for_list_row(package_id=package.pk)
-    list_state = _list_after_command(request, package, next_url)
-    if list_state is None:
-        return None
-    return {"row": _row_html(request, package, next_url), **list_state}
+def _updates(request: HttpRequest, package: Package, next_url: str) -> str | None:
+    """For htmx: what changed on the page the form came from (``next_url``), as out-of-band swaps: the list's
+    parts or the package page; ``None`` when only loading that page again shows it truly."""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return ""
+    if match.view_name == "staff:package-list":
+        return list_updates(request, package, next_url)
+    if match.view_name == "staff:package-detail" and str(match.kwargs.get("package_id")) == str(package.pk):
+        return detail_updates(request, package_get_for_user(user=request.user, package_id=package.pk))
+    return ""
 
 
-def _refused_row_state(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any]:
-    """After a refusal, the row as it is now: the package may have moved on meanwhile (delivered in another tab,
-    cancelled by a manager, expired as a no-show), and the list's row must not keep offering what failed."""
-    return _row_state(request, package, next_url) or {}
+def _answer(request: HttpRequest, package: Package, next_url: str, *, status: int = 200) -> HttpResponse:
+    """For htmx, after a command or a refused row button: nothing swapped in place, but out of band the page's
+    changed parts, the message (queued with ``messages``) and the dialog emptied (staff.js closes it, so that the
+    message is not behind its backdrop). A list page the user is on that ran out of rows is loaded again, the
+    message waiting there."""
+    updates = _updates(request, package, next_url)
+    if updates is None:
+        return client_redirect(next_url, status=status)
+    response = render(request, "orders/_answer.html", {"updates": updates}, status=status)
+    response["HX-Reswap"] = "none"
+    return response
 
 
 def _done(request: HttpRequest, package: Package, message: Any, next_url: str) -> HttpResponse:
-    """A command succeeded: the new row and the list's numbers (in place, from the list) or a redirect with the
-    message (without JavaScript, from the package page, or when the list's page the user is on ran out of rows)."""
-    row_state = _row_state(request, package, next_url)
-    if row_state is not None:
-        return JsonResponse({"done": True, "message": str(message), **row_state})
+    """A command succeeded: the message and the page as it is now (htmx), or a redirect with the message."""
     messages.success(request, message)
-    if _is_fetch(request):
-        return JsonResponse({"done": True, "redirect": next_url})
+    if is_htmx(request):
+        return _answer(request, package, next_url)
     return redirect(next_url)
 
 
@@ -75,12 +94,15 @@ def _dialog(
     context: dict[str, Any],
     *,
     status: int = 200,
-    extra: dict[str, Any] | None = None,
+    package: Package | None = None,
 ) -> HttpResponse:
-    """The dialog's body: JSON for the script (with ``extra``, e.g. the row as it is now), a full page without it."""
-    if _is_fetch(request):
+    """The dialog: for htmx its partial (with, for ``package``, what changed on the page behind it: the package
+    may have moved on meanwhile, and a refused attempt shows on its page), else a page of its own."""
+    if is_htmx(request):
         html = render_to_string(template, context, request=request)
-        return JsonResponse({"done": False, "html": html, **(extra or {})}, status=status)
+        if package is not None:
+            html += _updates(request, package, context["next"]) or ""
+        return HttpResponse(html, status=status)
     return render(request, "orders/dialog_page.html", {**context, "dialog_template": template}, status=status)
 
 
@@ -110,12 +132,11 @@ def package_command(request: HttpRequest, package_id: Any) -> HttpResponse:
         )
     except ApplicationError as exc:
         _raise_if_out_of_reach(exc)
-        if _is_fetch(request):
-            return JsonResponse(
-                {"done": False, "error": str(exc.message), **_refused_row_state(request, package, next_url)},
-                status=exc.http_status,
-            )
         messages.error(request, exc.message)
+        if is_htmx(request):
+            # The row as it is now: the package may have moved on meanwhile (another tab, a manager, the no-show
+            # sweep), and the list must not keep offering what was just refused.
+            return _answer(request, package, next_url, status=exc.http_status)
         return redirect(next_url)
     return _done(request, outcome.package, outcome.message, next_url)
 
@@ -135,6 +156,7 @@ def _deliver_context(
     *,
     error: ApplicationError | None = None,
     notice: Any = None,
+    next_url: str | None = None,
 ) -> dict[str, Any]:
     conf = StoreSettings(package.store_id)
     otp_enabled = conf.IS_OTP_ENABLED
@@ -168,7 +190,7 @@ def _deliver_context(
         # The mode the dialog was rendered in (a code, or a plain confirmation): a post from a dialog whose store
         # switched codes on or off meanwhile is shown the dialog again instead of being acted on.
         "mode": DELIVER_MODE_CODE if otp_enabled else DELIVER_MODE_PLAIN,
-        "next": _safe_next(request, reverse("staff:package-list")),
+        "next": next_url or _safe_next(request, reverse("staff:package-list")),
     }
 
 
@@ -179,7 +201,7 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
     """ "Delivered": the "Verify pickup code" dialog, or a plain confirmation when codes are off."""
     package = _get_package(request, package_id, out_of_reach=_NotYours)
     if request.method == "GET":
-        notice = None if _is_fetch(request) else _queued_dialog_notice(request)
+        notice = None if is_htmx(request) else _queued_dialog_notice(request)
         context = _deliver_context(request, package, DeliverForm(), notice=notice)
         return _dialog(request, "orders/_deliver_dialog.html", context)
     form = DeliverForm(request.POST)
@@ -193,7 +215,7 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
             # a missing code. The dialog as it is now, with why; nothing was attempted.
             changed = CODES_NOW_OFF if posted_mode == DELIVER_MODE_CODE else CODES_NOW_ON
             context["error"] = ApplicationError("invalid_state", changed)
-            return _dialog(request, "orders/_deliver_dialog.html", context, status=409)
+            return _dialog(request, "orders/_deliver_dialog.html", context, status=409, package=package)
     manual = bool(form.is_valid() and form.cleaned_data["manual"])
     entered = (form.cleaned_data.get("otp") or None) if form.is_valid() else form.data.get("otp")
     try:
@@ -223,17 +245,11 @@ def _deliver_dialog_refused(
     request: HttpRequest, package: Package, exc: ApplicationError, next_url: str
 ) -> HttpResponse:
     """The "Verify pickup code" dialog again after a refused verification or resend: the error in it, the package
-    as it is now, and its row and the list's numbers for the page script."""
+    as it is now, and (htmx) the page behind it as it is now."""
     _raise_if_out_of_reach(exc)
     package.refresh_from_db()
-    context = _deliver_context(request, package, DeliverForm(), error=exc)
-    return _dialog(
-        request,
-        "orders/_deliver_dialog.html",
-        context,
-        status=exc.http_status,
-        extra=_refused_row_state(request, package, next_url),
-    )
+    context = _deliver_context(request, package, DeliverForm(), error=exc, next_url=next_url)
+    return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status, package=package)
 
 
 @staff_login_required
@@ -253,12 +269,12 @@ def package_resend(request: HttpRequest, package_id: Any) -> HttpResponse:
     except ApplicationError as exc:
         return _deliver_dialog_refused(request, package, exc, _safe_next(request, reverse("staff:package-list")))
     notice = cmd.DONE_MESSAGES[cmd.RESEND_CODE]
-    if not _is_fetch(request):
+    next_url = _safe_next(request, reverse("staff:package-list"))
+    if not is_htmx(request):
         messages.success(request, notice, extra_tags=DIALOG_NOTICE)
-        next_url = _safe_next(request, reverse("staff:package-list"))
         return redirect(f"{reverse('staff:package-deliver', args=[package.pk])}?{urlencode({'next': next_url})}")
     context = _deliver_context(request, package, DeliverForm(), notice=notice)
-    return _dialog(request, "orders/_deliver_dialog.html", context)
+    return _dialog(request, "orders/_deliver_dialog.html", context, package=package)
 
 
 @staff_login_required
@@ -281,11 +297,5 @@ def package_cancel(request: HttpRequest, package_id: Any) -> HttpResponse:
         _raise_if_out_of_reach(exc)
         package.refresh_from_db()
         context.update(package=package, form=form, error=exc)
-        return _dialog(
-            request,
-            "orders/_cancel_dialog.html",
-            context,
-            status=exc.http_status,
-            extra=_refused_row_state(request, package, next_url),
-        )
+        return _dialog(request, "orders/_cancel_dialog.html", context, status=exc.http_status, package=package)
     return _done(request, package, cmd.DONE_MESSAGES[cmd.CANCEL], next_url)

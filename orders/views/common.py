@@ -1,18 +1,19 @@
-"""What the staff pages and their forms share: how the page script's requests are told apart, the
-``next`` address a form returns to, sign-in for forms, and the package lookup that answers a form for a package
-the user no longer reaches."""
+"""What the staff pages and their forms share: how htmx's requests are told apart, the ``next`` address a form
+returns to, sign-in for forms, and the package lookup that answers a form for a package the user no longer reaches."""
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import ApplicationError
 from orders.models import Package
@@ -22,8 +23,26 @@ SIGNED_OUT = _("You are no longer signed in. Sign in again to continue.")
 NOT_YOURS = _("This package is no longer in your stores. The list has been reloaded.")
 
 
-def _is_fetch(request: HttpRequest) -> bool:
-    return request.headers.get("X-Requested-With") == "fetch"
+def is_htmx(request: HttpRequest) -> bool:
+    """A request htmx made (django-htmx's ``request.htmx``): answered with a partial, not a full page."""
+    return bool(getattr(request, "htmx", False))
+
+
+def error_for_htmx(message: Any, *, status: int) -> HttpResponse:
+    """For htmx: nothing swapped, and the event ``staff:error`` with ``message``, which staff.js says where the user
+    is looking (in the open dialog, whose backdrop hides the page's messages, else with them). JSON in ASCII:
+    a header carries no other characters."""
+    response = HttpResponse(status=status)
+    response["HX-Reswap"] = "none"
+    response["HX-Trigger"] = json.dumps({"staff:error": str(message)})
+    return response
+
+
+def client_redirect(url: str, *, status: int = 200) -> HttpResponse:
+    """For htmx: load ``url`` as a full page (``HX-Redirect``), whatever the status says."""
+    response = HttpResponseClientRedirect(url)
+    response.status_code = status
+    return response
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -42,7 +61,7 @@ def staff_login_required(view):
 
     Signed out, a GET goes to the login page with its own address as ``next``; a POST (a form of a page whose
     session has ended) with the page the form came from (``_safe_next``), never the form's POST-only address.
-    A script request gets ``{"done": false, "redirect": <login>, "error": ...}`` with status 401."""
+    An htmx request gets status 401 and ``HX-Redirect`` to that login page, which says why."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -52,12 +71,12 @@ def staff_login_required(view):
             _safe_next(request, reverse("staff:package-list")) if request.method == "POST" else request.get_full_path()
         )
         login_url = redirect_to_login(came_from).url
-        if request.method == "POST" or _is_fetch(request):
-            # Only a page rendered while signed in posts a form or runs the script; a link opened (a bookmark)
+        if request.method == "POST" or is_htmx(request):
+            # Only a page rendered while signed in posts a form or makes htmx requests; a link opened (a bookmark)
             # gets the plain login page, not "no longer signed in" said to someone who never was.
             messages.warning(request, SIGNED_OUT)
-        if _is_fetch(request):
-            return JsonResponse({"done": False, "redirect": login_url, "error": str(SIGNED_OUT)}, status=401)
+        if is_htmx(request):
+            return client_redirect(login_url, status=401)
         return HttpResponseRedirect(login_url)
 
     return wrapper
@@ -77,19 +96,18 @@ def _get_package(request: HttpRequest, package_id: Any, *, out_of_reach: type[Ex
 
 
 def staff_form(view):
-    """A form or dialog of a page rendered while the package was the user's: if it no longer is, the script is sent
-    to the list the form came from again (a fresh page, without the row), with why, instead of a bare 404 it can
-    only call "Something went wrong. Try again" (nothing retried can work). Without the script: the 404 page."""
+    """A form or dialog of a page rendered while the package was the user's: if it no longer is, htmx is sent to
+    the page the form came from again (a fresh page, without the row), with why, instead of a bare 404 it can
+    only call "Something went wrong. Try again" (nothing retried can work). Without JavaScript: the 404 page."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except _NotYours:
-            if not _is_fetch(request):
+            if not is_htmx(request):
                 raise Http404 from None  # a plain page or form: the same 404 as a package never the user's
             messages.error(request, NOT_YOURS)
-            next_url = _safe_next(request, reverse("staff:package-list"))
-            return JsonResponse({"done": False, "redirect": next_url, "error": str(NOT_YOURS)}, status=404)
+            return client_redirect(_safe_next(request, reverse("staff:package-list")), status=404)
 
     return wrapper

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +18,16 @@ from core.errors import DEFAULT_MESSAGES
 from notifications.models import Message, MessageChannel
 from orders import commands as cmd
 from orders import services
-from orders.models import AuditKind, AuditOutcome, AuditRecord, NoShowStrike, PackageStatus, mask_email, mask_phone
+from orders.models import (
+    AuditKind,
+    AuditOutcome,
+    AuditRecord,
+    NoShowStrike,
+    Package,
+    PackageStatus,
+    mask_email,
+    mask_phone,
+)
 from orders.selectors import (
     customer_recent_no_shows,
     package_audit_timeline,
@@ -86,10 +96,9 @@ def _may_forgive(user: Any) -> bool:
     )
 
 
-@login_required
-@require_GET
-def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
-    package = _with_actions(_get_package(request, package_id), request.user)
+def detail_context(request: HttpRequest, package: Package) -> dict[str, Any]:
+    """What the package page shows of ``package`` (one the user reaches)."""
+    package = _with_actions(package, request.user)
     customer = package.order.customer
     codes_used = (
         package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP and StoreSettings(package.store_id).IS_OTP_ENABLED
@@ -105,26 +114,35 @@ def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
     tier, restricted_until = services.customers_trust_at_store(customers=[customer], store=package.store_id)[
         customer.pk
     ]
-    return render(
-        request,
-        "orders/package_detail.html",
-        {
-            "package": package,
-            "customer": customer,
-            # As this store judges the customer (its own NO_SHOW_* settings, if it has them).
-            "trust": Trust(tier, restricted_until),
-            # Forgiving is an administrator's (docs/no-shows.md): the page leads there, or says whom to ask.
-            "may_forgive": _may_forgive(request.user),
-            "items": list(package.items.all()),
-            "timeline": timeline,
-            "cancellation_reason": cmd.reason_label(package.cancellation_reason),
-            "sent_messages": sent,
-            "strikes": _strikes_for(request.user, customer),
-            "codes_used": codes_used,
-            "code": code,
-            "code_refusal": code_refusal,
-            # Opened by a scan, Enter goes to "Delivered"; with a dead code that cannot succeed, so to "Resend Code".
-            "focus_command": cmd.RESEND_CODE if code_refusal else cmd.DELIVER,
-            "next": request.get_full_path(),
-        },
-    )
+    return {
+        "package": package,
+        "customer": customer,
+        # As this store judges the customer (its own NO_SHOW_* settings, if it has them).
+        "trust": Trust(tier, restricted_until),
+        # Forgiving is an administrator's (docs/no-shows.md): the page leads there, or says whom to ask.
+        "may_forgive": _may_forgive(request.user),
+        "items": list(package.items.all()),
+        "timeline": timeline,
+        "cancellation_reason": cmd.reason_label(package.cancellation_reason),
+        "sent_messages": sent,
+        "strikes": _strikes_for(request.user, customer),
+        "codes_used": codes_used,
+        "code": code,
+        "code_refusal": code_refusal,
+        # The page's forms and dialogs come back to the page itself.
+        "next": reverse("staff:package-detail", args=[package.pk]),
+        "scan_store": package.store.code,
+    }
+
+
+def detail_updates(request: HttpRequest, package: Package) -> str:
+    """After a command on ``package`` from its page: the page as it is now, as an out-of-band swap of ``#main``."""
+    context = detail_context(request, package)
+    return render_to_string("orders/_package_updates.html", context, request=request)
+
+
+@login_required
+@require_GET
+def package_detail(request: HttpRequest, package_id: Any) -> HttpResponse:
+    package = _get_package(request, package_id)
+    return render(request, "orders/package_detail.html", detail_context(request, package))

@@ -1,5 +1,8 @@
-"""The package list (SPEC 10): one store's packages with the search, the status filter, their counts and
-the pager; a scanned order number opens its package."""
+"""The package list (SPEC 10, 12): one store's packages with the search, the status filter, their counts and
+the pager; it opens on what needs action. A scanned order number opens its package (``orders.views.scan``).
+
+A full page, or for htmx (a filter, a page, a scan's results) the same template's partial for ``#main``. After a
+command run from the list, ``list_updates`` gives the parts of it that changed, as htmx's out-of-band swaps."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -22,6 +26,7 @@ from orders.models import Package, PackageStatus, Store
 from orders.selectors import (
     ALL_COUNT,
     EXPIRES_TODAY,
+    NEEDS_ACTION,
     package_counts_by_status,
     package_ids_by_order_number,
     package_list_for_store,
@@ -29,7 +34,7 @@ from orders.selectors import (
     staff_roles,
     stores_by_code,
 )
-from orders.views.rows import _actions, _for_counter
+from orders.views.rows import _actions, _for_counter, _with_actions
 
 PAGE_SIZE = 50
 SESSION_STORE_KEY = "staff_store"
@@ -40,45 +45,109 @@ def _no_store(request: HttpRequest) -> HttpResponse:
 
 
 def _list_query(store: Store, search: str, status: str = "") -> dict[str, str]:
-    """The query string of one store's list (its search and status filter), as its links carry it."""
-    return {"store": store.code, **({"q": search} if search else {}), **({"status": status} if status else {})}
+    """The query string of one store's list (its search and status filter), as its links carry it: the status
+    always named ("all" for the whole list), since a list without one opens on what needs action."""
+    return {"store": store.code, **({"q": search} if search else {}), "status": status or ALL_COUNT}
+
+
+def _list_url(store: Store, search: str, status: str, page: int = 1) -> str:
+    """The address of one store's list: the rows' forms come back to it whatever the session's store is by then
+    (the switcher used in another tab of the same session)."""
+    query = _list_query(store, search, status)
+    if page > 1:
+        query["page"] = str(page)
+    return f"{reverse('staff:package-list')}?{urlencode(query)}"
+
+
+def _status_asked(form: PackageFilterForm, query: QueryDict, search: str) -> str:
+    """The list's status filter ("" for all): as asked; without one what needs action (SPEC 12: the list opens on
+    it), or everything for a search (a scan looks through every status); a garbled one is the whole list."""
+    if "status" not in query:
+        return "" if search else NEEDS_ACTION
+    status = form.value("status") or ""
+    return "" if status == ALL_COUNT else status
 
 
 def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int], status: str) -> Page:
     """One page of a list of ``PAGE_SIZE`` rows (``package_list_page``). ``counts``: the list's
     ``package_counts_by_status``, whose count for ``status`` is the list's length."""
     return package_list_page(
-        packages=packages, page_number=number, page_size=PAGE_SIZE, count=counts.get(status or ALL_COUNT)
+        packages=packages,
+        page_number=number,
+        page_size=PAGE_SIZE,
+        count=counts.get(status or ALL_COUNT),
+        status=status,
     )
 
 
-def _list_after_command(request: HttpRequest, package: Package, next_url: str) -> dict[str, Any] | None:
-    """The list the user came from (the package's store, the search, status filter and page of that list's
-    address) after a command changed one of its rows in place: its fresh counts, whether the row still belongs
-    in it (a ``?status=waiting`` list loses a package that is now packed), and its result note and pager for
-    the new total ("3 packages match" becomes "2 packages match"; "page 2 of 3" may become "page 2 of 2").
+def _filters(store: Store, search: str, status: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The filter bar: what needs action first (the list opens on it), all, each status, then "Expires today"."""
+    entries = [
+        (NEEDS_ACTION, _("Needs action"), False),
+        ("", _("All"), False),
+        *[(value, label, False) for value, label in PackageStatus.choices],
+        (EXPIRES_TODAY, _("Expires today"), True),
+    ]
+    return [
+        {
+            "key": key or ALL_COUNT,
+            "label": label,
+            "count": counts[key or ALL_COUNT],
+            "query": urlencode(_list_query(store, search, key)),
+            "active": status == key,
+            "extra": extra,
+        }
+        for key, label, extra in entries
+    ]
 
-    ``None`` when the page the user is on now lies past the list's last page (its last row left): rows do not
-    move up between pages without a reload, so only a reload shows that list truly."""
-    form = PackageFilterForm(QueryDict(urlsplit(next_url).query))
+
+def list_context(request: HttpRequest, store: Store, role: str, query: QueryDict) -> dict[str, Any]:
+    """What the list template shows of ``store``'s list for ``query`` (its search, status and page)."""
+    form = PackageFilterForm(query)
     search = (form.value("q") or "").strip()
-    status = form.value("status") or ""
-    packages = package_list_for_store(store=package.store, search=search, status=status)
-    counts = package_counts_by_status(store=package.store, search=search)
-    page = _list_page(packages, form.value("page"), counts, status)
-    if (form.value("page") or 1) > page.paginator.num_pages:
-        return None
-    context = {
+    status = _status_asked(form, query, search)
+    counts = package_counts_by_status(store=store, search=search)
+    page = _list_page(
+        package_list_for_store(store=store, search=search, status=status), form.value("page"), counts, status
+    )
+    otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED
+    rows = list(page.object_list)
+    for package in rows:
+        package.actions = _actions(cmd.available_commands(status=package.status, role=role, otp_enabled=otp_enabled))
+    _for_counter(rows, store)
+    return {
+        "store": store,
+        "role": role,
+        "filters": _filters(store, search, status, counts),
+        "status": status,
         "search": search,
         "page": page,
-        "page_query": urlencode(_list_query(package.store, search, status)),
+        "rows": rows,
+        "page_query": urlencode(_list_query(store, search, status)),
+        "clear_query": urlencode({"store": store.code, "status": status or ALL_COUNT}),
+        "next": _list_url(store, search, status, page.number),
+        "scan_store": store.code,
     }
-    return {
-        "counts": counts,
-        "inList": packages.filter(pk=package.pk).exists(),
-        "note": render_to_string("orders/_result_note.html", context, request=request).strip(),
-        "pager": render_to_string("orders/_pager.html", context, request=request).strip(),
-    }
+
+
+def user_store(request: HttpRequest, roles: dict[str, str], wanted: str) -> Store:
+    """The store whose list the user sees: ``wanted`` (a store code) if it is one of theirs, else the one they saw
+    last (kept in the session), else their first."""
+    stores = stores_by_code(store_ids=roles)
+    wanted = (wanted or request.session.get(SESSION_STORE_KEY) or "").upper()
+    store = next((s for s in stores if s.code.upper() == wanted), stores[0])
+    if request.session.get(SESSION_STORE_KEY) != store.code:
+        request.session[SESSION_STORE_KEY] = store.code
+    store.choices = stores
+    return store
+
+
+def render_list(request: HttpRequest, roles: dict[str, str], query: QueryDict) -> HttpResponse:
+    """The list page for ``query``, whole or (htmx) its partial."""
+    store = user_store(request, roles, PackageFilterForm(query).value("store") or "")
+    context = list_context(request, store, roles[str(store.pk)], query)
+    context["stores"] = store.choices
+    return render(request, "orders/package_list.html", context)
 
 
 @login_required
@@ -87,92 +156,42 @@ def package_list(request: HttpRequest) -> HttpResponse:
     roles = {str(store_id): role for store_id, role in staff_roles(user=request.user).items()}
     if not roles:
         return _no_store(request)
-    form = PackageFilterForm(request.GET)
-    search = (form.value("q") or "").strip()
-
-    # A scanner types the order number and Enter: one exact match opens that package.
+    search = (PackageFilterForm(request.GET).value("q") or "").strip()
+    # An order number in the address (a link, a bookmark) opens that package when it is the one match.
     if search:
         exact = package_ids_by_order_number(user=request.user, roles=roles, order_number=search, limit=2)
         if len(exact) == 1:
             return redirect("staff:package-detail", package_id=exact[0])
-
-    stores = stores_by_code(store_ids=roles)
-    wanted = (form.value("store") or request.session.get(SESSION_STORE_KEY) or "").upper()
-    store = next((s for s in stores if s.code.upper() == wanted), stores[0])
-    if request.session.get(SESSION_STORE_KEY) != store.code:
-        request.session[SESSION_STORE_KEY] = store.code
-
-    counts = package_counts_by_status(store=store, search=search)
-    status = form.value("status") or ""
-    page = _list_page(
-        package_list_for_store(store=store, search=search, status=status), form.value("page"), counts, status
-    )
-
-    role = roles[str(store.pk)]
-    otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED
-    rows = list(page.object_list)
-    for package in rows:
-        package.actions = _actions(cmd.available_commands(status=package.status, role=role, otp_enabled=otp_enabled))
-    _for_counter(rows, store)
-
-    base_query = _list_query(store, search)
-    filters = [
-        {
-            "key": ALL_COUNT,
-            "label": _("All"),
-            "count": counts[ALL_COUNT],
-            "query": urlencode(base_query),
-            "active": not status,
-        }
-    ]
-    filters += [
-        {
-            "key": value,
-            "label": label,
-            "count": counts[value],
-            "query": urlencode({**base_query, "status": value}),
-            "active": status == value,
-        }
-        for value, label in PackageStatus.choices
-    ]
-    filters.append(
-        {
-            "key": EXPIRES_TODAY,
-            "label": _("Expires today"),
-            "count": counts[EXPIRES_TODAY],
-            "query": urlencode({**base_query, "status": EXPIRES_TODAY}),
-            "active": status == EXPIRES_TODAY,
-            "extra": True,
-        }
-    )
-    return render(
-        request,
-        "orders/package_list.html",
-        {
-            "store": store,
-            "stores": stores,
-            "role": role,
-            "filters": filters,
-            "status": status,
-            "search": search,
-            "page": page,
-            "rows": rows,
-            "page_query": urlencode(_list_query(store, search, status)),
-            "clear_query": urlencode({"store": store.code, **({"status": status} if status else {})}),
-            "next": _list_url_of_store(request, store),
-        },
-    )
+    return render_list(request, roles, request.GET)
 
 
-def _list_url_of_store(request: HttpRequest, store: Store) -> str:
-    """This list's address with its store named: the rows' forms come back to it, and the session's store may be
-    another by then (the switcher used in another tab of the same session)."""
-    if request.GET.get("store") == store.code:
-        return request.get_full_path()
-    query = request.GET.copy()
-    query["store"] = store.code
-    return f"{request.path}?{query.urlencode()}"
+def list_updates(request: HttpRequest, package: Package, next_url: str) -> str | None:
+    """After a command on ``package`` from the list at ``next_url``: the parts of that list that changed, as
+    htmx's out-of-band swaps (the package's row, or the page's rows when it left the list: a ``?status=waiting``
+    list loses a package that is now packed; the filter bar's counts; the search's result note; the pager).
+
+    ``None`` when the page the user is on now lies past the list's last page (its last row left): only loading
+    the list again shows it truly."""
+    query = QueryDict(urlsplit(next_url).query)
+    store = package.store
+    role = staff_roles(user=request.user).get(store.pk)
+    if role is None:
+        return ""
+    context = list_context(request, store, role, query)
+    page = context["page"]
+    asked = PackageFilterForm(query).value("page") or 1
+    if asked > page.paginator.num_pages:
+        return None
+    in_list = any(row.pk == package.pk for row in context["rows"])
+    if in_list:
+        row = next(row for row in context["rows"] if row.pk == package.pk)
+        context["package"] = row
+    context.update(in_list=in_list, oob=True)
+    return render_to_string("orders/_list_updates.html", context, request=request)
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("staff:package-list")
+
+
+__all__ = ["_with_actions", "list_context", "list_updates", "package_list", "render_list", "user_store"]

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from orders import commands as cmd
@@ -24,6 +22,11 @@ class Action:
     code: str
     label: Any
     kind: str  # "post": a plain form; "deliver" / "cancel": opens a dialog
+
+    @property
+    def url_name(self) -> str:
+        """The dialog's address (its page without JavaScript)."""
+        return {"deliver": "staff:package-deliver", "cancel": "staff:package-cancel"}.get(self.kind, "")
 
     @property
     def css(self) -> str:
@@ -75,9 +78,3 @@ def _for_counter(packages: list[Package], store: Store) -> None:
         # Ended and not yet swept (the sweep runs every minute; longer while beat is down): said as such.
         package.hold_ended = bool(ends and ends <= now)
         package.expires_today = bool(ends and today <= ends < tomorrow)
-
-
-def _row_html(request: HttpRequest, package: Package, next_url: str) -> str:
-    package = _with_actions(package, request.user)
-    _for_counter([package], package.store)
-    return render_to_string("orders/_package_row.html", {"package": package, "next": next_url}, request=request)

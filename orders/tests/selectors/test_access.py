@@ -17,10 +17,8 @@ from orders.tests.apiclient import _fresh_throttles, bearer, obtain_tokens  # no
 from orders.tests.factories import PASSWORD, PackageFactory, employee_of, integration_user
 from otp.models import PickupCode
 
+HTMX_HEADERS = {"HX-Request": "true"}
 pytestmark = pytest.mark.django_db
-
-
-FETCH = {"X-Requested-With": "fetch"}
 
 
 def staff_forms(package):
@@ -86,7 +84,7 @@ def test_an_integration_account_gets_no_store_on_the_staff_pages_whatever_its_me
             assert client.get(url).status_code in (404, 405), url
         for url, data in staff_forms(package):
             assert_refused(client, url, data)
-            assert_refused(client, url, data, FETCH)
+            assert_refused(client, url, data, HTMX_HEADERS)
     assert_untouched(waiting, PackageStatus.WAITING, codes=0)
     assert_untouched(ready, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
@@ -130,18 +128,23 @@ def test_an_integration_account_with_a_membership_still_reads_orders_and_nothing
 def test_another_stores_package_answers_404_on_every_page_and_leaks_nothing(as_employee, make_package, other_store):
     theirs = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP, at_store=other_store)
     for url in staff_pages(theirs):
-        for headers in ({}, FETCH):
+        for headers in ({}, HTMX_HEADERS):
             response = as_employee.get(url, headers=headers)
             assert response.status_code in (404, 405), url
             assert theirs.order.order_number.encode() not in response.content
     for url, data in staff_forms(theirs):
-        for headers in ({}, FETCH):
+        for headers in ({}, HTMX_HEADERS):
             response = assert_refused(as_employee, url, data, headers)
             assert theirs.order.order_number.encode() not in response.content
     # The store switcher and the scanner's exact match stay in the employee's stores.
     response = as_employee.get(reverse("staff:package-list"), {"store": "ANK01", "q": theirs.order.order_number})
     assert response.status_code == 200
     assert str(theirs.pk).encode() not in response.content
+    for headers in ({}, HTMX_HEADERS):
+        scan = {"store": "ANK01", "q": theirs.order.order_number}
+        response = as_employee.post(reverse("staff:scan"), scan, headers=headers, follow=True)
+        assert response.status_code == 200
+        assert str(theirs.pk).encode() not in response.content
     assert response.context["store"].code == "IST01"
     assert_untouched(theirs, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
 
@@ -151,8 +154,8 @@ def test_an_employee_cannot_cancel_through_any_path(as_employee, employee, make_
     cancel = reverse("staff:package-cancel", args=[package.pk])
     command = reverse("staff:package-command", args=[package.pk])
     assert as_employee.post(cancel, {"reason": "x"}).status_code == 403
-    assert as_employee.post(cancel, {"reason": "x"}, headers=FETCH).status_code == 403
-    assert as_employee.post(command, {"command": cmd.CANCEL, "reason": "x"}, headers=FETCH).status_code == 403
+    assert as_employee.post(cancel, {"reason": "x"}, headers=HTMX_HEADERS).status_code == 403
+    assert as_employee.post(command, {"command": cmd.CANCEL, "reason": "x"}, headers=HTMX_HEADERS).status_code == 403
     api = bearer(employee)
     assert api.post(f"/api/packages/{package.pk}/commands/", {"command": cmd.CANCEL, "reason": "x"}).status_code == 403
     action = {"action": "cancel_packages", "_selected_action": [str(package.pk)], "apply": "1", "reason": "x"}
@@ -167,7 +170,7 @@ def test_every_state_changing_staff_request_needs_the_csrf_token(manager, make_p
     package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     for url, data in [*staff_forms(package), (reverse("logout"), {}), ("/i18n/setlang/", {"language": "tr"})]:
         assert client.post(url, data).status_code == 403, url
-        assert client.post(url, data, headers=FETCH).status_code == 403, url
+        assert client.post(url, data, headers=HTMX_HEADERS).status_code == 403, url
     assert_untouched(package, PackageStatus.READY_FOR_CUSTOMER_PICKUP)
     assert client.get(reverse("staff:package-list")).status_code == 200  # still signed in: logout was refused too
 

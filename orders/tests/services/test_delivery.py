@@ -21,11 +21,11 @@ from orders.models import AuditKind, AuditOutcome, AuditRecord, OrderStatus, Pac
 from orders.tests.apiclient import _fresh_throttles, assert_error, bearer  # noqa: F401 - autouse fixture
 from orders.tests.e2e.test_query_counts import VERIFY_SERVICE_MAX_QUERIES, _statements
 from orders.tests.factories import PackageFactory
+from orders.tests.htmx import HTMX
 from otp import services as otp
 from otp.models import PickupCode
 
 READY = PackageStatus.READY_FOR_CUSTOMER_PICKUP
-FETCH = {"HTTP_X_REQUESTED_WITH": "fetch", "HTTP_ACCEPT": "application/json"}
 HINT = "This is an earlier code, replaced by a newer one. Ask the customer for the latest message."
 HINT_TR = "Bu, yenisiyle değiştirilmiş eski bir kod. Müşteriden en son gelen mesajı isteyin."
 WRONG = "The pickup code is wrong. 4 attempts left."
@@ -274,9 +274,9 @@ def test_staff_dialog_shows_the_hint_with_and_without_the_page_script(resent, as
     package, first, _latest = resent
     url = reverse("staff:package-deliver", args=[package.pk])
     # With the script: the dialog comes back as JSON with the error inside.
-    response = as_employee.post(url, {"otp": first}, **FETCH)
+    response = as_employee.post(url, {"otp": first}, **HTMX)
     assert response.status_code == 400
-    html = response.json()["html"]
+    html = response.content.decode()
     assert f"{HINT} 4 attempts left." in html and 'id="dialog-error"' in html
     assert first not in html
     # Without it: the dialog page, in Turkish too.

@@ -1,0 +1,305 @@
+"""The counter with a barcode scanner (SPEC 12) in a real Chromium: a queue of customers served with the keyboard
+alone, typed as a USB scanner types (``keyboard.type`` then Enter, no click between customers).
+
+Also what the pages look like there: screenshots for review under ``var/screenshots/`` (1024x768 and 390x844; the
+list, the wrong-code dialog and the package page; English and Turkish), and how long a scan takes to open its
+dialog and a verification to update the row (printed, not asserted: the goal is under 300 ms on a dev machine).
+"""
+
+import re
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from core.testing import wrong_code
+from orders.models import AuditKind, AuditRecord, PackageStatus
+from orders.tests.test_browser import browser, log_in, pytestmark, wait_until  # noqa: F401 (fixtures, marks)
+from otp.models import PickupCode
+
+S = PackageStatus
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+TIMES: dict[str, list[float]] = {"scan-to-dialog": [], "verify-to-row-updated": []}
+
+
+@pytest.fixture
+def page(browser, live_server):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda message: page.console_errors.append(message.text) if message.type == "error" else None)
+    yield page
+    context.close()
+
+
+def focus_is_the_search_box_selected(page):
+    """The search box has the focus and all its text is selected: the next scan replaces it."""
+    wait_until(
+        page,
+        "document.activeElement && document.activeElement.id === 'id_q'"
+        " && document.activeElement.selectionStart === 0"
+        " && document.activeElement.selectionEnd === document.activeElement.value.length"
+        " && !document.querySelector('#dialog').open",
+    )
+
+
+def scan(page, text):
+    """A scanner: its keystrokes wherever the focus is, then Enter."""
+    page.keyboard.type(text)
+    started = time.perf_counter()
+    page.keyboard.press("Enter")
+    return started
+
+
+def open_dialog_of(page, order_number, started=None):
+    """Wait for the dialog of ``order_number`` (its sub line names it), the focus in it; returns the dialog."""
+    wait_until(
+        page,
+        "document.querySelector('#dialog').open"
+        f" && document.querySelector('#dialog .dialog-sub strong').textContent === '{order_number}'"
+        " && document.querySelector('#dialog').contains(document.activeElement)",
+    )
+    if started is not None:
+        TIMES["scan-to-dialog"].append((time.perf_counter() - started) * 1000)
+    return page.locator("#dialog")
+
+
+def hand_over(page, package, code, *, on_page=True):
+    """The customer's code typed (as staff type it, or the scanner reads it) and Enter: delivered."""
+    assert page.evaluate("document.activeElement.id") == "id_otp"
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    focus_is_the_search_box_selected(page)
+    if on_page:
+        assert "Delivered" in page.locator("main h1 .badge").inner_text()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+def verifications(package):
+    return AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count()
+
+
+def test_a_queue_of_customers_served_by_scanner_alone(page, employee, make_package, issued_code):
+    ready = {
+        number: make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number=number)
+        for number in ("CC-1001", "CC-1002", "CC-1007", "CC-1008", "CC-1010", "77001234")
+    }
+    kaya = [
+        make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number=number, order__customer__name="Deniz Kaya")
+        for number in ("CC-1005", "CC-1006")
+    ]
+    packed = make_package(S.PACKED_ALL_ITEMS, order__order_number="CC-1003")
+    cancelled = make_package(S.CANCELLED, order__order_number="CC-1004")
+    waiting = make_package(S.WAITING, order__order_number="CC-1009")
+    log_in(page, "ayse", every_status=False)
+    focus_is_the_search_box_selected(page)
+
+    # 1. An exact order number: its Verify dialog, on the code field; the right code hands it over.
+    started = scan(page, "CC-1001")
+    open_dialog_of(page, "CC-1001", started)
+    hand_over(page, ready["CC-1001"], issued_code(ready["CC-1001"]))
+
+    # 2. A mis-scan: nothing matches, the list says so; the text is selected, so the next scan replaces it.
+    scan(page, "CC-99X9")
+    page.locator(".empty-row").filter(has_text="No package matches your search.").wait_for()
+    focus_is_the_search_box_selected(page)
+
+    # 3. The next customer; a wrong code first (counted, said in the dialog), then the right one.
+    started = scan(page, "CC-1002")
+    open_dialog_of(page, "CC-1002", started)
+    assert page.evaluate("document.querySelector('#id_q').value") == "CC-1002"  # not "CC-1002CC-99X9"
+    page.keyboard.type(wrong_code(issued_code(ready["CC-1002"])))
+    page.keyboard.press("Enter")
+    page.locator("#dialog #dialog-error").filter(has_text="The pickup code is wrong. 4 attempts left.").wait_for()
+    page.keyboard.type(issued_code(ready["CC-1002"]))
+    page.keyboard.press("Enter")
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    focus_is_the_search_box_selected(page)
+    ready["CC-1002"].refresh_from_db()
+    assert ready["CC-1002"].status == S.DELIVERED and verifications(ready["CC-1002"]) == 2
+
+    # 4. A name with several matches: the list of them; then the customer's order number opens the right one.
+    scan(page, "Kaya")
+    page.locator(".result-note").filter(has_text="2 packages match “Kaya”.").wait_for()
+    focus_is_the_search_box_selected(page)
+    assert [row.get_attribute("id") for row in page.locator("tbody tr").all()] == [
+        f"row-{package.pk}" for package in reversed(kaya)
+    ]
+    started = scan(page, "CC-1006")
+    open_dialog_of(page, "CC-1006", started)
+    hand_over(page, kaya[1], issued_code(kaya[1]))
+    kaya[0].refresh_from_db()
+    assert kaya[0].status == S.READY_FOR_CUSTOMER_PICKUP and verifications(kaya[0]) == 0
+
+    # 5. A packed package: its next command in the dialog, focused; Enter makes it ready.
+    scan(page, "CC-1003")
+    open_dialog_of(page, "CC-1003")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Ready for Pickup"
+    page.keyboard.press("Enter")
+    page.locator("#flash").get_by_role("status").filter(has_text="The package is ready for pickup.").wait_for()
+    focus_is_the_search_box_selected(page)
+    assert "Ready for Customer Pickup" in page.locator("main h1 .badge").inner_text()
+    packed.refresh_from_db()
+    assert packed.status == S.READY_FOR_CUSTOMER_PICKUP
+
+    # 6. A cancelled package: its page says there is nothing to do; no dialog, the focus for the next scan.
+    scan(page, "CC-1004")
+    page.locator("#flash").get_by_role("status").filter(
+        has_text="CC-1004 is Cancelled: there is nothing to do."
+    ).wait_for()
+    focus_is_the_search_box_selected(page)
+    page.wait_for_url(re.compile(rf"/packages/{cancelled.pk}/$"))
+
+    # 7. A scan on a package page opens the scanned package, not the one on screen.
+    started = scan(page, "CC-1007")
+    open_dialog_of(page, "CC-1007", started)
+    # 8. ...and a scan while its dialog is open (the focus in the code field) closes it for the new customer:
+    # nothing is entered as CC-1007's code, no attempt is counted.
+    started = scan(page, "CC-1008")
+    open_dialog_of(page, "CC-1008", started)
+    assert verifications(ready["CC-1007"]) == 0
+    assert PickupCode.objects.get(package=ready["CC-1007"], used_at=None).attempts == 0
+    # A number of digits only, longer than a code, scanned into the code field: the same.
+    started = scan(page, "77001234")
+    open_dialog_of(page, "77001234", started)
+    assert verifications(ready["CC-1008"]) == 0
+    hand_over(page, ready["77001234"], issued_code(ready["77001234"]))
+
+    # 9. A waiting package's "Complete Packaging" has the focus in its dialog; the next customer's scan comes
+    # before anyone pressed it: its Enter opens the next package and never presses that button.
+    scan(page, "CC-1009")
+    open_dialog_of(page, "CC-1009")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Complete Packaging"
+    started = scan(page, "CC-1010")
+    open_dialog_of(page, "CC-1010", started)
+    hand_over(page, ready["CC-1010"], issued_code(ready["CC-1010"]))
+    waiting.refresh_from_db()
+    assert waiting.status == S.WAITING
+
+    # 10. A package delivered a moment ago, scanned again: nothing to do, nothing done twice.
+    scan(page, "CC-1001")
+    page.locator("#flash").get_by_role("status").filter(
+        has_text="CC-1001 is Delivered: there is nothing to do."
+    ).wait_for()
+    focus_is_the_search_box_selected(page)
+
+    # Each scan led to its own package: the ones never handed over are untouched.
+    ready["CC-1007"].refresh_from_db()
+    ready["CC-1008"].refresh_from_db()
+    assert (ready["CC-1007"].status, ready["CC-1008"].status) == (S.READY_FOR_CUSTOMER_PICKUP,) * 2
+    assert verifications(ready["CC-1008"]) == 0
+    assert [error for error in page.console_errors if "status of 400" not in error] == []
+
+
+def test_the_list_opens_on_what_needs_action_ready_first(page, employee, make_package):
+    delivered = make_package(S.DELIVERED)
+    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    cancelled = make_package(S.CANCELLED)
+    waiting = make_package(S.WAITING)
+    packed = make_package(S.PACKED_ALL_ITEMS)
+    log_in(page, "ayse", every_status=False)
+    assert page.locator('.filters [aria-current="page"]').inner_text().startswith("Needs action")
+    rows = [row.get_attribute("id") for row in page.locator("tbody tr").all()]
+    assert rows == [f"row-{ready.pk}", f"row-{packed.pk}", f"row-{waiting.pk}"]
+    assert f"row-{delivered.pk}" not in rows and f"row-{cancelled.pk}" not in rows
+
+
+def test_a_message_does_not_move_the_rows(page, employee, make_package):
+    packages = [make_package(S.WAITING) for _ in range(4)]
+    log_in(page, "ayse")
+    last = page.locator(f"#row-{packages[0].pk}")
+    before = last.bounding_box()["y"]
+    page.locator(f"#row-{packages[-1].pk}").get_by_role("button", name="Complete Packaging").click()
+    page.locator("#flash").get_by_role("status").filter(has_text="Packaging completed.").wait_for()
+    assert last.bounding_box()["y"] == before
+
+
+def test_a_package_is_one_compact_card_on_a_phone(browser, live_server, employee, make_package):  # noqa: F811
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
+    page = context.new_page()
+    try:
+        log_in(page, "ayse", every_status=False)
+        card = page.locator(f"#row-{package.pk}")
+        box = card.bounding_box()
+        assert box["width"] <= 390 and box["height"] <= 200, box
+        # The usual "Yes" and "In_store" are not repeated on every card.
+        text = card.inner_text()
+        assert "Delivery From Store" not in text and "In_store" not in text
+        assert package.order.order_number in text and "Ready for Customer Pickup" in text
+    finally:
+        context.close()
+
+
+def test_timing_of_scan_and_verify_on_the_list(page, employee, make_package, issued_code):
+    """Verify-to-row-updated on the list: the row (and counts) change in place, with no reload."""
+    packages = [make_package(S.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
+    for _ in range(40):
+        make_package(S.WAITING)
+    log_in(page, "ayse")
+    for package in packages:
+        page.locator(f"#row-{package.pk}").get_by_role("button", name="Delivered").click()
+        open_dialog_of(page, package.order.order_number)
+        page.keyboard.type(issued_code(package))
+        started = time.perf_counter()
+        page.keyboard.press("Enter")
+        wait_until(page, f"document.querySelector('#row-{package.pk} .badge').textContent === 'Delivered'")
+        TIMES["verify-to-row-updated"].append((time.perf_counter() - started) * 1000)
+        focus_is_the_search_box_selected(page)
+    for package in packages[:3]:
+        started = scan(page, package.order.order_number)
+        wait_until(page, "document.querySelector('#dialog').open || document.querySelector('#flash .flash-warning')")
+        TIMES["scan-to-dialog"].append((time.perf_counter() - started) * 1000)
+    for name, values in TIMES.items():
+        if values:
+            print(
+                f"\n{name}: n={len(values)} median={statistics.median(values):.0f} ms max={max(values):.0f} ms"
+                " (goal: under 300 ms)"
+            )
+    assert TIMES["verify-to-row-updated"]
+
+
+SHOT_WORDS = {
+    "en": {"deliver": "Delivered", "title": "Verify pickup code", "wrong": "The pickup code is wrong."},
+    "tr": {"deliver": "Teslim Edildi", "title": "Teslim kodunu doğrula", "wrong": "Teslim kodu yanlış."},
+}
+
+
+@pytest.mark.parametrize("width,height", [(1024, 768), (390, 844)])
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_screenshots_for_review(browser, live_server, manager, make_package, issued_code, width, height, language):  # noqa: F811
+    words = SHOT_WORDS[language]
+    make_package(S.WAITING, order__customer__name="Can Demir")
+    make_package(S.PACKED_ALL_ITEMS, order__customer__name="Elif Şahin")
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya")
+    make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Ayşe Yılmaz")
+    make_package(S.DELIVERED)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    try:
+        log_in(page, "zeynep", every_status=False)
+        name = f"{language}-{width}x{height}"
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-list.png"))
+        page.locator(f"#row-{package.pk}").get_by_role("button", name=words["deliver"]).click()
+        dialog = page.get_by_role("dialog", name=words["title"])
+        dialog.wait_for()
+        page.keyboard.type(wrong_code(issued_code(package)))
+        page.keyboard.press("Enter")
+        dialog.get_by_role("alert").filter(has_text=words["wrong"]).wait_for()
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-dialog-wrong-code.png"))
+        page.keyboard.press("Escape")
+        scan(page, package.order.order_number)
+        dialog.wait_for()
+        page.keyboard.press("Escape")
+        focus_is_the_search_box_selected(page)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-package.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        context.close()
