@@ -234,7 +234,11 @@ STORAGES = {
 
 # --- REST API (SPEC 9) ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.StaffJWTAuthentication"],
+    # People sign in with JWT; POS devices and the order system send API keys (SPEC 14).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.authentication.StaffJWTAuthentication",
+        "orders.authentication.ApiKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],

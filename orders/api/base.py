@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.negotiation import JsonOnlyContentNegotiation
-from orders.api.auth import IsStaffUser, request_output
+from orders.api.auth import HasApiKeyScope, IsStaffUser, request_output
+from orders.api.schema import ApiAutoSchema
 from orders.models import Order
 from orders.selectors import order_packages_for_user
 from orders.serializers import (
@@ -65,7 +66,10 @@ def _success(message, **data) -> Response:
 
 class ApiView(APIView):
     content_negotiation_class = JsonOnlyContentNegotiation
-    permission_classes = [permissions.IsAuthenticated, IsStaffUser]
+    schema = ApiAutoSchema()
+    permission_classes = [permissions.IsAuthenticated, HasApiKeyScope, IsStaffUser]
+    # The scope an API key needs for this view (SPEC 14; orders.api.auth.HasApiKeyScope, documented per operation).
+    api_key_scope: str | None = None
 
     def check_permissions(self, request):
         # A method the path does not have answers 405 with Allow (docs/api.md) for every caller, whoever may use

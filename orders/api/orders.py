@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from core.errors import ApplicationError
 from orders import services
-from orders.api.auth import IsIntegrationUser
+from orders.api.auth import HasApiKeyScope, IsIntegrationUser
 from orders.api.base import UUID_PATH, ApiView, _error_responses, _validated
 from orders.api.fields import StrictIntegerField
 from orders.api.intake import (
@@ -19,13 +19,14 @@ from orders.api.intake import (
     IntakeObjectSerializer,
     IntakeTextField,
 )
-from orders.models import DeliveryType, Language
+from orders.models import ApiKeyScope, DeliveryType, Language
 from orders.selectors import order_get_for_user
 from orders.serializers import OrderOutputSerializer
 
 
 class OrderDetailApi(ApiView):
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, HasApiKeyScope]
+    api_key_scope = ApiKeyScope.ORDERS_READ
 
     @extend_schema(
         operation_id="orders_retrieve",
@@ -46,7 +47,8 @@ class OrderDetailApi(ApiView):
 class OrderIntakeApi(ApiView):
     """Order intake from the order system: idempotent on ``orderNumber``."""
 
-    permission_classes = [permissions.IsAuthenticated, IsIntegrationUser]
+    permission_classes = [permissions.IsAuthenticated, HasApiKeyScope, IsIntegrationUser]
+    api_key_scope = ApiKeyScope.ORDERS_WRITE
     parser_classes = [IntakeJSONParser]
 
     @extend_schema_serializer(component_name="OrderIntakeInput")

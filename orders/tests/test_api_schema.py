@@ -68,7 +68,7 @@ def test_schema_is_valid_openapi_3_and_documents_every_endpoint():
         assert any(status.startswith("2") for status in responses), (method, path)
         assert "429" in responses, (method, path)
         if path not in ("/api/auth/token/", "/api/auth/token/refresh/"):
-            assert "401" in responses and operation["security"] == [{"jwtAuth": []}], (method, path)
+            assert "401" in responses and operation["security"] == [{"jwtAuth": []}, {"apiKeyAuth": []}], (method, path)
 
 
 def test_schema_documents_bodies_and_error_codes():
