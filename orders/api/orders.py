@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
@@ -103,7 +104,7 @@ class OrderIntakeApi(ApiView):
         "store code is matched in any case; the phone must be a mobile number (the pickup code goes out by SMS).",
         request=InputSerializer,
         responses={
-            201: OpenApiResponse(OrderOutputSerializer, description="Created."),
+            201: OpenApiResponse(OrderOutputSerializer, description="Created. `Location` is the order's URL."),
             200: OpenApiResponse(OrderOutputSerializer, description="The same order was sent before."),
             **_error_responses(
                 400,
@@ -129,4 +130,8 @@ class OrderIntakeApi(ApiView):
             packages=[{"items": [dict(item) for item in package["items"]]} for package in data["packages"]],
         )
         order = order_get_for_user(user=request.user, order_id=order.pk)
-        return Response(self.order_data(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if not created:
+            return Response(self.order_data(order), status=status.HTTP_200_OK)
+        # Where the new order is read (SPEC 14): GET /api/orders/{id}/, absolute.
+        location = request.build_absolute_uri(reverse("api:order-detail", kwargs={"id": order.pk}) + "/")
+        return Response(self.order_data(order), status=status.HTTP_201_CREATED, headers={"Location": location})

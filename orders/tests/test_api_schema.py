@@ -90,6 +90,8 @@ def test_schema_documents_bodies_and_error_codes():
         "customer_restricted",
         "throttled",
         "service_unavailable",  # the database outage answer (core.middleware), beyond SPEC 9.4
+        "idempotency_key_reused",  # SPEC 14
+        "idempotency_key_in_use",
     }
     package = schemas["PackageOutput"]["properties"]
     assert set(package) == PACKAGE_KEYS
