@@ -66,12 +66,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every answer, the probes' and the 503s included, carries X-Request-Id, on every log line too.
+    "core.middleware.RequestIdMiddleware",
     # First, so that every answer carries the policy: pages, API JSON, errors, the probes, axes' lockout page.
     "csp.middleware.CSPMiddleware",
     # /healthz and /readyz answer whatever the Host header (a probe uses the process's own address).
     "core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # RateLimit-* on every API answer (SPEC 14), the 503's included.
+    "core.middleware.RateLimitHeadersMiddleware",
     # A database error in the view answers 503 "try again" instead of the HTML 500 (with handler500).
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -305,6 +309,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         # 429 (with details.retryAfter and Retry-After) and 503 on every operation, after the camelCase hook.
         "core.schema.document_retry_answers",
+        # X-Request-Id, RateLimit-*, Location on a 201, Idempotency-Key (SPEC 14).
+        "core.schema.document_headers",
     ],
 }
 
