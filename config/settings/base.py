@@ -311,6 +311,8 @@ SPECTACULAR_SETTINGS = {
         "core.schema.document_retry_answers",
         # X-Request-Id, RateLimit-*, Location on a 201, Idempotency-Key (SPEC 14).
         "core.schema.document_headers",
+        # Request bodies as the server reads them: oneOf, no defaults, closed intake objects, links (SPEC 14).
+        "orders.api.schema.document_request_bodies",
     ],
 }
 
