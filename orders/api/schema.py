@@ -231,6 +231,9 @@ def document_request_bodies(result: dict, generator, request, public) -> dict:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PackageResendInputRequest"}}},
         "required": False,
     }
+    # A body is needed (the oneOf has no empty branch); drf-spectacular could not tell from the serializer.
+    for path in ("/api/packages/{id}/verify-otp/", "/api/orders/{id}/verify-otp/", "/api/packages/{id}/commands/"):
+        paths[path]["post"]["requestBody"]["required"] = True
     seen: set = set()
     _text_patterns([schemas[name] for name in schemas if name.endswith("Request")], seen)
     for path_item in paths.values():
