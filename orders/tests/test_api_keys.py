@@ -262,3 +262,38 @@ def test_a_package_untouched_by_a_refused_key(store, make_package):
         "not_authenticated",
     )
     assert Package.objects.values().get(pk=package.pk) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_verification_with_a_key_costs_what_one_with_a_token_costs(store, make_package, issued_code, settings):
+    """The counter's hot path (orders/tests/test_query_counts.py: at most 10 statements): the key is read with its
+    user in one query, as the token's user is; last use is written at most once a minute, not on this call. An
+    Idempotency-Key adds its claim and its answer (2 statements), only when it is sent."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config.celery_app import app
+    from core.appsettings import get_setting
+    from orders.tests.test_query_counts import TRANSACTION_CONTROL, VERIFY_API_MAX_QUERIES
+
+    settings.APP_SETTINGS_CACHE_SECONDS = 300
+    get_setting("IS_OTP_ENABLED")
+    _output, key = create_key("Till 1", "--scope", "packages:write", "--store", "IST01")
+    client = KeyClient(key)
+    first, second = make_package(S.READY_FOR_CUSTOMER_PICKUP), make_package(S.READY_FOR_CUSTOMER_PICKUP)
+    client.post("/api/packages/not-a-package/verify-otp/", {"manualConfirm": True})  # the minute's last-use write
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    try:
+        counts = []
+        for package, headers in ((first, {}), (second, {"Idempotency-Key": "till1-77"})):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.post(
+                    f"/api/packages/{package.pk}/verify-otp/", {"otp": issued_code(package)}, **headers
+                )
+            assert response.status_code == 200, response.content
+            counts.append(len([q for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)]))
+    finally:
+        app.conf.task_always_eager = True
+    assert counts[0] <= VERIFY_API_MAX_QUERIES, counts
+    assert counts[1] == counts[0] + 2, counts
