@@ -16,7 +16,8 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 # Paths only, no query strings or bodies: nothing a customer typed ends up in the access log.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# The answer's X-Request-Id (core.middleware.RequestIdMiddleware) ends the line: support finds a request by it.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 # gunicorn's own lines (start, worker exits, access log) in the same shape as the application's:

@@ -17,7 +17,7 @@ from core import admin_thirdparty  # noqa: F401  (django_celery_beat's and djang
 from core.admin_settings import settings_screen_view
 from core.appsettings import SPECS
 from core.changelist import GuardedChangeList
-from core.models import AppSetting, AppSettingsVersion, TaskHeartbeat
+from core.models import AppSetting, AppSettingsVersion, IdempotencyRecord, TaskHeartbeat
 from core.pagination import DeferredJoinPaginator
 from core.services import app_setting_set
 
@@ -315,3 +315,24 @@ class TaskHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """When the no-show sweep last finished a run: what ``/readyz`` reports as ``beat`` (docs/operations.md)."""
 
     list_display = ["task", "last_run_at", "created_at"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The answers kept for an Idempotency-Key (SPEC 14) for 24 hours: support finds what a client was answered by
+    the key it sent. Written by the API alone; the beat task deletes them when they expire."""
+
+    list_display = ["key", "user", "status", "response_status", "created_at", "expires_at"]
+    list_filter = ["status", "response_status"]
+    list_select_related = ["user"]
+    search_fields = ["=key", "user__username"]
+    fields = [
+        "key",
+        "user",
+        "status",
+        "response_status",
+        "response_location",
+        "created_at",
+        "expires_at",
+        "response_body",
+    ]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.signals import request_finished
 from django.db.backends.signals import connection_created
 from django.utils.translation import gettext_lazy as _
 
@@ -23,9 +24,17 @@ class CoreConfig(AppConfig):
         register_year_lookups()
         register_integer_in_lookup()
         connect_settings_units()
+        request_finished.connect(forget_request_id, dispatch_uid="core.forget_request_id")
         from core import changelist
 
         changelist.install()  # every admin list answers ?e=1 for a value the database refuses, never a 500
+
+
+def forget_request_id(sender, **kwargs):
+    """The request's X-Request-Id (``core.middleware.RequestIdMiddleware``) leaves the log lines with it."""
+    from core.logging import current_request_id
+
+    current_request_id.set(None)
 
 
 def connect_settings_units():

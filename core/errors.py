@@ -16,6 +16,9 @@ HTTP_STATUS = {
     "not_found": 404,
     "invalid_state": 409,
     "conflict": 409,
+    # SPEC 14: an Idempotency-Key sent again with another request; or while its first request is still running.
+    "idempotency_key_reused": 409,
+    "idempotency_key_in_use": 409,
     "customer_restricted": 422,
     "throttled": 429,
     # Not in SPEC 9.4: the database is unreachable (restart, failover); nothing was changed (core.middleware).
@@ -33,6 +36,8 @@ DEFAULT_MESSAGES = {
     "not_found": _("Not found."),
     "invalid_state": _("This command does not apply to the package in its current state."),
     "conflict": _("This order number already exists with different content."),
+    "idempotency_key_reused": _("This Idempotency-Key was used with another request. Use a new key."),
+    "idempotency_key_in_use": _("A request with this Idempotency-Key is still being processed. Retry it in a moment."),
     "customer_restricted": _("The customer is restricted from Click & Collect orders after repeated no-shows."),
     "throttled": _("Too many requests. Try again later."),
     "service_unavailable": _("The service is briefly unavailable. Try again in a few seconds."),

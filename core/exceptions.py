@@ -58,7 +58,7 @@ def _message(detail, fallback) -> str:
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         response = Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status)
-        if exc.code == "throttled" and "retryAfter" in exc.details:
+        if "retryAfter" in exc.details:
             response["Retry-After"] = str(exc.details["retryAfter"])
         return response
     if isinstance(exc, Http404):

@@ -12,6 +12,7 @@ Nothing in the product logs a pickup code (the services never pass one to a logg
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -19,7 +20,29 @@ from datetime import UTC, datetime
 from typing import Any
 
 # The only ``extra`` fields copied into a JSON line.
-CONTEXT_FIELDS = ("package_id", "message_id", "webhook_id", "status", "duration_ms", "path", "method", "task")
+CONTEXT_FIELDS = (
+    "request_id",
+    "package_id",
+    "message_id",
+    "webhook_id",
+    "status",
+    "duration_ms",
+    "path",
+    "method",
+    "task",
+)
+
+# The X-Request-Id of the request being served (core.middleware.RequestIdMiddleware), on every line it logs.
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` (the served request's X-Request-Id, or ``-`` outside a request) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = current_request_id.get() or "-"
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,7 +58,7 @@ class JsonFormatter(logging.Formatter):
         }
         for name in CONTEXT_FIELDS:
             value = record.__dict__.get(name)
-            if value is not None:
+            if value is not None and value != "-":
                 document[name] = value if isinstance(value, int | float | bool) else str(value)
         if record.exc_info:
             # The exception class and traceback: line numbers and code, never local variables.
@@ -53,10 +76,11 @@ def logging_config(*, log_format: str = "plain", level: str = "INFO") -> dict[st
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
             "json": {"()": "core.logging.JsonFormatter"},
         },
-        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},
+        "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["request_id"]}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             # SQL parameters could hold anything (hashes, bodies): never at INFO or below.

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -51,6 +53,8 @@ from django.views.defaults import server_error as django_server_error
 
 from core.errors import DEFAULT_MESSAGES
 from core.exceptions import error_body
+from core.logging import current_request_id
+from core.throttling import RATE_LIMIT_ATTR, rate_limit_peek
 
 logger = logging.getLogger(__name__)
 
@@ -256,3 +260,46 @@ class AdminTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# A client's own id is kept when it is 1 to 128 of these characters (a UUID, a ULID, a trace id); else a new one.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:+=/@-]{1,128}")
+
+
+class RequestIdMiddleware:
+    """Every answer carries ``X-Request-Id`` (SPEC 14): the client's, when it sent a valid one, else a new UUID.
+    It is on every log line the request writes (``core.logging.RequestIdFilter``) and on gunicorn's access line
+    (``config/gunicorn.conf.py``), so a support request that quotes it finds the request. First in MIDDLEWARE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = sent if REQUEST_ID_PATTERN.fullmatch(sent) else str(uuid.uuid4())
+        request.request_id = request_id
+        # Cleared when the request finishes (core.apps), not here: Django logs a 4xx/5xx line after the middleware.
+        current_request_id.set(request_id)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class RateLimitHeadersMiddleware:
+    """Every API answer carries the IETF ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``
+    headers (SPEC 14): the tightest request-rate throttle that counted the request (``core.throttling``), or, for
+    an answer given before the throttles ran (401, 403, an unknown path), the client address's standing under the
+    ``anon`` rate. None while the cache is down (the throttles then let everything through)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            state = getattr(request, RATE_LIMIT_ATTR, None) or rate_limit_peek(request)
+            if state is not None:
+                for name, value in state.headers().items():
+                    response[name] = value
+        return response

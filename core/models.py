@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save
@@ -151,3 +152,36 @@ class AppSettingsVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} ({self.changed_at:%Y-%m-%d %H:%M:%S})"
+
+
+class IdempotencyStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+
+
+class IdempotencyRecord(models.Model):
+    """A POST sent with an ``Idempotency-Key`` (SPEC 14): the first answer, kept 24 hours for the same caller and
+    key (``core.idempotency``). The unique (user, key) pair is what makes two parallel requests do the work once:
+    the second one's insert fails and it waits for the first one's answer. Holds the answer's body as sent, which
+    never contains a pickup code (the API's answers never do)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=IdempotencyStatus.choices)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    response_content_type = models.CharField(_("response content type"), max_length=100, blank=True)
+    response_location = models.CharField(_("response location"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_one_per_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_status_display()})"

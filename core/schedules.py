@@ -22,6 +22,9 @@ SCHEDULES["orders-expire-unclaimed-packages"] = (EXPIRY_TASK, 60)
 SCHEDULES["orders-send-pickup-reminders"] = ("orders.send_pickup_reminders", 60)
 SCHEDULES["orders-refresh-trust-tiers"] = ("orders.refresh_trust_tiers", 300)
 
+# Idempotency-Key answers older than 24 hours (SPEC 14; core.idempotency).
+SCHEDULES["core-purge-idempotency-records"] = ("core.idempotency_records_purge", 3600)
+
 
 def schedules_install(*, periodic_task, interval_schedule, periodic_tasks) -> list[tuple[str, bool]]:
     """Create each task of SCHEDULES that has no row of its name yet; return ``(name, created)`` per task.

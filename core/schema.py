@@ -93,3 +93,66 @@ def document_retry_answers(result: dict, generator, request, public) -> dict:
                 ),
             )
     return result
+
+
+# SPEC 14: the headers every answer carries (core.middleware), and Idempotency-Key on the POSTs (core.idempotency).
+ANSWER_HEADERS = {
+    "X-Request-Id": {
+        "schema": {"type": "string"},
+        "required": True,
+        "description": "The request's id: the client's X-Request-Id when it sent a valid one (1-128 of A-Z a-z 0-9 "
+        "and ._:+=/@-), else a new UUID. Logged with the request: quote it to support.",
+    },
+    "RateLimit-Limit": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Requests allowed in the window of the caller's request rate (absent while the rate "
+        "counter's cache is down).",
+    },
+    "RateLimit-Remaining": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Requests still allowed in the window.",
+    },
+    "RateLimit-Reset": {
+        "schema": {"type": "integer", "minimum": 0},
+        "description": "Seconds until one more request is allowed.",
+    },
+}
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$", "minLength": 1, "maxLength": 255},
+    "description": "Makes the request safe to retry: sent again with the same key, method, path and body within "
+    "24 hours, the first answer comes back (with Idempotent-Replayed: true) and nothing is done twice; "
+    "with another request 409 idempotency_key_reused. A new key (a UUID) for each new request.",
+}
+REPLAYED_HEADER = {
+    "schema": {"type": "string", "enum": ["true"]},
+    "description": "Present on an answer sent again for an Idempotency-Key.",
+}
+LOCATION_HEADER = {
+    "schema": {"type": "string", "format": "uri"},
+    "required": True,
+    "description": "The URL of what was created.",
+}
+
+
+def document_headers(result: dict, generator, request, public) -> dict:
+    """X-Request-Id and RateLimit-* on every answer, Location on every 201, Idempotency-Key on the POSTs that take it
+    (every authenticated one: the token endpoints create nothing) with Idempotent-Replayed on their answers."""
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            idempotent = method == "post" and bool(operation.get("security"))
+            if idempotent:
+                operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY_PARAMETER))
+            for status, response in operation["responses"].items():
+                headers = response.setdefault("headers", {})
+                for name, header in ANSWER_HEADERS.items():
+                    headers.setdefault(name, dict(header))
+                if status == "201":
+                    headers["Location"] = dict(LOCATION_HEADER)
+                if idempotent:
+                    headers["Idempotent-Replayed"] = dict(REPLAYED_HEADER)
+    return result

@@ -6,8 +6,12 @@ pickup codes (attempts per code, failed verifications per user) live in the data
 outage must not turn into 500s at the counter.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import logging
+import math
+from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework import throttling
@@ -32,11 +36,76 @@ class _DegradeOpenMixin:
         return super().wait()
 
     def allow_request(self, request, view):
+        self.key = None
         try:
-            return super().allow_request(request, view)
+            allowed = super().allow_request(request, view)
         except Exception as error:  # noqa: BLE001 - cache down: degrade open, never 500
             logger.warning("throttle cache unavailable, request let through: %s", error.__class__.__name__)
             return True
+        if self.key is not None:  # this throttle counted the request: its state for the RateLimit headers
+            rate_limit_note(request, self._state(allowed))
+        return allowed
+
+    def _state(self, allowed: bool) -> RateLimitState:
+        remaining = max(0, self.num_requests - len(self.history))
+        if not allowed:
+            reset = self.wait() or 0
+        elif self.history:  # the oldest counted request leaves the window: one more is free
+            reset = self.duration - (self.now - self.history[-1])
+        else:
+            reset = self.duration
+        return RateLimitState(limit=self.num_requests, remaining=remaining, reset=max(0, math.ceil(reset)))
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """What the IETF ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` headers say (SPEC 14):
+    the requests the window allows, those still free in it, and the seconds until one more is free."""
+
+    limit: int
+    remaining: int
+    reset: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
+
+
+RATE_LIMIT_ATTR = "rate_limit_state"
+
+
+def rate_limit_note(request, state: RateLimitState) -> None:
+    """Keep the tightest throttle's state on the Django request, for ``RateLimitHeadersMiddleware``."""
+    django_request = getattr(request, "_request", request)
+    kept = getattr(django_request, RATE_LIMIT_ATTR, None)
+    if kept is None or state.remaining < kept.remaining:
+        setattr(django_request, RATE_LIMIT_ATTR, state)
+
+
+def rate_limit_peek(request) -> RateLimitState | None:
+    """The state of the client's address under the ``anon`` rate, without counting this request: for an answer
+    given before the throttles ran (401, 403, the JSON 404 of an unknown path). None when the cache is down."""
+    throttle = AnonRateThrottle()
+    if throttle.rate is None:
+        return None
+    try:
+        history = throttle.cache.get(
+            throttle.cache_format % {"scope": throttle.scope, "ident": throttle.get_ident(request)}, []
+        )
+    except Exception as error:  # noqa: BLE001 - cache down: no headers rather than a 500
+        logger.warning("throttle cache unavailable, no RateLimit headers: %s", error.__class__.__name__)
+        return None
+    now = throttle.timer()
+    history = [moment for moment in history if moment > now - throttle.duration]
+    reset = throttle.duration - (now - history[-1]) if history else 0
+    return RateLimitState(
+        limit=throttle.num_requests,
+        remaining=max(0, throttle.num_requests - len(history)),
+        reset=max(0, math.ceil(reset)),
+    )
 
 
 class UserRateThrottle(_DegradeOpenMixin, throttling.UserRateThrottle):

@@ -120,6 +120,52 @@ class StaffMembership(models.Model):
         return f"{self.user} @ {self.store.code} ({self.get_role_display()})"
 
 
+class ApiKeyScope(models.TextChoices):
+    """What an API key may do (SPEC 14); each API operation names the scope it needs."""
+
+    PACKAGES_READ = "packages:read", _("Read packages")
+    PACKAGES_WRITE = "packages:write", _("Run package commands and verify pickup codes")
+    ORDERS_READ = "orders:read", _("Read orders")
+    ORDERS_WRITE = "orders:write", _("Create orders")
+
+
+class ApiKey(models.Model):
+    """A key for a POS device or the order system (SPEC 14), beside the JWT of people.
+
+    Only the SHA-256 of the key is stored; its ``prefix`` (the part before the dot) is shown to tell keys apart.
+    Each key acts through a user of its own (``user``: no password, never signs in), so that store scoping,
+    roles, the request-rate throttle and the audit trail work for keys exactly as for staff: a key bound to
+    stores has staff memberships there (its role), a key bound to none is in the order system's group. Made and
+    revoked by ``orders.services.api_keys`` only."""
+
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(_("hashed key"), max_length=64, editable=False)
+    name = models.CharField(_("name"), max_length=100, help_text=_("Which device or system uses the key."))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acts as"),
+        on_delete=models.PROTECT,
+        related_name="api_key",
+        editable=False,
+    )
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, help_text=_("Empty: never."))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
 class Language(models.TextChoices):
     ENGLISH = "en", _("English")
     TURKISH = "tr", _("Turkish")

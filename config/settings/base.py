@@ -67,12 +67,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every answer, the probes' and the 503s included, carries X-Request-Id, on every log line too.
+    "core.middleware.RequestIdMiddleware",
     # First, so that every answer carries the policy: pages, API JSON, errors, the probes, axes' lockout page.
     "csp.middleware.CSPMiddleware",
     # /healthz and /readyz answer whatever the Host header (a probe uses the process's own address).
     "core.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # RateLimit-* on every API answer (SPEC 14), the 503's included.
+    "core.middleware.RateLimitHeadersMiddleware",
     # A database error in the view answers 503 "try again" instead of the HTML 500 (with handler500).
     "core.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -238,7 +242,11 @@ STORAGES = {
 
 # --- REST API (SPEC 9) ---
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["core.authentication.StaffJWTAuthentication"],
+    # People sign in with JWT; POS devices and the order system send API keys (SPEC 14).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.authentication.StaffJWTAuthentication",
+        "orders.authentication.ApiKeyAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
@@ -305,6 +313,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         # 429 (with details.retryAfter and Retry-After) and 503 on every operation, after the camelCase hook.
         "core.schema.document_retry_answers",
+        # X-Request-Id, RateLimit-*, Location on a 201, Idempotency-Key (SPEC 14).
+        "core.schema.document_headers",
+        # Request bodies as the server reads them: oneOf, no defaults, closed intake objects, links (SPEC 14).
+        "orders.api.schema.document_request_bodies",
     ],
 }
 

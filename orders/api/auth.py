@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
+from orders.models import ApiKey
 from orders.serializers import OutputContext
 
 
@@ -29,6 +30,20 @@ class IsIntegrationUser(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated) and (
             request.user.is_superuser or request_output(request).is_integration
         )
+
+
+class HasApiKeyScope(permissions.BasePermission):
+    """A call made with an API key needs the scope the view names (``api_key_scope``, SPEC 14); a person's JWT
+    is judged by roles alone. A key without the scope gets 403 ``permission_denied``."""
+
+    def has_permission(self, request, view):
+        if not isinstance(request.auth, ApiKey):
+            return True
+        scope = getattr(view, "api_key_scope", None)
+        if scope is not None and scope in request.auth.scopes:
+            return True
+        self.message = _("This API key does not have the scope “%(scope)s”.") % {"scope": scope}
+        return False
 
 
 def request_output(request) -> OutputContext:

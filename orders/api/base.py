@@ -3,14 +3,17 @@ documented error answers, the success envelope and input validation."""
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import idempotency
 from core.negotiation import JsonOnlyContentNegotiation
-from orders.api.auth import IsStaffUser, request_output
+from orders.api.auth import HasApiKeyScope, IsStaffUser, request_output
+from orders.api.schema import ApiAutoSchema
 from orders.models import Order
 from orders.selectors import order_packages_for_user
 from orders.serializers import (
@@ -19,6 +22,16 @@ from orders.serializers import (
     PackageOutputSerializer,
     package_queryset_for_output,
 )
+
+# Set on an answer sent again for an Idempotency-Key (as Stripe names it).
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+# Not an error: the stored answer, sent through DRF's exception path so that the handler never runs.
+class _Replay(Exception):
+    def __init__(self, answer: idempotency.StoredAnswer) -> None:
+        self.answer = answer
+
 
 UUID_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="Public id (UUID).")
 
@@ -65,7 +78,64 @@ def _success(message, **data) -> Response:
 
 class ApiView(APIView):
     content_negotiation_class = JsonOnlyContentNegotiation
-    permission_classes = [permissions.IsAuthenticated, IsStaffUser]
+    schema = ApiAutoSchema()
+    permission_classes = [permissions.IsAuthenticated, HasApiKeyScope, IsStaffUser]
+    # The scope an API key needs for this view (SPEC 14; orders.api.auth.HasApiKeyScope, documented per operation).
+    api_key_scope: str | None = None
+
+    # --- Idempotency-Key (SPEC 14; core.idempotency). Read only when the header is sent: the verify hot path
+    # without it costs no query more.
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self._idempotency_record = None
+        key = request.headers.get(idempotency.HEADER)
+        if request.method != "POST" or key is None:
+            return
+        idempotency.idempotency_key_check(key)
+        fingerprint = idempotency.idempotency_fingerprint(
+            method=request.method, path=request.path_info, body=request._request.body
+        )
+        outcome = idempotency.idempotency_begin(user_id=request.user.pk, key=key, fingerprint=fingerprint)
+        if isinstance(outcome, idempotency.StoredAnswer):
+            raise _Replay(outcome)
+        self._idempotency_record = outcome
+
+    def handle_exception(self, exc):
+        if isinstance(exc, _Replay):
+            response = HttpResponse(exc.answer.body, status=exc.answer.status, content_type=exc.answer.content_type)
+            if exc.answer.location:
+                response["Location"] = exc.answer.location
+            response[REPLAYED_HEADER] = "true"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record = getattr(self, "_idempotency_record", None)
+        if record is not None:
+            self._idempotency_record = None
+            if hasattr(response, "render"):
+                response.render()
+            idempotency.idempotency_finish(
+                record=record,
+                status=response.status_code,
+                body=response.content.decode(),
+                content_type=response.get("Content-Type", ""),
+                location=response.get("Location", ""),
+            )
+        return response
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Still claimed here only when the view raised past DRF's handling (a database outage's 503, a bug's
+            # 500): nothing was kept, so a retry with the key runs again.
+            record = getattr(self, "_idempotency_record", None)
+            if record is not None:
+                self._idempotency_record = None
+                idempotency.idempotency_release(record=record)
 
     def check_permissions(self, request):
         # A method the path does not have answers 405 with Allow (docs/api.md) for every caller, whoever may use

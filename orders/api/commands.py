@@ -21,7 +21,7 @@ from orders.api.base import (
     _validated,
 )
 from orders.api.fields import TextField, _otp_fields
-from orders.models import Channel, OrderStatus
+from orders.models import ApiKeyScope, Channel, OrderStatus
 from orders.selectors import order_get_for_user, package_get_for_user
 from orders.serializers import COMMAND_CODES, CURRENT_CODES_ATTR, OrderOutputSerializer, PackageOutputSerializer
 
@@ -30,6 +30,8 @@ ORDER_DELIVERED_NO_CODE = _("Order picked up. No pickup code was required at thi
 
 
 class PackageCommandApi(ApiView):
+    api_key_scope = ApiKeyScope.PACKAGES_WRITE
+
     @extend_schema_serializer(component_name="PackageCommandInput")
     class InputSerializer(serializers.Serializer):
         command = serializers.ChoiceField(choices=COMMAND_CODES)
@@ -78,6 +80,8 @@ def _delivery_message(outcome: services.DeliveryOutcome):
 
 
 class PackageVerifyOtpApi(ApiView):
+    api_key_scope = ApiKeyScope.PACKAGES_WRITE
+
     @extend_schema(
         operation_id="packages_verify_otp",
         tags=["packages"],
@@ -119,6 +123,8 @@ class PackageVerifyOtpApi(ApiView):
 
 
 class PackageResendOtpApi(ApiView):
+    api_key_scope = ApiKeyScope.PACKAGES_WRITE
+
     @extend_schema_serializer(component_name="PackageResendInput")
     class InputSerializer(serializers.Serializer):
         pass
@@ -154,6 +160,8 @@ class PackageResendOtpApi(ApiView):
 
 class OrderVerifyOtpApi(ApiView):
     """CampusBite-compatible: ``POST /api/orders/<id>/verify-otp`` with ``{otp}`` or ``{manualConfirm: true}``."""
+
+    api_key_scope = ApiKeyScope.PACKAGES_WRITE
 
     @extend_schema(
         operation_id="orders_verify_otp",

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 
 from core.errors import ApplicationError
 from orders import services
-from orders.api.auth import IsIntegrationUser
+from orders.api.auth import HasApiKeyScope, IsIntegrationUser
 from orders.api.base import UUID_PATH, ApiView, _error_responses, _validated
 from orders.api.fields import StrictIntegerField
 from orders.api.intake import (
@@ -19,13 +20,14 @@ from orders.api.intake import (
     IntakeObjectSerializer,
     IntakeTextField,
 )
-from orders.models import DeliveryType, Language
+from orders.models import ApiKeyScope, DeliveryType, Language
 from orders.selectors import order_get_for_user
 from orders.serializers import OrderOutputSerializer
 
 
 class OrderDetailApi(ApiView):
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, HasApiKeyScope]
+    api_key_scope = ApiKeyScope.ORDERS_READ
 
     @extend_schema(
         operation_id="orders_retrieve",
@@ -46,7 +48,8 @@ class OrderDetailApi(ApiView):
 class OrderIntakeApi(ApiView):
     """Order intake from the order system: idempotent on ``orderNumber``."""
 
-    permission_classes = [permissions.IsAuthenticated, IsIntegrationUser]
+    permission_classes = [permissions.IsAuthenticated, HasApiKeyScope, IsIntegrationUser]
+    api_key_scope = ApiKeyScope.ORDERS_WRITE
     parser_classes = [IntakeJSONParser]
 
     @extend_schema_serializer(component_name="OrderIntakeInput")
@@ -101,7 +104,7 @@ class OrderIntakeApi(ApiView):
         "store code is matched in any case; the phone must be a mobile number (the pickup code goes out by SMS).",
         request=InputSerializer,
         responses={
-            201: OpenApiResponse(OrderOutputSerializer, description="Created."),
+            201: OpenApiResponse(OrderOutputSerializer, description="Created. `Location` is the order's URL."),
             200: OpenApiResponse(OrderOutputSerializer, description="The same order was sent before."),
             **_error_responses(
                 400,
@@ -127,4 +130,8 @@ class OrderIntakeApi(ApiView):
             packages=[{"items": [dict(item) for item in package["items"]]} for package in data["packages"]],
         )
         order = order_get_for_user(user=request.user, order_id=order.pk)
-        return Response(self.order_data(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        if not created:
+            return Response(self.order_data(order), status=status.HTTP_200_OK)
+        # Where the new order is read (SPEC 14): GET /api/orders/{id}/, absolute.
+        location = request.build_absolute_uri(reverse("api:order-detail", kwargs={"id": order.pk}) + "/")
+        return Response(self.order_data(order), status=status.HTTP_201_CREATED, headers={"Location": location})

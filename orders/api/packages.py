@@ -10,12 +10,14 @@ from core.pagination import PageNumberPagination
 from orders.api.auth import request_output
 from orders.api.base import UUID_PATH, ApiView, _error_responses
 from orders.api.fields import QueryIntegerField, TextField
-from orders.models import PackageStatus
+from orders.models import ApiKeyScope, PackageStatus
 from orders.selectors import package_get_for_user, package_list_for_user, packages_in_list_order
 from orders.serializers import PackageOutputSerializer, package_queryset_for_output
 
 
 class PackageListApi(ApiView):
+    api_key_scope = ApiKeyScope.PACKAGES_READ
+
     @extend_schema_serializer(component_name="PackageFilter")
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=PackageStatus.choices, required=False, allow_blank=True)
@@ -76,6 +78,8 @@ class PackageListApi(ApiView):
 
 
 class PackageDetailApi(ApiView):
+    api_key_scope = ApiKeyScope.PACKAGES_READ
+
     @extend_schema(
         operation_id="packages_retrieve",
         tags=["packages"],

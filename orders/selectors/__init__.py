@@ -55,10 +55,14 @@ from orders.selectors.search import (
     row_search,
 )
 from orders.selectors.stores import (
+    api_key_by_prefix,
+    api_keys_with_stores,
     store_member_user_ids,
     store_ready_package_count,
     store_tomorrow_starts,
+    stores_active,
     stores_by_code,
+    stores_with_codes,
 )
 
 __all__ = [
@@ -68,6 +72,8 @@ __all__ = [
     "NEEDS_ACTION_STATUSES",
     "SEARCH_WORDS",
     "RowSearch",
+    "api_key_by_prefix",
+    "api_keys_with_stores",
     "audit_records_by_actor_name",
     "customer_active_no_show_count",
     "customer_recent_no_shows",
@@ -102,7 +108,9 @@ __all__ = [
     "store_member_user_ids",
     "store_ready_package_count",
     "store_tomorrow_starts",
+    "stores_active",
     "stores_by_code",
+    "stores_with_codes",
     "user_is_integration",
     "user_may_forgive_no_shows",
 ]

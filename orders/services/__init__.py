@@ -5,7 +5,7 @@
 - ``delivery``: the pickup-code verification and the hand-over, of a package or an order;
 - ``no_shows``: expiry of uncollected packages, reminders, forgiving a strike;
 - ``trust_tiers``: a customer's tier from their no-shows;
-- ``intake``: orders from the order systems;
+- ``intake``: orders from the order systems; ``api_keys``: the keys of POS devices and the order system;
 - ``audit``: the audit records; ``outbox``: the drafts of the outbox rows and their publish after commit.
 
 Reads are in ``orders.selectors``; phone numbers in ``orders.phones``.
@@ -18,6 +18,7 @@ from orders.phones import phone_normalize
 # Reads that moved to orders.selectors, still reachable here for orders/views.py. Remove these two names once
 # views call orders.selectors for them (after the views split lands); `grep -rn "services.package_available_commands"`.
 from orders.selectors import package_available_commands, packages_due_for_expiry
+from orders.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke, api_key_validate
 from orders.services.delivery import DeliveryOutcome, order_verify, package_deliver
 from orders.services.dispatch import CommandOutcome, package_run_command
 from orders.services.intake import order_intake
@@ -54,6 +55,10 @@ __all__ = [
     "DeliveryOutcome",
     "ForgivePreview",
     "TierRules",
+    "api_key_authenticate",
+    "api_key_create",
+    "api_key_revoke",
+    "api_key_validate",
     "customer_trust_tier_refresh",
     "customers_refresh_ended_tiers",
     "customers_trust_at_store",

@@ -68,7 +68,7 @@ def test_schema_is_valid_openapi_3_and_documents_every_endpoint():
         assert any(status.startswith("2") for status in responses), (method, path)
         assert "429" in responses, (method, path)
         if path not in ("/api/auth/token/", "/api/auth/token/refresh/"):
-            assert "401" in responses and operation["security"] == [{"jwtAuth": []}], (method, path)
+            assert "401" in responses and operation["security"] == [{"jwtAuth": []}, {"apiKeyAuth": []}], (method, path)
 
 
 def test_schema_documents_bodies_and_error_codes():
@@ -90,13 +90,15 @@ def test_schema_documents_bodies_and_error_codes():
         "customer_restricted",
         "throttled",
         "service_unavailable",  # the database outage answer (core.middleware), beyond SPEC 9.4
+        "idempotency_key_reused",  # SPEC 14
+        "idempotency_key_in_use",
     }
     package = schemas["PackageOutput"]["properties"]
     assert set(package) == PACKAGE_KEYS
     assert set(schemas["OtpState"]["properties"]) == {"required", "expiresAt", "attemptsRemaining", "locked"}
     intake = schemas["OrderIntakeInputRequest"]["properties"]
     assert set(intake) == {"orderNumber", "customer", "store", "deliveryType", "packages"}
-    verify = schemas["VerifyOtpInputRequest"]["properties"]
+    verify = schemas["VerifyWithCodeRequest"]["properties"]  # VerifyOtpInputRequest is oneOf this or manual
     assert set(verify) == {"otp", "manualConfirm"}
     # SPEC 4: six ASCII digits, said in the schema so that a POS can check before it sends.
     assert verify["otp"]["pattern"] == "^[0-9]{6}$" and verify["otp"]["type"] == "string"
