@@ -84,6 +84,8 @@ def message_draft(
     if code:
         with translation.override(language), timezone.override(package.store.zone):
             context["code_valid_until"] = clock_text(pickup_code.expires_at)
+        # What the worker seals with the code into the pickup pass link (otp.passes); not secret by itself.
+        context["pass"] = {"expires_at": iso_utc(pickup_code.expires_at), "holder": "customer"}
     return MessageDraft(
         event=event,
         package_id=package.pk,
