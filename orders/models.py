@@ -68,6 +68,14 @@ class Store(models.Model):
         _("timezone"), max_length=64, default="Europe/Istanbul", validators=[validate_time_zone]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Shown to customers on the pickup pass (SPEC 13), as written: a store's address and hours are free text.
+    address = models.TextField(_("address"), blank=True, max_length=500, help_text=_("As customers should read it."))
+    opening_hours = models.TextField(
+        _("opening hours"),
+        blank=True,
+        max_length=500,
+        help_text=_("One line per group of days, e.g. “Mon–Sat 10:00–22:00”."),
+    )
 
     class Meta:
         verbose_name = _("store")

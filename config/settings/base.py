@@ -252,6 +252,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_USER_RATE", default="600/min"),
         "anon": env.str("API_ANON_RATE", default="60/min"),
+        # The pickup pass page (SPEC 13), per client address: views, and check-ins ("I'm here", "On my way").
+        "pickup_pass": env.str("PICKUP_PASS_RATE", default="60/min"),
+        "pickup_pass_check_in": env.str("PICKUP_PASS_CHECK_IN_RATE", default="10/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Trusted reverse proxies in front of the web processes. 0: the client is REMOTE_ADDR and X-Forwarded-For,

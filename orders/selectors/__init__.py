@@ -3,7 +3,7 @@ the API, admin and the services import them from here.
 
 Where they live: ``access`` (who sees what: roles, the packages and orders a user reaches), ``search`` (the
 staff search), ``packages`` (the staff list with its counts and pages, the API's list, an order's packages),
-``stores``, ``customers`` (no-shows) and ``audit`` (a package's timeline)."""
+``stores``, ``customers`` (no-shows), ``audit`` (a package's timeline) and ``passes`` (the pickup pass)."""
 
 from orders.selectors.access import (
     membership_grants_access,
@@ -43,6 +43,11 @@ from orders.selectors.packages import (
     packages_due_for_expiry,
     packages_in_list_order,
 )
+from orders.selectors.passes import (
+    PassView,
+    package_find_by_pass_text,
+    package_pass_view,
+)
 from orders.selectors.search import (
     SEARCH_WORDS,
     RowSearch,
@@ -63,6 +68,7 @@ __all__ = [
     "ALL_COUNT",
     "EXPIRES_TODAY",
     "SEARCH_WORDS",
+    "PassView",
     "RowSearch",
     "audit_records_by_actor_name",
     "customer_active_no_show_count",
@@ -79,6 +85,7 @@ __all__ = [
     "package_audit_timeline",
     "package_available_commands",
     "package_counts_by_status",
+    "package_find_by_pass_text",
     "package_get_for_list_row",
     "package_get_for_user",
     "package_ids_by_order_number",
@@ -87,6 +94,7 @@ __all__ = [
     "package_list_for_user",
     "package_list_page",
     "package_messages_sent",
+    "package_pass_view",
     "package_search_q",
     "packages_due_for_expiry",
     "packages_in_list_order",
