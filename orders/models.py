@@ -338,6 +338,11 @@ class Package(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
+    # The customer's check-ins from the pickup pass (SPEC 13), each kind once: "I'm here", and "On my way, about
+    # N minutes". Set by orders.services.package_check_in only while the package is ready.
+    checked_in_at = models.DateTimeField(_("customer at the store since"), null=True, blank=True)
+    on_my_way_at = models.DateTimeField(_("customer on the way since"), null=True, blank=True)
+    on_my_way_minutes = models.PositiveSmallIntegerField(_("expected in (minutes)"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -383,6 +388,7 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     ADMIN = "admin", _("Admin")
     SYSTEM = "system", _("System")
+    CUSTOMER = "customer", _("Customer (pickup pass)")
 
 
 class AuditKind(models.TextChoices):
@@ -391,6 +397,7 @@ class AuditKind(models.TextChoices):
     CODE_ISSUED = "code_issued", _("Code issued")
     CODE_RESENT = "code_resent", _("Code resent")
     STRIKE_FORGIVEN = "strike_forgiven", _("No-show strike forgiven")
+    CHECK_IN = "check_in", _("Customer check-in")
 
 
 class AuditOutcome(models.TextChoices):
@@ -456,4 +463,6 @@ class AuditRecord(models.Model):
     @property
     def actor_display(self) -> str:
         """Who did it: the username, or "system" in the request's language (read at call time, not import)."""
-        return self.actor.get_username() if self.actor_id else gettext("system")
+        if self.actor_id:
+            return self.actor.get_username()
+        return gettext("customer") if self.channel == Channel.CUSTOMER else gettext("system")

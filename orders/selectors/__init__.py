@@ -44,9 +44,11 @@ from orders.selectors.packages import (
     packages_in_list_order,
 )
 from orders.selectors.passes import (
+    CheckIn,
     PassView,
     package_find_by_pass_text,
     package_pass_view,
+    store_check_ins,
 )
 from orders.selectors.search import (
     SEARCH_WORDS,
@@ -68,6 +70,7 @@ __all__ = [
     "ALL_COUNT",
     "EXPIRES_TODAY",
     "SEARCH_WORDS",
+    "CheckIn",
     "PassView",
     "RowSearch",
     "audit_records_by_actor_name",
@@ -103,6 +106,7 @@ __all__ = [
     "staff_role_for_store",
     "staff_roles",
     "staff_stores",
+    "store_check_ins",
     "store_member_user_ids",
     "store_ready_package_count",
     "store_tomorrow_starts",

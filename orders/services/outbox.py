@@ -116,9 +116,17 @@ def customer_messages_write(
 # --- webhook events ------------------------------------------------------------------------------------------
 
 
-def webhook_payload(*, event_type: str, package: Package, previous_status: str, code: str | None = None) -> dict:
+def webhook_payload(
+    *,
+    event_type: str,
+    package: Package,
+    previous_status: str,
+    code: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict:
     """The event body (SPEC 8): camelCase, times in ISO 8601 as the API writes them (UTC, ``Z``);
-    ``previousStatus`` is the state before the event (the same as ``status`` for a resent code)."""
+    ``previousStatus`` is the state before the event (the same as ``status`` for a resent code). ``extra``: the
+    event's own fields (a check-in's ``checkIn``), added to ``data``."""
     order = package.order
     data: dict[str, Any] = {
         "packageId": str(package.pk),
@@ -145,6 +153,7 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str, 
         }
         # The one place the code travels (SPEC 4); stored masked, filled in at send time.
         data["otp"] = CODE_MASK if code else None
+    data.update(extra or {})
     return {"type": event_type, "timestamp": iso_utc(timezone.now()), "data": data}
 
 
@@ -157,6 +166,7 @@ def package_webhooks_write(
     pickup_code: PickupCode | None = None,
     endpoints: list[WebhookEndpoint] | None = None,
     enqueue: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> list[uuid.UUID]:
     """Write ``event_type`` for each package to the endpoints that want it
     (``notifications.services.webhook_deliveries_write``); returns the delivery ids. No payload is built when no
@@ -170,7 +180,9 @@ def package_webhooks_write(
         WebhookDraft(
             event_type=event_type,
             package_id=package.pk,
-            payload=webhook_payload(event_type=event_type, package=package, previous_status=previous_status, code=code),
+            payload=webhook_payload(
+                event_type=event_type, package=package, previous_status=previous_status, code=code, extra=extra
+            ),
             code=code,
             pickup_code_id=pickup_code.pk if pickup_code is not None else None,
         )

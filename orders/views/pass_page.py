@@ -8,17 +8,20 @@ the browser asks for.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.errors import ApplicationError
 from core.text import clock_text, local_time_text
 from core.throttling import ClientAddressThrottle
 from notifications.rendering import message_language
+from orders import services
 from orders.selectors import PassView, package_pass_view
+from orders.services.check_ins import ON_MY_WAY_MINUTES
 from otp import passes
 
 # Every answer of the pass page, the refusals too.
@@ -60,11 +63,12 @@ def _invalid(request: HttpRequest) -> HttpResponse:
     return render(request, "pass/refused.html", {"reason": "invalid"}, status=404)
 
 
-def _page_context(view: PassView) -> dict:
+def _page_context(view: PassView, *, error: str = "") -> dict:
     package = view.package
     store = package.store
     with timezone.override(store.zone):
         code_valid_until = clock_text(view.code_expires_at)
+        checked_in_at = clock_text(package.checked_in_at) if package.checked_in_at else ""
     deadline = local_time_text(package.ready_expires_at, store.zone) if package.ready_expires_at else ""
     code = view.code
     return {
@@ -77,7 +81,31 @@ def _page_context(view: PassView) -> dict:
         "code_groups": [code[:3], code[3:]] if code else None,
         "qr_svg": mark_safe(pass_qr_svg(view.qr_text)) if code else "",  # noqa: S308 - segno's markup, no input
         "item_count": sum(item.quantity for item in package.items.all()),
+        "checked_in_at": checked_in_at,
+        "minute_choices": ON_MY_WAY_MINUTES,
+        "check_in_error": error,
     }
+
+
+def _check_in(request: HttpRequest, view: PassView) -> HttpResponse:
+    """POST of "I'm here" or "On my way": recorded (or already recorded), then the page again by GET (303), or
+    the page with the refusal (a package no longer ready, a bad number of minutes)."""
+    refused = _throttled(request, "pickup_pass_check_in")
+    if refused is not None:
+        return refused
+    try:
+        services.package_check_in(
+            package_id=view.package.pk,
+            kind=request.POST.get("kind"),
+            minutes=request.POST.get("minutes"),
+            holder=view.holder,
+        )
+    except ApplicationError as error:
+        fresh = package_pass_view(pickup_pass=view.pickup_pass, now=timezone.now()) or view
+        status = 409 if error.code == "invalid_state" else 400
+        return render(request, "pass/pass.html", _page_context(fresh, error=str(error.message)), status=status)
+    # Back to the page by GET, so a reload does not post again; the address is the one just posted to.
+    return HttpResponseRedirect(request.path, status=303)
 
 
 @csrf_exempt  # nothing here rests on a cookie: the token in the path is the only credential
@@ -92,6 +120,9 @@ def pickup_pass(request: HttpRequest, token: str) -> HttpResponse:
         return _with_pass_headers(_invalid(request))
     language = message_language(view.package.order.customer.language)
     with translation.override(language):
-        response = render(request, "pass/pass.html", _page_context(view))
+        if request.method == "POST":
+            response = _check_in(request, view)
+        else:
+            response = render(request, "pass/pass.html", _page_context(view))
         response.headers["Content-Language"] = language
     return _with_pass_headers(response)

@@ -11,7 +11,7 @@ from core.errors import ApplicationError
 from notifications import sending
 from notifications.models import Message
 from orders import services
-from orders.models import PackageStatus
+from orders.models import AuditRecord, PackageStatus
 from orders.tests.apiclient import _fresh_throttles  # noqa: F401 - autouse: no request counts from earlier tests
 from orders.tests.passes import pass_token_of, pass_tokens_sent
 from orders.views.pass_page import pass_qr_svg
@@ -193,3 +193,71 @@ def test_the_store_address_and_hours_are_edited_in_admin(admin_client, store):
     assert response.status_code == 302, re.findall(r'class="errorlist[^"]*">(.*?)</ul>', response.content.decode())
     store.refresh_from_db()
     assert (store.address, store.opening_hours) == ("Kanyon AVM, Levent", "Every day 10:00–22:00")
+
+
+# --- check-in from the pass ------------------------------------------------------------------------------------
+
+
+def test_im_here_from_the_pass_is_recorded_and_the_page_says_so(client, ready_pass):
+    package, _code, token = ready_pass()
+    page = text_of(client.get(f"/p/{token}"))
+    assert "I'm here" in page and "On my way" in page
+    response = client.post(f"/p/{token}", {"kind": "arrived"})
+    assert response.status_code == 303 and response["Location"] == f"/p/{token}"
+    assert_pass_headers(response)
+    package.refresh_from_db()
+    assert package.checked_in_at is not None
+    page = text_of(client.get(f"/p/{token}"))
+    assert "The store knows you are here" in page and "I'm here</button>" not in page
+    assert AuditRecord.objects.filter(package=package, kind="check_in", channel="customer").count() == 1
+    # A second press (another tab, a reload that posts again) records nothing more.
+    assert client.post(f"/p/{token}", {"kind": "arrived"}).status_code == 303
+    assert AuditRecord.objects.filter(package=package, kind="check_in").count() == 1
+
+
+def test_on_my_way_from_the_pass_in_turkish(client, ready_pass):
+    package, _code, token = ready_pass(language="tr")
+    assert client.post(f"/p/{token}", {"kind": "on_my_way", "minutes": "20"}).status_code == 303
+    page = text_of(client.get(f"/p/{token}"))
+    assert "Mağaza sizi yaklaşık 20 dakika içinde bekliyor." in page and "Geldim" in page
+    package.refresh_from_db()
+    assert package.on_my_way_minutes == 20
+
+
+def test_no_check_in_once_the_package_is_no_longer_ready(client, ready_pass, employee):
+    package, code, token = ready_pass()
+    services.package_deliver(package=package, actor=employee, channel="web", otp_value=code)
+    assert "I'm here" not in text_of(client.get(f"/p/{token}"))
+    response = client.post(f"/p/{token}", {"kind": "arrived"})
+    assert response.status_code == 409 and "no longer waiting for pickup" in text_of(response)
+    package.refresh_from_db()
+    assert package.checked_in_at is None
+
+
+@pytest.mark.parametrize("data", [{"kind": "on_my_way", "minutes": "500"}, {"kind": "x"}, {}])
+def test_a_malformed_check_in_shows_the_page_with_the_reason(client, ready_pass, data):
+    package, _code, token = ready_pass()
+    response = client.post(f"/p/{token}", data)
+    assert response.status_code == 400 and 'class="pass-card pass-error" role="alert"' in text_of(response)
+    package.refresh_from_db()
+    assert package.checked_in_at is None and package.on_my_way_at is None
+
+
+def test_a_check_in_with_an_invalid_token_is_the_not_valid_page(client, ready_pass):
+    package, _code, token = ready_pass()
+    response = client.post(f"/p/{token[:-2]}", {"kind": "arrived"})
+    assert response.status_code == 404 and "This pass is not valid" in text_of(response)
+    package.refresh_from_db()
+    assert package.checked_in_at is None
+
+
+def test_check_ins_are_rate_limited_per_client_address(client, make_package, settings, issued_code):
+    from django.conf import settings as django_settings
+
+    rates = {**django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "pickup_pass_check_in": "2/min"}
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    tokens = []
+    for _ in range(3):
+        package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
+        tokens.append(pass_token_of(package, issued_code(package)))
+    assert [client.post(f"/p/{t}", {"kind": "arrived"}).status_code for t in tokens] == [303, 303, 429]
