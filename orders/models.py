@@ -288,6 +288,10 @@ class Order(models.Model):
     )
     # Derived from the packages (SPEC 3.3) by orders.services.order_refresh_status; stored for filtering.
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PROCESSING)
+    # Someone the customer named to collect the order (SPEC 13), from intake's optional pickupPerson: the ready
+    # message goes to them too, with a pass of their own (the same code). Empty when the customer collects.
+    pickup_person_name = models.CharField(_("pickup person"), max_length=200, blank=True)
+    pickup_person_phone = models.CharField(_("pickup person's phone (E.164)"), max_length=20, blank=True)
     # Fingerprint of the intake body: the same orderNumber with another body is a conflict (SPEC 9.2).
     intake_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -307,6 +311,10 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.order_number
+
+    @property
+    def pickup_person_phone_masked(self) -> str:
+        return mask_phone(self.pickup_person_phone) if self.pickup_person_phone else ""
 
 
 class PackageStatus(models.TextChoices):
@@ -406,6 +414,13 @@ class AuditOutcome(models.TextChoices):
     REFUSED = "refused", _("Refused")  # a verification the rules refused before comparing a code
 
 
+class CollectedBy(models.TextChoices):
+    """Who collected a delivered package (SPEC 13), as the staff chose it."""
+
+    CUSTOMER = "customer", _("Customer")
+    PICKUP_PERSON = "pickup_person", _("Pickup person")
+
+
 class AppendOnlyError(Exception):
     pass
 
@@ -437,6 +452,9 @@ class AuditRecord(models.Model):
         Package, verbose_name=_("package"), null=True, blank=True, on_delete=models.PROTECT, related_name="audit"
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # A delivery's transition and its verification: who collected the package. Empty where not said (an order
+    # with a pickup person delivered without the staff choosing) and on every other record.
+    collected_by = models.CharField(_("collected by"), max_length=16, choices=CollectedBy.choices, blank=True)
 
     class Meta:
         verbose_name = _("audit record")
