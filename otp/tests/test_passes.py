@@ -70,6 +70,7 @@ def test_every_altered_truncated_or_padded_token_reads_as_nothing():
     candidates = [token[:-1], token[:20], "", token + "A", token + "=", token + "==", token.upper(), spare]
     candidates += [" " + token, token + "\n", token.replace("-", "+"), "A" * len(token), None, 12, b"x", ["a"]]
     candidates += ["é" * len(token), "\x00" * len(token), "%2F" * 18]
+    candidates = [candidate for candidate in candidates if candidate != token]  # a token without "-" replaces nothing
     assert [candidate for candidate in candidates if passes.pass_token_read(candidate) is not None] == []
 
 
