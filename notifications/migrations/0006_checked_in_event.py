@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0005_webhookdelivery_status_skipped'),
+        ("notifications", "0005_webhookdelivery_status_skipped"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='webhookdelivery',
-            name='event_type',
-            field=models.CharField(choices=[('PackageReadyForCustomerPickupWhispererEvent', 'PackageReadyForCustomerPickupWhispererEvent'), ('PackageDeliveredEvent', 'PackageDeliveredEvent'), ('PackageCancelledEvent', 'PackageCancelledEvent'), ('PackageStatusChangedEvent', 'PackageStatusChangedEvent'), ('PackageCustomerCheckedInEvent', 'PackageCustomerCheckedInEvent')], max_length=64, verbose_name='event type'),
+            model_name="webhookdelivery",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("PackageReadyForCustomerPickupWhispererEvent", "PackageReadyForCustomerPickupWhispererEvent"),
+                    ("PackageDeliveredEvent", "PackageDeliveredEvent"),
+                    ("PackageCancelledEvent", "PackageCancelledEvent"),
+                    ("PackageStatusChangedEvent", "PackageStatusChangedEvent"),
+                    ("PackageCustomerCheckedInEvent", "PackageCustomerCheckedInEvent"),
+                ],
+                max_length=64,
+                verbose_name="event type",
+            ),
         ),
     ]

@@ -4,20 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0010_integration_group'),
+        ("orders", "0010_integration_group"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='store',
-            name='address',
-            field=models.TextField(blank=True, help_text='As customers should read it.', max_length=500, verbose_name='address'),
+            model_name="store",
+            name="address",
+            field=models.TextField(
+                blank=True, help_text="As customers should read it.", max_length=500, verbose_name="address"
+            ),
         ),
         migrations.AddField(
-            model_name='store',
-            name='opening_hours',
-            field=models.TextField(blank=True, help_text='One line per group of days, e.g. “Mon–Sat 10:00–22:00”.', max_length=500, verbose_name='opening hours'),
+            model_name="store",
+            name="opening_hours",
+            field=models.TextField(
+                blank=True,
+                help_text="One line per group of days, e.g. “Mon–Sat 10:00–22:00”.",
+                max_length=500,
+                verbose_name="opening hours",
+            ),
         ),
     ]

@@ -4,35 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0011_store_address_opening_hours'),
+        ("orders", "0011_store_address_opening_hours"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='package',
-            name='checked_in_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='customer at the store since'),
+            model_name="package",
+            name="checked_in_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="customer at the store since"),
         ),
         migrations.AddField(
-            model_name='package',
-            name='on_my_way_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='customer on the way since'),
+            model_name="package",
+            name="on_my_way_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="customer on the way since"),
         ),
         migrations.AddField(
-            model_name='package',
-            name='on_my_way_minutes',
-            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='expected in (minutes)'),
+            model_name="package",
+            name="on_my_way_minutes",
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="expected in (minutes)"),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='channel',
-            field=models.CharField(choices=[('web', 'Web'), ('api', 'API'), ('admin', 'Admin'), ('system', 'System'), ('customer', 'Customer (pickup pass)')], max_length=8, verbose_name='channel'),
+            model_name="auditrecord",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("web", "Web"),
+                    ("api", "API"),
+                    ("admin", "Admin"),
+                    ("system", "System"),
+                    ("customer", "Customer (pickup pass)"),
+                ],
+                max_length=8,
+                verbose_name="channel",
+            ),
         ),
         migrations.AlterField(
-            model_name='auditrecord',
-            name='kind',
-            field=models.CharField(choices=[('transition', 'Transition'), ('verification', 'Verification'), ('code_issued', 'Code issued'), ('code_resent', 'Code resent'), ('strike_forgiven', 'No-show strike forgiven'), ('check_in', 'Customer check-in')], max_length=16, verbose_name='kind'),
+            model_name="auditrecord",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("transition", "Transition"),
+                    ("verification", "Verification"),
+                    ("code_issued", "Code issued"),
+                    ("code_resent", "Code resent"),
+                    ("strike_forgiven", "No-show strike forgiven"),
+                    ("check_in", "Customer check-in"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
         ),
     ]

@@ -4,25 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0012_package_check_ins'),
+        ("orders", "0012_package_check_ins"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditrecord',
-            name='collected_by',
-            field=models.CharField(blank=True, choices=[('customer', 'Customer'), ('pickup_person', 'Pickup person')], max_length=16, verbose_name='collected by'),
+            model_name="auditrecord",
+            name="collected_by",
+            field=models.CharField(
+                blank=True,
+                choices=[("customer", "Customer"), ("pickup_person", "Pickup person")],
+                max_length=16,
+                verbose_name="collected by",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='pickup_person_name',
-            field=models.CharField(blank=True, max_length=200, verbose_name='pickup person'),
+            model_name="order",
+            name="pickup_person_name",
+            field=models.CharField(blank=True, max_length=200, verbose_name="pickup person"),
         ),
         migrations.AddField(
-            model_name='order',
-            name='pickup_person_phone',
+            model_name="order",
+            name="pickup_person_phone",
             field=models.CharField(blank=True, max_length=20, verbose_name="pickup person's phone (E.164)"),
         ),
     ]
