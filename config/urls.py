@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^readyz/?$", core_views.readyz, name="readyz"),
     # Browsers ask for /favicon.ico on every page whatever the page links (the admin links none): the same SVG.
     path("favicon.ico", RedirectView.as_view(url=lazy(static_url, str)("staff/favicon.svg"), permanent=False)),
+    path("", include("orders.urls_pass")),
     path("", include("orders.urls_staff")),
 ]
 # A database error raised outside the view (a middleware saving the session) answers 503, not 400 or 500.

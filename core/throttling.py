@@ -116,6 +116,18 @@ class AnonRateThrottle(_DegradeOpenMixin, throttling.AnonRateThrottle):
     """``anon`` rate per client address for unauthenticated requests (token endpoint, schema)."""
 
 
+class ClientAddressThrottle(_DegradeOpenMixin, throttling.SimpleRateThrottle):
+    """A rate per client address (``client_ip_address``) for a page anyone may open, such as the pickup pass;
+    ``scope`` names the rate in DEFAULT_THROTTLE_RATES. Works on a plain Django request: ``view`` is unused."""
+
+    def __init__(self, scope: str):
+        self.scope = scope
+        super().__init__()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_ip_address(request)}
+
+
 def client_ip_address(request) -> str | None:
     """The client's address as the sign-in lockout counts it (``AXES_CLIENT_IP_CALLABLE``): DRF's rule with
     ``NUM_PROXIES``, as the throttles count it (``REMOTE_ADDR``, or the entry the trusted proxies appended to

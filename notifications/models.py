@@ -116,6 +116,7 @@ class WebhookEventType(models.TextChoices):
     PACKAGE_DELIVERED = "PackageDeliveredEvent", "PackageDeliveredEvent"
     PACKAGE_CANCELLED = "PackageCancelledEvent", "PackageCancelledEvent"
     PACKAGE_STATUS_CHANGED = "PackageStatusChangedEvent", "PackageStatusChangedEvent"
+    PACKAGE_CUSTOMER_CHECKED_IN = "PackageCustomerCheckedInEvent", "PackageCustomerCheckedInEvent"
 
 
 class WebhookEndpoint(models.Model):

@@ -54,7 +54,7 @@ from notifications.models import (
     WebhookDeliveryStatus,
     WebhookEventType,
 )
-from notifications.rendering import message_render
+from notifications.rendering import message_pass_url, message_render
 from notifications.services import message_enqueue, webhook_enqueue
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ def _message_outgoing(message: Message) -> OutgoingMessage:
             language=message.language,
             context=message.context,
             code=code,
+            pass_url=message_pass_url(package_id=message.package_id, context=message.context, code=code, masked=False),
         )
     except TemplateDoesNotExist as error:
         raise PermanentSendError(f"no template {error}") from None

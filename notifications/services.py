@@ -22,7 +22,7 @@ from core.bulk import insert_rows
 from core.queueing import task_publish
 from notifications.crypto import encrypt
 from notifications.models import CODE_MASK, Message, MessageEvent, WebhookDelivery, WebhookEndpoint, WebhookEventType
-from notifications.rendering import message_render
+from notifications.rendering import message_pass_url, message_render
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +123,9 @@ def messages_write(*, drafts: Iterable[MessageDraft], enqueue: bool = True) -> l
                 language=draft.language,
                 context=draft.context,
                 code=CODE_MASK if draft.code else None,
+                pass_url=message_pass_url(
+                    package_id=draft.package_id, context=draft.context, code=draft.code, masked=True
+                ),
             )
             rows.append(
                 {

@@ -74,7 +74,7 @@ COMMANDS: dict[str, Command] = {
             target=PackageStatus.DELIVERED,
             role=StaffRole.EMPLOYEE,
             service="orders.services.delivery.package_deliver",
-            inputs=("otp_value", "manual"),
+            inputs=("otp_value", "manual", "collected_by"),
         ),
         Command(
             RESEND_CODE,

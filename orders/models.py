@@ -68,6 +68,14 @@ class Store(models.Model):
         _("timezone"), max_length=64, default="Europe/Istanbul", validators=[validate_time_zone]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Shown to customers on the pickup pass (SPEC 13), as written: a store's address and hours are free text.
+    address = models.TextField(_("address"), blank=True, max_length=500, help_text=_("As customers should read it."))
+    opening_hours = models.TextField(
+        _("opening hours"),
+        blank=True,
+        max_length=500,
+        help_text=_("One line per group of days, e.g. “Mon–Sat 10:00–22:00”."),
+    )
 
     class Meta:
         verbose_name = _("store")
@@ -326,6 +334,10 @@ class Order(models.Model):
     )
     # Derived from the packages (SPEC 3.3) by orders.services.order_refresh_status; stored for filtering.
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PROCESSING)
+    # Someone the customer named to collect the order (SPEC 13), from intake's optional pickupPerson: the ready
+    # message goes to them too, with a pass of their own (the same code). Empty when the customer collects.
+    pickup_person_name = models.CharField(_("pickup person"), max_length=200, blank=True)
+    pickup_person_phone = models.CharField(_("pickup person's phone (E.164)"), max_length=20, blank=True)
     # Fingerprint of the intake body: the same orderNumber with another body is a conflict (SPEC 9.2).
     intake_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -345,6 +357,10 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.order_number
+
+    @property
+    def pickup_person_phone_masked(self) -> str:
+        return mask_phone(self.pickup_person_phone) if self.pickup_person_phone else ""
 
 
 class PackageStatus(models.TextChoices):
@@ -376,6 +392,11 @@ class Package(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancellation_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
+    # The customer's check-ins from the pickup pass (SPEC 13), each kind once: "I'm here", and "On my way, about
+    # N minutes". Set by orders.services.package_check_in only while the package is ready.
+    checked_in_at = models.DateTimeField(_("customer at the store since"), null=True, blank=True)
+    on_my_way_at = models.DateTimeField(_("customer on the way since"), null=True, blank=True)
+    on_my_way_minutes = models.PositiveSmallIntegerField(_("expected in (minutes)"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -421,6 +442,7 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     ADMIN = "admin", _("Admin")
     SYSTEM = "system", _("System")
+    CUSTOMER = "customer", _("Customer (pickup pass)")
 
 
 class AuditKind(models.TextChoices):
@@ -429,12 +451,20 @@ class AuditKind(models.TextChoices):
     CODE_ISSUED = "code_issued", _("Code issued")
     CODE_RESENT = "code_resent", _("Code resent")
     STRIKE_FORGIVEN = "strike_forgiven", _("No-show strike forgiven")
+    CHECK_IN = "check_in", _("Customer check-in")
 
 
 class AuditOutcome(models.TextChoices):
     SUCCESS = "success", _("Success")
     FAILURE = "failure", _("Failure")  # a verification: the code was wrong, expired, locked or missing
     REFUSED = "refused", _("Refused")  # a verification the rules refused before comparing a code
+
+
+class CollectedBy(models.TextChoices):
+    """Who collected a delivered package (SPEC 13), as the staff chose it."""
+
+    CUSTOMER = "customer", _("Customer")
+    PICKUP_PERSON = "pickup_person", _("Pickup person")
 
 
 class AppendOnlyError(Exception):
@@ -468,6 +498,9 @@ class AuditRecord(models.Model):
         Package, verbose_name=_("package"), null=True, blank=True, on_delete=models.PROTECT, related_name="audit"
     )
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    # A delivery's transition and its verification: who collected the package. Empty where not said (an order
+    # with a pickup person delivered without the staff choosing) and on every other record.
+    collected_by = models.CharField(_("collected by"), max_length=16, choices=CollectedBy.choices, blank=True)
 
     class Meta:
         verbose_name = _("audit record")
@@ -494,4 +527,6 @@ class AuditRecord(models.Model):
     @property
     def actor_display(self) -> str:
         """Who did it: the username, or "system" in the request's language (read at call time, not import)."""
-        return self.actor.get_username() if self.actor_id else gettext("system")
+        if self.actor_id:
+            return self.actor.get_username()
+        return gettext("customer") if self.channel == Channel.CUSTOMER else gettext("system")

@@ -156,6 +156,21 @@ def _customer_output(serializer: serializers.Serializer, customer: Customer, sto
     ).data
 
 
+class PickupPersonOutputSerializer(serializers.Serializer):
+    """Who else may collect the package (SPEC 13): the person the customer named at order intake."""
+
+    name = serializers.CharField()
+    phone_masked = serializers.CharField()
+
+
+def _pickup_person_output(order: Order) -> dict | None:
+    if not order.pickup_person_phone:
+        return None
+    return PickupPersonOutputSerializer(
+        {"name": order.pickup_person_name, "phone_masked": order.pickup_person_phone_masked}
+    ).data
+
+
 class PackageListOutputSerializer(serializers.ListSerializer):
     """Reads what the packages of a page share (their customers' tiers) before representing them."""
 
@@ -190,6 +205,7 @@ class PackageOutputSerializer(serializers.Serializer):
     delivery_type = serializers.ChoiceField(choices=DeliveryType.choices)
     delivery_from_store = serializers.BooleanField()
     customer = serializers.SerializerMethodField()
+    pickup_person = serializers.SerializerMethodField()
     items = ItemOutputSerializer(many=True, source="items.all")
     ready_at = UtcDateTimeField(allow_null=True)
     ready_expires_at = UtcDateTimeField(allow_null=True)
@@ -207,6 +223,10 @@ class PackageOutputSerializer(serializers.Serializer):
     @extend_schema_field(CustomerOutputSerializer)
     def get_customer(self, package: Package) -> dict:
         return _customer_output(self, package.order.customer, package.store_id)
+
+    @extend_schema_field(PickupPersonOutputSerializer(allow_null=True))
+    def get_pickup_person(self, package: Package) -> dict | None:
+        return _pickup_person_output(package.order)
 
     @extend_schema_field(OtpStateSerializer)
     def get_otp(self, package: Package) -> dict:

@@ -88,6 +88,36 @@ def pickup_code_is_current(*, package_id: Any, pickup_code_id: Any, code: str) -
     return pickup_code_matches(code=current, value=code)
 
 
+# What a pickup pass finds of the code it holds (``pickup_code_state``).
+CODE_LIVE = "live"
+CODE_EXPIRED = "expired"
+CODE_LOCKED = "locked"
+CODE_USED = "used"
+CODE_REPLACED = "replaced"
+CODE_UNKNOWN = "unknown"
+
+
+def pickup_code_state(*, package_id: Any, value: str, now) -> str:
+    """What became of the code ``value`` of the package, for its pickup pass (SPEC 13): ``live`` (the current code,
+    unexpired and unlocked: the only state in which a pass shows it), ``expired``, ``locked``, ``used``,
+    ``replaced`` (a resend, or the package's delivery or cancellation, ended it) or ``unknown``. Reads the package's
+    codes newest first and compares each stored hash in constant time; it changes nothing and counts no attempt.
+    """
+    for code in PickupCode.objects.filter(package_id=package_id).order_by("-created_at", "-id"):
+        if not pickup_code_matches(code=code, value=value):
+            continue
+        if code.used_at is not None:
+            return CODE_USED
+        if code.invalidated_at is not None:
+            return CODE_REPLACED
+        if code.is_locked:
+            return CODE_LOCKED
+        if code.is_expired(now):
+            return CODE_EXPIRED
+        return CODE_LIVE
+    return CODE_UNKNOWN
+
+
 def pickup_code_refusal(*, code: PickupCode | None, now) -> ApplicationError | None:
     """Why ``code`` cannot be used at all now, whatever value is entered; None when it is live."""
     if code is None:

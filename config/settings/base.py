@@ -45,6 +45,9 @@ FIELD_ENCRYPTION_KEYS = env.list(
     default=[base64.urlsafe_b64encode(_derived_key("field-encryption")).decode()],
 )
 
+# The site's address as customers reach it: the pickup pass link in messages is <SITE_URL>/p/<token> (SPEC 13).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -261,6 +264,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_USER_RATE", default="600/min"),
         "anon": env.str("API_ANON_RATE", default="60/min"),
+        # The pickup pass page (SPEC 13), per client address: views, and check-ins ("I'm here", "On my way").
+        "pickup_pass": env.str("PICKUP_PASS_RATE", default="60/min"),
+        "pickup_pass_check_in": env.str("PICKUP_PASS_CHECK_IN_RATE", default="10/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Trusted reverse proxies in front of the web processes. 0: the client is REMOTE_ADDR and X-Forwarded-For,
@@ -383,6 +389,9 @@ NOTIFY_RELAY_AFTER_SECONDS = env.int("NOTIFY_RELAY_AFTER_SECONDS", default=180)
 # Whether a code waiting in the outbox is still its package's current code, asked before it is sent. The
 # function is otp's: notifications, which may not import otp (pyproject.toml's import contracts), is told it here.
 NOTIFY_CODE_IS_CURRENT = "otp.services.pickup_code_is_current"
+# The pickup pass link of a code-carrying message, built by the worker from the decrypted code just before sending
+# (the token is as secret as the code, so it is never stored): otp's, named here for the same reason.
+NOTIFY_PASS_URL = "otp.passes.pass_url"
 # Webhook tries (notifications.sending): WEBHOOK_TIMEOUT bounds each wait on the socket (connect, each read);
 # WEBHOOK_DEADLINE bounds the whole try up to the answer's headers (connect, TLS, sending, status line and headers),
 # so a receiver that trickles them a byte at a time frees the worker at the deadline (notifications.http_deadline).

@@ -51,6 +51,10 @@ except ValueError:
     ) from None
 if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts this site answers for.")
+# The pickup pass link carries the code (SPEC 13): https only, on the first allowed host unless set.
+SITE_URL = env.str("SITE_URL", default=f"https://{ALLOWED_HOSTS[0].lstrip('.')}").rstrip("/")
+if not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured("SITE_URL must be an https:// address: the pickup pass link carries the code.")
 
 # Set but empty (``DATABASE_URL=${DATABASE_URL}`` with nothing behind it) is refused like missing: django-environ
 # gave no ENGINE and the process died with a bare ``KeyError: 'ENGINE'``.

@@ -12,6 +12,7 @@ from django.urls import reverse
 from core.testing import sms_parts
 from notifications.rendering import message_render
 from orders.models import PackageStatus
+from otp import passes
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "tr" / "LC_MESSAGES" / "django.mo"
 TEMPLATES = Path(settings.BASE_DIR) / "notifications" / "templates" / "notifications"
@@ -94,7 +95,9 @@ def test_turkish_templates_use_the_variables_of_the_english_ones():
     assert differ == []
 
 
-def test_turkish_ready_sms_is_three_ucs2_parts_at_most():
+@pytest.mark.parametrize("event", ["ready_for_pickup", "code_resent"])
+def test_turkish_sms_with_a_code_and_its_pass_is_three_ucs2_parts_at_most(event):
+    """With the pickup pass link (SITE_URL as long as https://pickup.example.com) too."""
     context = {
         "customer_name": "Ayşe Öztürk",
         "order_number": "DEMO-IST01-001",
@@ -102,8 +105,10 @@ def test_turkish_ready_sms_is_three_ucs2_parts_at_most():
         "deadline": "24 Kasım 18:00",
         "code_valid_until": "24 Kas 14:15",
     }
-    _, body = message_render(event="ready_for_pickup", channel="sms", language="tr", context=context, code="123456")
+    link = "https://pickup.example.com/p/" + "A" * passes.TOKEN_LENGTH
+    _, body = message_render(event=event, channel="sms", language="tr", context=context, code="123456", pass_url=link)
     assert "123456" in body and "Istanbul Kanyon" in body and "24 Kasım 18:00" in body and "24 Kas 14:15" in body
+    assert link in body
     assert len(body) <= 3 * 67 and sms_parts(body) <= 3, (len(body), body)
 
 

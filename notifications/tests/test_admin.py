@@ -19,6 +19,7 @@ from notifications.models import (
     WebhookDelivery,
     WebhookDeliveryStatus,
     WebhookEndpoint,
+    WebhookEventType,
 )
 from orders import services
 from orders.models import PackageStatus
@@ -131,7 +132,8 @@ def test_endpoint_form_offers_a_secret_and_event_type_checkboxes(admin_client):
     html = response.content.decode()
     assert response.status_code == 200
     assert re.search(r'name="secret"[^>]*value="whsec_[A-Za-z0-9+/=]+"', html)
-    assert html.count('type="checkbox" name="event_types"') == 4
+    # Every event type, PackageCustomerCheckedInEvent (SPEC 13) included.
+    assert html.count('type="checkbox" name="event_types"') == len(WebhookEventType) == 5
 
     response = admin_client.post(
         reverse("admin:notifications_webhookendpoint_add"),

@@ -18,6 +18,7 @@ from notifications.models import CODE_MASK, DeliveryStatus, Message
 from notifications.rendering import message_render
 from orders import services
 from orders.models import PackageStatus
+from otp import passes
 
 CODE_RE = re.compile(r"\b[0-9]{6}\b")
 
@@ -81,7 +82,7 @@ def sms_code(document):
 def test_turkish_customer_gets_the_turkish_text(ready, outbox_dir, issued_code):
     package = ready(order__customer__language="tr")
     body = json.loads(outbox_files(outbox_dir, "sms")[0].read_text())["body"]
-    assert f"Kod: {issued_code(package)}, son geçerlilik " in body and "siparişiniz" in body
+    assert f"Kod {issued_code(package)}, geçerlilik " in body and "hazır, son gün" in body
 
 
 def test_turkish_email_signs_off_with_the_service_name_the_turkish_pages_use(ready, outbox_dir):
@@ -348,15 +349,72 @@ def test_a_late_code_message_is_not_sent_once_its_code_was_replaced(make_package
 
 
 @pytest.mark.parametrize("event", ["ready_for_pickup", "code_resent", "pickup_reminder"])
-def test_english_sms_with_a_code_or_deadline_fits_one_part(event):
-    """SMS is billed per part: with a usual name, order number and store, the English texts stay one GSM-7 part."""
+def test_english_sms_with_a_code_and_its_pass_fits_two_parts(event):
+    """SMS is billed per part: with a usual name, order number and store, the English texts with the code and the
+    pickup pass link (SITE_URL as long as https://pickup.example.com) stay two GSM-7 parts; the reminder one."""
     context = {
         "customer_name": "Deniz Kaya",
         "order_number": "WEB-1002450",
         "store_name": "Istanbul Kanyon",
         "deadline": "27.11.2026 18:00",
+        "code_valid_until": "27 Nov 14:15",
     }
-    _, body = message_render(event=event, channel="sms", language="en", context=context, code="123456")
+    link = "https://pickup.example.com/p/" + "A" * passes.TOKEN_LENGTH
+    carries_code = event != "pickup_reminder"
+    _, body = message_render(
+        event=event,
+        channel="sms",
+        language="en",
+        context=context,
+        code="123456" if carries_code else None,
+        pass_url=link if carries_code else "",
+    )
     assert "27.11.2026 18:00" in body and "Istanbul Kanyon" in body
-    assert event == "pickup_reminder" or "123456" in body
-    assert sms_parts(body) == 1, (len(body), body)
+    assert not carries_code or ("123456" in body and link in body)
+    assert sms_parts(body) == (2 if carries_code else 1), (len(body), body)
+
+
+@pytest.mark.parametrize("event", ["ready_for_pickup", "code_resent"])
+def test_every_message_with_a_code_carries_its_own_pickup_pass_and_no_row_keeps_it(
+    event, ready, employee, outbox_dir, issued_code, leak_watch, django_capture_on_commit_callbacks, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    package = ready(order__customer__language="tr")
+    if event == "code_resent":
+        with (
+            time_machine.travel(timezone.now() + timedelta(minutes=2)),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            services.package_resend_code(package=package, actor=employee, channel="web")
+    code = issued_code(package)
+    pickup_code = package.pickup_codes.order_by("-created_at").first()
+    tokens = []
+    for channel in ("sms", "email", "push"):
+        (document,) = [
+            d for d in (json.loads(p.read_text()) for p in outbox_files(outbox_dir, channel)) if d["event"] == event
+        ]
+        (token,) = re.findall(r"https://pickup\.example\.com/p/([A-Za-z0-9_-]+)", document["body"])
+        read = passes.pass_token_read(token)
+        assert (read.package_id, read.code, read.expires_at, read.holder) == (
+            package.pk,
+            code,
+            pickup_code.expires_at.replace(microsecond=0),
+            "customer",
+        )
+        tokens.append(token)
+    for message in Message.objects.filter(package=package, event=event):
+        assert "https://pickup.example.com/p/******" in message.body, message.body
+        stored = json.dumps([message.body, message.subject, message.context, message.recipient])
+        assert not [token for token in tokens if token in stored] and code not in stored
+    leak_watch.assert_clean(code, *tokens)
+
+
+def test_a_message_written_before_passes_is_sent_without_a_link(ready, outbox_dir):
+    """A row whose context has no ``pass`` (written before this release) still goes out, with its code."""
+    package = ready()
+    sms = json.loads(outbox_files(outbox_dir, "sms")[0].read_text())
+    assert "/p/" in sms["body"]
+    context = Message.objects.filter(package=package, channel="sms").values_list("context", flat=True).first()
+    context.pop("pass")
+    _, body = message_render(event="ready_for_pickup", channel="sms", language="en", context=context, code="123456")
+    assert "123456" in body and "/p/" not in body

@@ -22,6 +22,7 @@ AUDIT_COLUMNS = [
     "from_status_display",
     "to_status_display",
     "manual",
+    "collected_by",
 ]
 
 

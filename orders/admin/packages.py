@@ -51,6 +51,7 @@ class OrderAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admi
         "id",
         "order_number",
         "customer",
+        "pickup_person",
         "store",
         "delivery_type",
         "status",
@@ -61,8 +62,19 @@ class OrderAdmin(StaffSearchMixin, LargeTableAdminMixin, IntakeRecordMixin, admi
     list_select_related = ["customer", "store"]
     inlines = [PackageInline]
 
+    @admin.display(description=_("pickup person"))
+    def pickup_person(self, obj):
+        return pickup_person_text(obj)
+
     created_at_local = store_local_display(Order, "created_at")
     updated_at_local = store_local_display(Order, "updated_at")
+
+
+def pickup_person_text(order) -> str:
+    """Who else may collect (SPEC 13): the name and the phone masked, as the staff pages and the API show it."""
+    if not order.pickup_person_phone:
+        return "-"
+    return f"{order.pickup_person_name} ({order.pickup_person_phone_masked})"
 
 
 class CancelPackagesForm(forms.Form):
@@ -81,8 +93,12 @@ class PackageAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
     fields = [
         "id",
         "order",
+        "pickup_person",
         "store",
         "status",
+        "checked_in_at_local",
+        "on_my_way_at_local",
+        "on_my_way_minutes",
         "ready_at_local",
         "ready_expires_at_local",
         "reminder_sent_at_local",
@@ -102,6 +118,12 @@ class PackageAdmin(StaffSearchMixin, LargeTableAdminMixin, admin.ModelAdmin):
     cancelled_at_local = store_local_display(Package, "cancelled_at")
     created_at_local = store_local_display(Package, "created_at")
     updated_at_local = store_local_display(Package, "updated_at")
+    checked_in_at_local = store_local_display(Package, "checked_in_at")
+    on_my_way_at_local = store_local_display(Package, "on_my_way_at")
+
+    @admin.display(description=_("pickup person"))
+    def pickup_person(self, obj):
+        return pickup_person_text(obj.order)
 
     def has_add_permission(self, request):
         return False  # packages come from order intake

@@ -65,6 +65,7 @@ class PackageCommandApi(ApiView):
             otp_value=data.get("otp"),
             manual=data["manual_confirm"],
             reason=data.get("reason", ""),
+            collected_by=data.get("collected_by"),
         )
         return _success(outcome.message, package=self.package_data(outcome.package))
 
@@ -108,6 +109,7 @@ class PackageVerifyOtpApi(ApiView):
             channel=Channel.API,
             otp_value=data.get("otp"),
             manual=data["manual_confirm"],
+            collected_by=data.get("collected_by"),
         )
         package = outcome.package
         request_output(request).know(package.store_id, role=outcome.role, otp_enabled=outcome.code_required)
@@ -186,6 +188,7 @@ class OrderVerifyOtpApi(ApiView):
             channel=Channel.API,
             otp_value=data.get("otp"),
             manual=data["manual_confirm"],
+            collected_by=data.get("collected_by"),
         )
         order = order_get_for_user(user=request.user, order_id=order.pk)
         if order.status == OrderStatus.PICKED_UP:

@@ -87,4 +87,11 @@ def _otp_fields() -> dict:
             default=False,
             help_text="The employee saw the code on the customer's phone (when ALLOW_MANUAL_CONFIRM is on).",
         ),
+        "collected_by": serializers.ChoiceField(
+            choices=["customer", "pickup_person"],
+            required=False,
+            allow_null=True,
+            help_text="Who collects: the customer, or the pickup person the order names (`pickupPerson`); kept in "
+            "the delivery's audit record.",
+        ),
     }

@@ -76,6 +76,20 @@ class OrderIntakeApi(ApiView):
                 except ApplicationError as error:
                     raise serializers.ValidationError(error.details["fields"]["customer"]["phone"]) from None
 
+        class PickupPersonSerializer(IntakeObjectSerializer):
+            name = IntakeNameField(max_length=200)
+            phone = IntakeTextField(
+                max_length=32,
+                help_text="As the customer's: any common format, stored in E.164; a mobile number (the ready "
+                "message and its pickup pass go to it by SMS).",
+            )
+
+            def validate_phone(self, value):
+                try:
+                    return services.phone_normalize(value)
+                except ApplicationError as error:
+                    raise serializers.ValidationError(error.details["fields"]["customer"]["phone"]) from None
+
         class PackageSerializer(IntakeObjectSerializer):
             class ItemSerializer(IntakeObjectSerializer):
                 sku = IntakeTextField(max_length=64)
@@ -88,6 +102,12 @@ class OrderIntakeApi(ApiView):
 
         order_number = IntakeTextField(max_length=64, help_text='A JSON string, e.g. "001001", never a number.')
         customer = CustomerSerializer()
+        pickup_person = PickupPersonSerializer(
+            required=False,
+            allow_null=True,
+            help_text="Someone else the customer named to collect the order: the ready message and a pickup pass "
+            "of their own go to them too (the same code); the package shows who may collect.",
+        )
         store = IntakeTextField(max_length=16, help_text="Store code, e.g. IST01, in any case (ist01 is IST01).")
         delivery_type = serializers.ChoiceField(choices=DeliveryType.choices, required=False, default="in_store")
         packages = PackageSerializer(many=True, allow_empty=False, max_length=100)
@@ -128,6 +148,7 @@ class OrderIntakeApi(ApiView):
             store_code=data["store"],
             delivery_type=data["delivery_type"],
             packages=[{"items": [dict(item) for item in package["items"]]} for package in data["packages"]],
+            pickup_person=dict(data["pickup_person"]) if data.get("pickup_person") else None,
         )
         order = order_get_for_user(user=request.user, order_id=order.pk)
         if not created:

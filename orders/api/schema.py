@@ -62,16 +62,24 @@ MANUAL_BESIDE_CODE = {
     "manual confirmation).",
 }
 
+COLLECTED_BY = {
+    "type": "string",
+    "enum": ["customer", "pickup_person"],
+    "nullable": True,
+    "description": "Who collects: the customer, or the pickup person the order names (`pickupPerson`); kept in the "
+    "delivery's audit record.",
+}
+
 VERIFY_WITH_CODE = {
     "type": "object",
     "description": "Verify with the code the customer shows.",
-    "properties": {"otp": CODE, "manualConfirm": MANUAL_BESIDE_CODE},
+    "properties": {"otp": CODE, "manualConfirm": MANUAL_BESIDE_CODE, "collectedBy": COLLECTED_BY},
     "required": ["otp"],
 }
 VERIFY_MANUALLY = {
     "type": "object",
     "description": "Confirm manually: the code was seen on the customer's phone; the package needs a live code.",
-    "properties": {"manualConfirm": MANUAL_TRUE, "otp": NO_CODE},
+    "properties": {"manualConfirm": MANUAL_TRUE, "otp": NO_CODE, "collectedBy": COLLECTED_BY},
     "required": ["manualConfirm"],
 }
 NO_CODE_STORES = (
@@ -93,7 +101,12 @@ UNUSED_REASON = {"type": "string", "maxLength": 255, "pattern": NO_NUL, "descrip
 
 
 def _command_variant(commands: list[str], description: str, **properties) -> dict:
-    unused = {"otp": UNUSED_CODE, "manualConfirm": UNUSED_MANUAL, "reason": UNUSED_REASON}
+    unused = {
+        "otp": UNUSED_CODE,
+        "manualConfirm": UNUSED_MANUAL,
+        "reason": UNUSED_REASON,
+        "collectedBy": {**COLLECTED_BY, "description": "Not used by this command."},
+    }
     return {
         "type": "object",
         "description": description,
@@ -128,10 +141,18 @@ def _request_schemas() -> dict:
             [cmd.COMPLETE_PACKAGING, cmd.READY_FOR_PICKUP, cmd.RESEND_CODE], "A command that takes nothing else."
         ),
         "PackageCommandDeliverWithCodeRequest": _command_variant(
-            [cmd.DELIVER], "Deliver with the customer's code.", otp=CODE, manualConfirm=MANUAL_BESIDE_CODE
+            [cmd.DELIVER],
+            "Deliver with the customer's code.",
+            otp=CODE,
+            manualConfirm=MANUAL_BESIDE_CODE,
+            collectedBy=COLLECTED_BY,
         ),
         "PackageCommandDeliverManuallyRequest": _command_variant(
-            [cmd.DELIVER], "Deliver after a manual confirmation.", manualConfirm=MANUAL_TRUE, otp=NO_CODE
+            [cmd.DELIVER],
+            "Deliver after a manual confirmation.",
+            manualConfirm=MANUAL_TRUE,
+            otp=NO_CODE,
+            collectedBy=COLLECTED_BY,
         ),
         "PackageCommandCancelRequest": _command_variant(
             [cmd.CANCEL], "Cancel (managers), with a reason.", reason=reason
@@ -157,7 +178,7 @@ def _request_schemas() -> dict:
     }
 
 
-INTAKE_OBJECTS = ("OrderIntakeInputRequest", "CustomerRequest", "PackageRequest", "ItemRequest")
+INTAKE_OBJECTS = ("OrderIntakeInputRequest", "CustomerRequest", "PickupPersonRequest", "PackageRequest", "ItemRequest")
 # Formats whose values the server checks against data, not a pattern: a store that exists, a mobile number.
 STORE_CODE_FORMAT = "store-code"
 MOBILE_PHONE_FORMAT = "mobile-phone"

@@ -3,7 +3,7 @@ the API, admin and the services import them from here.
 
 Where they live: ``access`` (who sees what: roles, the packages and orders a user reaches), ``search`` (the
 staff search), ``packages`` (the staff list with its counts and pages, the API's list, an order's packages),
-``stores``, ``customers`` (no-shows) and ``audit`` (a package's timeline)."""
+``stores``, ``customers`` (no-shows), ``audit`` (a package's timeline) and ``passes`` (the pickup pass)."""
 
 from orders.selectors.access import (
     membership_grants_access,
@@ -45,6 +45,13 @@ from orders.selectors.packages import (
     packages_due_for_expiry,
     packages_in_list_order,
 )
+from orders.selectors.passes import (
+    CheckIn,
+    PassView,
+    package_find_by_pass_text,
+    package_pass_view,
+    store_check_ins,
+)
 from orders.selectors.search import (
     SEARCH_WORDS,
     RowSearch,
@@ -71,6 +78,8 @@ __all__ = [
     "NEEDS_ACTION",
     "NEEDS_ACTION_STATUSES",
     "SEARCH_WORDS",
+    "CheckIn",
+    "PassView",
     "RowSearch",
     "api_key_by_prefix",
     "api_keys_with_stores",
@@ -89,6 +98,7 @@ __all__ = [
     "package_audit_timeline",
     "package_available_commands",
     "package_counts_by_status",
+    "package_find_by_pass_text",
     "package_get_for_list_row",
     "package_get_for_user",
     "package_ids_by_order_number",
@@ -97,6 +107,7 @@ __all__ = [
     "package_list_for_user",
     "package_list_page",
     "package_messages_sent",
+    "package_pass_view",
     "package_search_q",
     "packages_due_for_expiry",
     "packages_in_list_order",
@@ -105,6 +116,7 @@ __all__ = [
     "staff_role_for_store",
     "staff_roles",
     "staff_stores",
+    "store_check_ins",
     "store_member_user_ids",
     "store_ready_package_count",
     "store_tomorrow_starts",

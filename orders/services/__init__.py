@@ -6,6 +6,7 @@
 - ``no_shows``: expiry of uncollected packages, reminders, forgiving a strike;
 - ``trust_tiers``: a customer's tier from their no-shows;
 - ``intake``: orders from the order systems; ``api_keys``: the keys of POS devices and the order system;
+- ``check_ins``: the customer's "I'm here" and "On my way" from the pickup pass;
 - ``audit``: the audit records; ``outbox``: the drafts of the outbox rows and their publish after commit.
 
 Reads are in ``orders.selectors``; phone numbers in ``orders.phones``.
@@ -19,6 +20,7 @@ from orders.phones import phone_normalize
 # views call orders.selectors for them (after the views split lands); `grep -rn "services.package_available_commands"`.
 from orders.selectors import package_available_commands, packages_due_for_expiry
 from orders.services.api_keys import api_key_authenticate, api_key_create, api_key_revoke, api_key_validate
+from orders.services.check_ins import CheckInOutcome, package_check_in
 from orders.services.delivery import DeliveryOutcome, order_verify, package_deliver
 from orders.services.dispatch import CommandOutcome, package_run_command
 from orders.services.intake import order_intake
@@ -51,6 +53,7 @@ from orders.services.trust_tiers import (
 
 __all__ = [
     "TIER_SETTING_KEYS",
+    "CheckInOutcome",
     "CommandOutcome",
     "DeliveryOutcome",
     "ForgivePreview",
@@ -70,6 +73,7 @@ __all__ = [
     "order_verify",
     "package_available_commands",
     "package_cancel",
+    "package_check_in",
     "package_complete_packaging",
     "package_deliver",
     "package_expire_no_show",

@@ -31,6 +31,7 @@ def audit_row(
     error_code: str = "",
     manual: bool = False,
     reason: str = "",
+    collected_by: str = "",
 ) -> AuditRow:
     """One record about ``package`` (and its store) at ``now``; ``actor`` None is the system."""
     return {
@@ -47,6 +48,7 @@ def audit_row(
         "store_id": package.store_id,
         "package_id": package.pk,
         "reason": reason[:255],
+        "collected_by": collected_by,
     }
 
 

@@ -27,7 +27,7 @@ from core.errors import ApplicationError
 from notifications.models import MessageEvent, WebhookEventType
 from notifications.services import webhook_endpoints_active
 from orders import commands as cmd
-from orders.models import AuditKind, AuditOutcome, Order, Package, PackageStatus
+from orders.models import AuditKind, AuditOutcome, CollectedBy, Order, Package, PackageStatus
 from orders.selectors import (
     failed_verification_limit_edge,
     failed_verification_limit_reached_at,
@@ -139,6 +139,23 @@ def _confirms_manually(*, otp_value: Any, manual: Any) -> bool:
     return manual is True and otp_value is None
 
 
+def _collected_by(*, order: Order, value: Any) -> str:
+    """Who collects (SPEC 13), as the staff chose it: ``customer`` or ``pickup_person`` (only for an order that names
+    one); not given, ``customer`` for an order without a pickup person and unsaid ("") for one with. Checked before
+    anything is counted: a bad value is a ``validation_error``, not an attempt."""
+    if value in (None, ""):
+        return "" if order.pickup_person_phone else CollectedBy.CUSTOMER
+    if value not in CollectedBy.values or (value == CollectedBy.PICKUP_PERSON and not order.pickup_person_phone):
+        raise ApplicationError(
+            "validation_error",
+            _("Say who collects: the customer, or the pickup person the order names."),
+            {"fields": {"collectedBy": [str(_("This order names no pickup person."))]}}
+            if value == CollectedBy.PICKUP_PERSON
+            else {"fields": {"collectedBy": [str(_("Choose customer or pickup_person."))]}},
+        )
+    return value
+
+
 def _require_code_or_manual(*, otp_value: str | None, manual: bool) -> None:
     if otp_value is None and not manual:
         raise ApplicationError(
@@ -165,6 +182,7 @@ def _verification_audit_row(
     now: datetime,
     manual: bool,
     refusal: ApplicationError | None,
+    collected_by: str = "",
 ) -> AuditRow:
     """One verification attempt: ``success``, ``failure`` (the code was wrong, expired, locked or missing) or
     ``refused`` (the rules refused it before any code was compared, ``_REFUSALS_AUDITED``)."""
@@ -184,6 +202,7 @@ def _verification_audit_row(
         error_code=refusal.code if refusal else "",
         manual=manual,
         command=cmd.DELIVER,
+        collected_by=collected_by if refusal is None else "",
     )
 
 
@@ -249,6 +268,7 @@ def _deliver_locked(
     manual: bool,
     code_consumed: bool = False,
     earlier_audit: list[AuditRow] | None = None,
+    collected_by: str = "",
 ) -> None:
     """The delivery itself, on a locked package whose code (if any) has been accepted.
 
@@ -270,6 +290,7 @@ def _deliver_locked(
         earlier_audit=earlier_audit,
         webhook_endpoints=endpoints,
         outbox=outbox,
+        collected_by=collected_by,
     )
     message_ids = customer_messages_write(packages=[package], event=MessageEvent.PICKED_UP, enqueue=False)
     delivery_ids = package_webhooks_write(
@@ -293,6 +314,7 @@ def _verify_and_deliver(
     manual: bool,
     now: datetime,
     codes: dict[Any, PickupCode | None] | None = None,
+    collected_by: str = "",
 ) -> tuple[list[Package], ApplicationError | None]:
     """Check the code against ``packages`` (locked, ready, same order) and deliver what it opens.
 
@@ -331,7 +353,13 @@ def _verify_and_deliver(
         for package in opened:
             consumed = otp.pickup_code_consume(code=codes[package.pk], now=now)
             verification = _verification_audit_row(
-                package=package, actor=actor, channel=channel, now=now, manual=manual, refusal=None
+                package=package,
+                actor=actor,
+                channel=channel,
+                now=now,
+                manual=manual,
+                refusal=None,
+                collected_by=collected_by,
             )
             _deliver_locked(
                 package=package,
@@ -341,6 +369,7 @@ def _verify_and_deliver(
                 manual=manual,
                 code_consumed=consumed,
                 earlier_audit=[verification],
+                collected_by=collected_by,
             )
         return opened, None
     if live:
@@ -379,6 +408,7 @@ def package_deliver(
     channel: str,
     otp_value: str | None = None,
     manual: bool = False,
+    collected_by: Any = None,
 ) -> DeliveryOutcome:
     """ready_for_customer_pickup -> delivered, after checking the pickup code when codes are on.
 
@@ -392,6 +422,9 @@ def package_deliver(
     ``package``: the package or its id. The package is read (locked) here whatever was passed, so a
     caller need not read it first: an id that names no package in the actor's stores is ``not_found``.
     The delivered package comes back with its order, customer and stores loaded, for the answer.
+
+    ``collected_by``: ``customer`` or ``pickup_person`` (SPEC 13), kept in the delivery's audit records
+    (``validation_error`` for another value, or a pickup person the order does not name).
     """
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
@@ -404,12 +437,15 @@ def package_deliver(
         # After not_found (a package outside the caller's stores answers the same whatever the body),
         # before anything is counted; raising here rolls back and leaves the package as it was.
         _check_verification_input(otp_value=otp_value, manual=manual)
+        collected_by = _collected_by(order=package.order, value=collected_by)
         manual = confirms_manually
         command_check_source(package=package, command=command)
         conf = StoreSettings(package.store_id)
         now = timezone.now()
         if not conf.IS_OTP_ENABLED:
-            _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=False)
+            _deliver_locked(
+                package=package, actor=actor, channel=channel, now=now, manual=False, collected_by=collected_by
+            )
             return DeliveryOutcome(packages=[package], code_required=False, manual=False, role=role)
         _require_code_or_manual(otp_value=otp_value, manual=manual)
         if manual:
@@ -423,6 +459,7 @@ def package_deliver(
             manual=manual,
             now=now,
             codes={package.pk: code},
+            collected_by=collected_by,
         )
     if refusal is not None:
         raise refusal  # after the commit: the counted attempt and its audit record stay
@@ -436,12 +473,14 @@ def order_verify(
     channel: str,
     otp_value: str | None = None,
     manual: bool = False,
+    collected_by: Any = None,
 ) -> DeliveryOutcome:
     """Order-level verification (CampusBite): the code is tried against the order's ready packages in
     the actor's stores and opens the one it matches; a wrong code counts on each. ``manual`` without a
     code delivers every ready package whose code is live (a given code is compared, as in
     ``package_deliver``). Same refusals as ``package_deliver``."""
     _check_verification_input(otp_value=otp_value, manual=manual)
+    collected_by = _collected_by(order=order, value=collected_by)
     manual = _confirms_manually(otp_value=otp_value, manual=manual)
     command = cmd.COMMANDS[cmd.DELIVER]
     refusal = None
@@ -472,7 +511,9 @@ def order_verify(
         attempted.extend(packages)
         if not with_codes:
             for package in without_codes:
-                _deliver_locked(package=package, actor=actor, channel=channel, now=now, manual=False)
+                _deliver_locked(
+                    package=package, actor=actor, channel=channel, now=now, manual=False, collected_by=collected_by
+                )
             order_refresh_status(order=order)
             return DeliveryOutcome(packages=without_codes, code_required=False, manual=False)
         _require_code_or_manual(otp_value=otp_value, manual=manual)
@@ -484,7 +525,13 @@ def order_verify(
                 oldest_counted=failed_verification_limit_reached_at(actor=actor, now=now), now=now
             )
         delivered, refusal = _verify_and_deliver(
-            packages=with_codes, actor=actor, channel=channel, otp_value=otp_value, manual=manual, now=now
+            packages=with_codes,
+            actor=actor,
+            channel=channel,
+            otp_value=otp_value,
+            manual=manual,
+            now=now,
+            collected_by=collected_by,
         )
     order.refresh_from_db()
     if refusal is not None:

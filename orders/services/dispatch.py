@@ -35,6 +35,7 @@ def package_run_command(
     otp_value: str | None = None,
     manual: bool = False,
     reason: str = "",
+    collected_by: Any = None,
 ) -> CommandOutcome:
     """Run the command whose code is ``command`` with the service its table entry names (``orders.commands``),
     passing the inputs that service takes. Raises ``validation_error`` for an unknown code, else what the service
@@ -47,7 +48,7 @@ def package_run_command(
             {"fields": {"command": [str(_("Choose one of: %s.") % ", ".join(cmd.COMMANDS))]}},
         )
     entry = cmd.COMMANDS[command]
-    given = {"otp_value": otp_value, "manual": manual, "reason": reason}
+    given = {"otp_value": otp_value, "manual": manual, "reason": reason, "collected_by": collected_by}
     service = import_string(entry.service)
     result = service(package=package, actor=actor, channel=channel, **{name: given[name] for name in entry.inputs})
     if isinstance(result, DeliveryOutcome):

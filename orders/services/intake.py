@@ -34,13 +34,17 @@ def order_intake(
     store_code: str,
     packages: list[dict[str, Any]],
     delivery_type: str = "in_store",
+    pickup_person: dict[str, Any] | None = None,
 ) -> tuple[Order, bool]:
     """Create a Click & Collect order with its packages (all ``waiting``); returns (order, created).
 
     Idempotent on ``order_number``: the same body again returns the existing order; another body
-    raises ``conflict``. A restricted customer raises ``customer_restricted``.
+    raises ``conflict``. A restricted customer raises ``customer_restricted``. ``pickup_person``
+    (``{name, phone}``, optional): someone else the customer named to collect it (SPEC 13); the phone
+    is checked as the customer's (``validation_error`` on ``pickupPerson.phone``).
     """
     phone = phone_normalize(customer.get("phone"))
+    person_given = _pickup_person_normalize(pickup_person)
     # Store codes are Latin letters, digits, "-" and "_", unique ignoring case (Store.code): "ist01" is IST01, found
     # and fingerprinted as one code. Anything else (İST01, ıST01, full-width letters) names no store; it is not folded,
     # since str.upper() would read "ıst01" as IST01.
@@ -70,6 +74,9 @@ def order_intake(
             for p in packages
         ],
     }
+    if person_given is not None:
+        # Only when given: the fingerprint of an order without one stays what it was before pickup persons existed.
+        normalized["pickupPerson"] = person_given
     fingerprint = _fingerprint(normalized)
     # An order taken before names were stored in NFC has the fingerprint of its names as sent: its replay as
     # sent is still a replay. This and ``_replays_as_sent`` can go once no such order can be replayed any more
@@ -122,6 +129,8 @@ def order_intake(
                 store=store,
                 delivery_type=delivery_type,
                 intake_fingerprint=fingerprint,
+                pickup_person_name=(person_given or {}).get("name", ""),
+                pickup_person_phone=(person_given or {}).get("phone", ""),
             )
             for package_data in normalized["packages"]:
                 package = Package.objects.create(order=order, store=store)
@@ -133,6 +142,25 @@ def order_intake(
             raise
         return replay(existing), False
     return order, True
+
+
+def _pickup_person_normalize(person: dict[str, Any] | None) -> dict[str, str] | None:
+    """The pickup person as stored and fingerprinted: the name in NFC, the phone in E.164 (an SMS number)."""
+    if not person:
+        return None
+    name = text_nfc(str(person.get("name") or "")).strip()
+    try:
+        phone = phone_normalize(person.get("phone"))
+    except ApplicationError as error:
+        fields = error.details.get("fields", {}).get("customer", {})
+        raise ApplicationError(error.code, error.message, {"fields": {"pickupPerson": fields}}) from None
+    if not name:
+        raise ApplicationError(
+            "validation_error",
+            _("Give the pickup person's name."),
+            {"fields": {"pickupPerson": {"name": [str(_("This field is required."))]}}},
+        )
+    return {"name": name, "phone": phone}
 
 
 def _replays_as_sent(

@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 
 from core.queueing import task_publish
 from core.text import clock_text, iso_utc, local_time_text
-from notifications.models import CODE_MASK, MessageChannel, WebhookEndpoint, WebhookEventType
+from notifications.models import CODE_MASK, MessageChannel, MessageEvent, WebhookEndpoint, WebhookEventType
 from notifications.rendering import message_language
 from notifications.services import (
     MessageDraft,
@@ -32,6 +32,7 @@ from notifications.services import (
     webhooks_wanted,
 )
 from orders.models import Customer, Package
+from otp import passes
 from otp.models import PickupCode
 
 logger = logging.getLogger(__name__)
@@ -72,25 +73,44 @@ def _recipients(customer: Customer) -> dict[str, str]:
     }
 
 
+# The messages that also go to the pickup person the customer named (SPEC 13): the ready message and a new code,
+# each with a pickup pass of their own (the same code).
+PICKUP_PERSON_EVENTS = frozenset({MessageEvent.READY_FOR_PICKUP, MessageEvent.CODE_RESENT})
+
+
 def message_draft(
-    *, package: Package, event: str, code: str | None = None, pickup_code: PickupCode | None = None
+    *,
+    package: Package,
+    event: str,
+    code: str | None = None,
+    pickup_code: PickupCode | None = None,
+    holder: str = passes.CUSTOMER,
 ) -> MessageDraft:
     """The message ``event`` to the package's customer, in their language; with ``code``, its ``pickup_code`` row
     and the time the code stops working (with the default OTP_TTL_SECONDS the code lasts minutes, the hold days:
-    the customer must know that a code past this time is no use, and that the counter sends a new one)."""
-    customer = package.order.customer
+    the customer must know that a code past this time is no use, and that the counter sends a new one).
+    ``holder`` ``pickup_person``: the same message to the order's pickup person instead, by SMS, greeting them,
+    in the customer's language, with a pass of their own."""
+    order = package.order
+    customer = order.customer
     language = message_language(customer.language)
     context = message_context(package=package, language=language)
+    recipients = _recipients(customer)
+    if holder == passes.PICKUP_PERSON:
+        context["customer_name"] = order.pickup_person_name
+        recipients = {MessageChannel.SMS: order.pickup_person_phone}
     if code:
         with translation.override(language), timezone.override(package.store.zone):
             context["code_valid_until"] = clock_text(pickup_code.expires_at)
+        # What the worker seals with the code into the pickup pass link (otp.passes); not secret by itself.
+        context["pass"] = {"expires_at": iso_utc(pickup_code.expires_at), "holder": holder}
     return MessageDraft(
         event=event,
         package_id=package.pk,
         customer_id=customer.pk,
         store_id=package.store_id,
         language=language,
-        recipients=_recipients(customer),
+        recipients=recipients,
         context=context,
         code=code,
         pickup_code_id=pickup_code.pk if pickup_code is not None else None,
@@ -105,18 +125,33 @@ def customer_messages_write(
     pickup_code: PickupCode | None = None,
     enqueue: bool = True,
 ) -> list[uuid.UUID]:
-    """Write ``event``'s message to the customer of each package (``notifications.services.messages_write``);
-    returns the ids. ``code`` (with its ``pickup_code`` row) only for one package."""
+    """Write ``event``'s message to the customer of each package (``notifications.services.messages_write``), and
+    the ready message or a new code to the order's pickup person too (``PICKUP_PERSON_EVENTS``); returns the ids.
+    ``code`` (with its ``pickup_code`` row) only for one package."""
     drafts = [message_draft(package=package, event=event, code=code, pickup_code=pickup_code) for package in packages]
+    if event in PICKUP_PERSON_EVENTS:
+        drafts += [
+            message_draft(package=package, event=event, code=code, pickup_code=pickup_code, holder=passes.PICKUP_PERSON)
+            for package in packages
+            if package.order.pickup_person_phone and package.order.pickup_person_phone != package.order.customer.phone
+        ]
     return messages_write(drafts=drafts, enqueue=enqueue)
 
 
 # --- webhook events ------------------------------------------------------------------------------------------
 
 
-def webhook_payload(*, event_type: str, package: Package, previous_status: str, code: str | None = None) -> dict:
+def webhook_payload(
+    *,
+    event_type: str,
+    package: Package,
+    previous_status: str,
+    code: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict:
     """The event body (SPEC 8): camelCase, times in ISO 8601 as the API writes them (UTC, ``Z``);
-    ``previousStatus`` is the state before the event (the same as ``status`` for a resent code)."""
+    ``previousStatus`` is the state before the event (the same as ``status`` for a resent code). ``extra``: the
+    event's own fields (a check-in's ``checkIn``), added to ``data``."""
     order = package.order
     data: dict[str, Any] = {
         "packageId": str(package.pk),
@@ -143,6 +178,7 @@ def webhook_payload(*, event_type: str, package: Package, previous_status: str, 
         }
         # The one place the code travels (SPEC 4); stored masked, filled in at send time.
         data["otp"] = CODE_MASK if code else None
+    data.update(extra or {})
     return {"type": event_type, "timestamp": iso_utc(timezone.now()), "data": data}
 
 
@@ -155,6 +191,7 @@ def package_webhooks_write(
     pickup_code: PickupCode | None = None,
     endpoints: list[WebhookEndpoint] | None = None,
     enqueue: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> list[uuid.UUID]:
     """Write ``event_type`` for each package to the endpoints that want it
     (``notifications.services.webhook_deliveries_write``); returns the delivery ids. No payload is built when no
@@ -168,7 +205,9 @@ def package_webhooks_write(
         WebhookDraft(
             event_type=event_type,
             package_id=package.pk,
-            payload=webhook_payload(event_type=event_type, package=package, previous_status=previous_status, code=code),
+            payload=webhook_payload(
+                event_type=event_type, package=package, previous_status=previous_status, code=code, extra=extra
+            ),
             code=code,
             pickup_code_id=pickup_code.pk if pickup_code is not None else None,
         )

@@ -92,6 +92,7 @@ def package_move(
     earlier_audit: list[AuditRow] | None = None,
     webhook_endpoints: list | None = None,
     outbox: Outbox | None = None,
+    collected_by: str = "",
 ) -> str:
     """Write the new state (and ``fields``), its audit record, the status webhook and the order status.
 
@@ -99,6 +100,7 @@ def package_move(
     opened the package); they are inserted with it in one statement. ``webhook_endpoints``: the
     active endpoints when the caller has read them already (it emits another event too).
     ``outbox``: collect the webhook deliveries there for the caller to queue, instead of queuing them.
+    ``collected_by``: a delivery's, kept in its transition record.
     """
     previous = package.status
     package.status = command.target
@@ -116,6 +118,7 @@ def package_move(
         from_status=previous,
         to_status=package.status,
         reason=reason,
+        collected_by=collected_by,
     )
     audit_records_write([*(earlier_audit or []), transition])
     delivery_ids = package_webhooks_write(

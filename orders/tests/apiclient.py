@@ -26,6 +26,7 @@ PACKAGE_KEYS = frozenset(
         "deliveryType",
         "deliveryFromStore",
         "customer",
+        "pickupPerson",  # SPEC 13: null, or {name, phoneMasked}
         "items",
         "readyAt",
         "readyExpiresAt",

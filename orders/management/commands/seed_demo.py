@@ -31,6 +31,17 @@ from orders import services
 from orders.models import Channel, Customer, Order, Package, PackageStatus, StaffMembership, StaffRole, Store
 
 STORES = [("IST01", "Istanbul Kanyon"), ("ANK01", "Ankara Armada")]
+# Shown on the customers' pickup pass (SPEC 13); set on a store this command creates.
+STORE_DETAILS = {
+    "IST01": {
+        "address": "Büyükdere Cd. No:185, Levent\n34394 Şişli, İstanbul",
+        "opening_hours": "Every day 10:00–22:00",
+    },
+    "ANK01": {
+        "address": "Eskişehir Yolu No:6, Söğütözü\n06510 Çankaya, Ankara",
+        "opening_hours": "Every day 10:00–22:00",
+    },
+}
 USERS = [
     # username, superuser, memberships
     ("admin", True, []),
@@ -121,7 +132,7 @@ class Command(BaseCommand):
         """The demo store with this code (in any case, as codes are unique), created if missing, else left as is."""
         store = Store.objects.filter(code__iexact=code).first()
         if store is None:
-            store = Store.objects.create(code=code, name=name)
+            store = Store.objects.create(code=code, name=name, **STORE_DETAILS.get(code, {}))
             self.stdout.write(f"  store {code} created")
         return store
 

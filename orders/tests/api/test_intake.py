@@ -399,8 +399,8 @@ def test_many_unknown_keys_name_a_few_not_each(oms):
     answer = oms.post("/api/orders/", {**BODY, **{f"k{i}": 1 for i in range(20_000)}})
     errors = unknown_key_errors(answer)
     assert errors[:2] == [
-        "Unknown key “k0”. The keys here are: orderNumber, customer, store, deliveryType, packages.",
-        "Unknown key “k1”. The keys here are: orderNumber, customer, store, deliveryType, packages.",
+        "Unknown key “k0”. The keys here are: orderNumber, customer, pickupPerson, store, deliveryType, packages.",
+        "Unknown key “k1”. The keys here are: orderNumber, customer, pickupPerson, store, deliveryType, packages.",
     ]
     assert len(errors) == 10
     assert len(answer.content) < 2_000

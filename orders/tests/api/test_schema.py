@@ -97,9 +97,10 @@ def test_schema_documents_bodies_and_error_codes():
     assert set(package) == PACKAGE_KEYS
     assert set(schemas["OtpState"]["properties"]) == {"required", "expiresAt", "attemptsRemaining", "locked"}
     intake = schemas["OrderIntakeInputRequest"]["properties"]
-    assert set(intake) == {"orderNumber", "customer", "store", "deliveryType", "packages"}
+    assert set(intake) == {"orderNumber", "customer", "pickupPerson", "store", "deliveryType", "packages"}
+    assert set(schemas["PickupPersonRequest"]["properties"]) == {"name", "phone"}
     verify = schemas["VerifyWithCodeRequest"]["properties"]  # VerifyOtpInputRequest is oneOf this or manual
-    assert set(verify) == {"otp", "manualConfirm"}
+    assert set(verify) == {"otp", "manualConfirm", "collectedBy"}
     # SPEC 4: six ASCII digits, said in the schema so that a POS can check before it sends.
     assert verify["otp"]["pattern"] == "^[0-9]{6}$" and verify["otp"]["type"] == "string"
     create = document["paths"]["/api/orders/"]["post"]["responses"]

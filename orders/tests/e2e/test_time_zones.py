@@ -60,8 +60,8 @@ def test_the_deadline_is_the_stores_local_time_with_the_month_by_name(make_packa
     second = ready_at(make_package, store, moment, order__customer=turkish)
     # 72 elapsed hours (PICKUP_HOLD_HOURS): the clocks went back on 1 November, so it is 08:05 there.
     assert first.ready_expires_at == datetime(2026, 11, 3, 13, 5, tzinfo=UTC)
-    assert "ready at New York Soho till 3 November 08:05." in sms(first)
-    assert "Son teslim: 3 Kasım 08:05." in sms(second)
+    assert "New York Soho: order ORD" in sms(first) and " is ready till 3 November 08:05." in sms(first)
+    assert "hazır, son gün 3 Kasım 08:05." in sms(second)
     assert "03.11" not in sms(first) + sms(second)
 
 
@@ -76,7 +76,7 @@ def test_a_package_ready_before_the_clocks_go_back_keeps_72_hours_and_says_so_in
     moment = local(BERLIN, 2026, 10, 23, 14, 30)
     package = ready_at(make_package, berlin, moment, order__customer=customer, actor=berliner)
     assert package.ready_expires_at == datetime(2026, 10, 26, 12, 30, tzinfo=UTC)
-    assert "Son teslim: 26 Ekim 13:30." in sms(package)
+    assert "son gün 26 Ekim 13:30." in sms(package)
     with time_machine.travel(package.ready_expires_at - timedelta(hours=24), tick=False):
         assert services.packages_send_reminders() == 1
     assert "26 Ekim 13:30 tarihine kadar" in sms(package, "pickup_reminder")
@@ -98,9 +98,10 @@ def test_a_package_ready_just_before_the_clocks_go_forward(make_package, berlin)
     assert "till 30 March 03:30." in sms(package)
 
 
-def test_the_longest_deadline_keeps_the_english_code_sms_in_one_part():
+def test_the_longest_deadline_keeps_the_english_code_sms_in_two_parts():
     """SMS is billed per part: "30 September 18:00" is the longest deadline, and a code valid into the next
-    day the longest validity ("30 Sep 15:10"); the English texts stay one part."""
+    day the longest validity ("30 Sep 15:10"); the English texts with the pickup pass link stay two parts, the
+    reminder one."""
     deadline = message_deadline(at=datetime(2026, 9, 30, 15, 0, tzinfo=UTC), zone=ISTANBUL, language="en")
     assert deadline == "30 September 18:00"
     context = {
@@ -110,9 +111,12 @@ def test_the_longest_deadline_keeps_the_english_code_sms_in_one_part():
         "deadline": deadline,
         "code_valid_until": "30 Sep 15:10",
     }
-    for event in ("ready_for_pickup", "code_resent", "pickup_reminder"):
-        _, body = message_render(event=event, channel="sms", language="en", context=context, code="123456")
-        assert deadline in body and sms_parts(body) == 1, (len(body), body)
+    link = "https://pickup.example.com/p/" + "A" * 54
+    for event, parts in (("ready_for_pickup", 2), ("code_resent", 2), ("pickup_reminder", 1)):
+        _, body = message_render(
+            event=event, channel="sms", language="en", context=context, code="123456", pass_url=link
+        )
+        assert deadline in body and sms_parts(body) == parts, (len(body), body)
 
 
 def test_a_code_message_says_until_when_the_code_works_in_the_stores_time(make_package, employee):
@@ -127,7 +131,8 @@ def test_a_code_message_says_until_when_the_code_works_in_the_stores_time(make_p
     assert first.store.timezone == "Europe/Istanbul"
     assert " works till 14:15, then ask for another. Don't share it." in sms(first)
     turkish_sms = sms(second)
-    assert "Kod: " in turkish_sms and ", son geçerlilik 14:15; sonra kasadan yenisini isteyin." in turkish_sms
+    # The Turkish SMS has no room left for "then ask the counter" beside the pass link: the pass page says it.
+    assert "Kod ******, geçerlilik 14:15; paylaşmayın." in turkish_sms
     for channel in ("email", "push"):
         body = Message.objects.get(package=first, event="ready_for_pickup", channel=channel).body
         assert "The code works until 14:15; after that, ask at the counter for a new one." in body
@@ -146,7 +151,7 @@ def test_a_code_valid_into_the_next_day_names_the_day(make_package):
     first = ready_at(make_package, store, moment, order__customer=english)
     second = ready_at(make_package, store, moment, order__customer=turkish)
     assert " works till 24 Nov 14:05, then" in sms(first)
-    assert ", son geçerlilik 24 Kas 14:05;" in sms(second)
+    assert ", geçerlilik 24 Kas 14:05;" in sms(second)
 
 
 # --- a server whose own zone is not UTC ---------------------------------------------------------------

@@ -41,6 +41,8 @@ def test_seed_demo_is_complete_and_idempotent():
     call_command("seed_demo", "--password", "s3cret-pass", stdout=StringIO())
     assert (Store.objects.count(), Order.objects.count(), Package.objects.count(), Customer.objects.count()) == counts
     assert set(Store.objects.values_list("code", "name")) == {("IST01", "Istanbul Kanyon"), ("ANK01", "Ankara Armada")}
+    # The customers' pickup pass shows where and when (SPEC 13).
+    assert all(store.address and store.opening_hours for store in Store.objects.all())
     roles = set(StaffMembership.objects.values_list("user__username", "store__code", "role"))
     assert roles == {
         ("ayse", "IST01", "employee"),

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0010_integration_group'),
+        ('orders', '0013_pickup_person'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
