@@ -200,6 +200,7 @@ def _close_intake(schemas: dict) -> None:
     order["packages"].update({"minItems": 1, "maxItems": 100})
     schemas["PackageRequest"]["properties"]["items"].update({"minItems": 1, "maxItems": 500})
     schemas["CustomerRequest"]["properties"]["phone"]["format"] = MOBILE_PHONE_FORMAT
+    schemas["PickupPersonRequest"]["properties"]["phone"]["format"] = MOBILE_PHONE_FORMAT
 
 
 def _text_patterns(schema, seen: set) -> None:

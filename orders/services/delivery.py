@@ -142,17 +142,19 @@ def _confirms_manually(*, otp_value: Any, manual: Any) -> bool:
 def _collected_by(*, order: Order, value: Any) -> str:
     """Who collects (SPEC 13), as the staff chose it: ``customer`` or ``pickup_person`` (only for an order that names
     one); not given, ``customer`` for an order without a pickup person and unsaid ("") for one with. Checked before
-    anything is counted: a bad value is a ``validation_error``, not an attempt."""
+    anything is counted: an unknown value is a ``validation_error``, ``pickup_person`` for an order that names
+    none ``invalid_state``; neither counts an attempt."""
     if value in (None, ""):
         return "" if order.pickup_person_phone else CollectedBy.CUSTOMER
-    if value not in CollectedBy.values or (value == CollectedBy.PICKUP_PERSON and not order.pickup_person_phone):
+    if value not in CollectedBy.values:
         raise ApplicationError(
             "validation_error",
             _("Say who collects: the customer, or the pickup person the order names."),
-            {"fields": {"collectedBy": [str(_("This order names no pickup person."))]}}
-            if value == CollectedBy.PICKUP_PERSON
-            else {"fields": {"collectedBy": [str(_("Choose customer or pickup_person."))]}},
+            {"fields": {"collectedBy": [str(_("Choose customer or pickup_person."))]}},
         )
+    if value == CollectedBy.PICKUP_PERSON and not order.pickup_person_phone:
+        # Well-formed, but this order's state does not allow it (as a command from another state): invalid_state.
+        raise ApplicationError("invalid_state", _("This order names no pickup person."))
     return value
 
 

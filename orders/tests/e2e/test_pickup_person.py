@@ -165,13 +165,19 @@ def test_collected_by_through_the_commands_endpoint(ordered, api, issued_code):
 
 def test_a_pickup_person_the_order_does_not_name_is_refused_and_counts_nothing(make_package, api, issued_code):
     package = make_package(PackageStatus.READY_FOR_CUSTOMER_PICKUP)
-    for value in ("pickup_person", "neighbour", 1):
+    # pickup_person is well-formed but does not apply to this order (409, as a command from another state would);
+    # a value that is neither is malformed.
+    for value, status, code in (
+        ("pickup_person", 409, "invalid_state"),
+        ("neighbour", 400, "validation_error"),
+        (1, 400, "validation_error"),
+    ):
         response = api.post(
             f"/api/packages/{package.pk}/verify-otp/",
             {"otp": issued_code(package), "collectedBy": value},
             format="json",
         )
-        assert_error(response, 400, "validation_error")
+        assert_error(response, status, code)
     package.refresh_from_db()
     assert package.status == PackageStatus.READY_FOR_CUSTOMER_PICKUP
     assert package.pickup_codes.get().attempts == 0
