@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from core.appsettings import StoreSettings
@@ -162,6 +162,11 @@ def order_packages_for_user(*, order: Order, user: AbstractBaseUser, is_integrat
 def package_messages_sent(*, package: Package) -> list[Message]:
     """The customer messages of the package (every channel and status), oldest first."""
     return list(Message.objects.filter(package=package).order_by("created_at", "pk"))
+
+
+def package_item_count(*, package: Package) -> int:
+    """How many things the customer is handed: the quantities of the package's items added up."""
+    return package.items.aggregate(total=Sum("quantity"))["total"] or 0
 
 
 def package_items_matching(*, term: str) -> QuerySet[PackageItem]:

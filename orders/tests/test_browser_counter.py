@@ -72,7 +72,7 @@ def hand_over(page, package, code, *, on_page=True):
     assert page.evaluate("document.activeElement.id") == "id_otp"
     page.keyboard.type(code)
     page.keyboard.press("Enter")
-    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     focus_is_the_search_box_selected(page)
     if on_page:
         assert "Delivered" in page.locator("main h1 .badge").inner_text()
@@ -118,7 +118,7 @@ def test_a_queue_of_customers_served_by_scanner_alone(page, employee, make_packa
     page.locator("#dialog #dialog-error").filter(has_text="The pickup code is wrong. 4 attempts left.").wait_for()
     page.keyboard.type(issued_code(ready["CC-1002"]))
     page.keyboard.press("Enter")
-    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     focus_is_the_search_box_selected(page)
     ready["CC-1002"].refresh_from_db()
     assert ready["CC-1002"].status == S.DELIVERED and verifications(ready["CC-1002"]) == 2
