@@ -20,6 +20,9 @@ from otp.models import PickupCode
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 S = PackageStatus
+# Milliseconds between the keys of a person typing a customer's code: staff.js takes a burst of keys a few ms
+# apart (``keyboard.type`` without a delay) for a barcode scanner's, and sends it to the search box.
+PERSON_DELAY = 120
 
 pytestmark = [
     pytest.mark.browser,
@@ -267,7 +270,7 @@ def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make
     assert "btn-primary" in dialog.get_by_role("button", name="Verify").get_attribute("class")
     # The one wrong entry is the only attempt counted: Enter on the locked code sent no code.
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 1
-    page.keyboard.type(issued_code(package))
+    page.keyboard.type(issued_code(package), delay=PERSON_DELAY)
     page.keyboard.press("Enter")
     page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     package.refresh_from_db()
@@ -292,7 +295,7 @@ def test_a_scan_on_a_locked_code_lands_on_resend_then_delivers(page, employee, m
     # The dialog again, with a live code on the code field, and the page behind it as it is now.
     focused_is(page, "document.activeElement.id === 'id_otp'")
     assert "Valid until" in page.locator(".facts").first.inner_text()
-    page.keyboard.type(issued_code(package))
+    page.keyboard.type(issued_code(package), delay=PERSON_DELAY)
     page.keyboard.press("Enter")
     page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     package.refresh_from_db()
@@ -438,7 +441,7 @@ def test_keyboard_only_delivery(page, employee, make_package, issued_code):
     page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
     page.get_by_role("dialog", name="Verify pickup code").wait_for()
     focused_is(page, "document.activeElement.id === 'id_otp'")
-    page.keyboard.type(code)
+    page.keyboard.type(code, delay=PERSON_DELAY)
     page.keyboard.press("Enter")
     page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     assert "Delivered" in page.get_by_role("heading", level=1).inner_text()
