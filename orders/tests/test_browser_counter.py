@@ -305,6 +305,21 @@ def test_the_list_opens_on_what_needs_action_ready_first(page, employee, make_pa
     assert f"row-{delivered.pk}" not in rows and f"row-{cancelled.pk}" not in rows
 
 
+def test_a_scanned_name_lists_what_needs_action_first(page, employee, make_package):
+    """Several matches: the ready one first, then packed, waiting, and the delivered and cancelled ones last, as
+    the list opens; its first row's action is the one the counter needs."""
+    statuses = (S.READY_FOR_CUSTOMER_PICKUP, S.DELIVERED, S.WAITING, S.CANCELLED, S.PACKED_ALL_ITEMS)
+    made = {status: make_package(status, order__customer__name="Deniz Kaya") for status in statuses}
+    log_in(page, "ayse", every_status=False)
+    scan(page, "Kaya")
+    page.locator(".result-note").filter(has_text="5 packages match “Kaya”.").wait_for()
+    focus_is_the_search_box_selected(page)
+    order = (S.READY_FOR_CUSTOMER_PICKUP, S.PACKED_ALL_ITEMS, S.WAITING, S.CANCELLED, S.DELIVERED)
+    assert [row.get_attribute("id") for row in page.locator("tbody tr").all()] == [
+        f"row-{made[status].pk}" for status in order
+    ]
+
+
 def test_a_message_does_not_move_the_rows(page, employee, make_package):
     packages = [make_package(S.WAITING) for _ in range(4)]
     log_in(page, "ayse")

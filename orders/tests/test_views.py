@@ -197,6 +197,30 @@ def test_search_by_customer_name_or_phone_digits(as_employee, make_package, term
     assert f'id="row-{other.pk}"' not in page
 
 
+def test_search_results_list_what_needs_action_first(as_employee, make_package):
+    """SPEC 12: ready, packed, waiting, then delivered and cancelled, each newest first, as the list opens; a
+    search with a status asked keeps that status's newest first."""
+    made = {
+        status: make_package(status, order__customer__name="Deniz Kaya")
+        for status in (S.READY_FOR_CUSTOMER_PICKUP, S.DELIVERED, S.WAITING, S.CANCELLED, S.PACKED_ALL_ITEMS)
+    }
+    newer_ready = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya")
+    make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Can Demir")
+    expected = [
+        newer_ready,
+        made[S.READY_FOR_CUSTOMER_PICKUP],
+        made[S.PACKED_ALL_ITEMS],
+        made[S.WAITING],
+        made[S.CANCELLED],  # newer than the delivered one
+        made[S.DELIVERED],
+    ]
+    rows = [f"row-{package.pk}" for package in expected]
+    for url in (list_url(q="Kaya"), list_url(q="Kaya", status="all")):
+        assert re.findall(r'<tr id="(row-[^"]+)"', text_of(as_employee.get(url))) == rows
+    response = as_employee.post(reverse("staff:scan"), {"q": "kaya", "store": "IST01"}, **HTMX)
+    assert re.findall(r'<tr id="(row-[^"]+)"', text(response)) == rows
+
+
 def test_scanned_order_number_opens_the_package(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-100200")
     make_package(S.WAITING, order__order_number="CC-1002001")  # contains it, but is not an exact match
