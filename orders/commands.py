@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from orders.models import PackageStatus, StaffRole
 
@@ -126,6 +127,31 @@ def delivery_message(*, code_required: bool, manual: bool) -> Promise:
     if not code_required:
         return DELIVERED_NO_CODE
     return DELIVERED_MANUAL if manual else DONE_MESSAGES[DELIVER]
+
+
+def handover_message(*, order_number: str, item_count: int, code_required: bool, manual: bool) -> str:
+    """The staff pages' message after a delivery (SPEC 12): how it was delivered, as ``delivery_message`` says,
+    and what to hand over ("Package delivered: hand over DEMO-IST01-003, 2 items"). The API keeps answering
+    ``delivery_message``: integrators match that text. In the active language; call it in the request."""
+    if not code_required:
+        text = ngettext(
+            "Package delivered: hand over %(order)s, %(count)s item. No pickup code was required at this store.",
+            "Package delivered: hand over %(order)s, %(count)s items. No pickup code was required at this store.",
+            item_count,
+        )
+    elif manual:
+        text = ngettext(
+            "Package delivered after manual confirmation: hand over %(order)s, %(count)s item.",
+            "Package delivered after manual confirmation: hand over %(order)s, %(count)s items.",
+            item_count,
+        )
+    else:
+        text = ngettext(
+            "Package delivered: hand over %(order)s, %(count)s item.",
+            "Package delivered: hand over %(order)s, %(count)s items.",
+            item_count,
+        )
+    return text % {"order": order_number, "count": item_count}
 
 
 # Reasons the system records (an audit record's ``reason``, a package's ``cancellation_reason``) are stable

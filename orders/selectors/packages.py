@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from core.appsettings import StoreSettings
@@ -42,10 +42,11 @@ _NEEDS_ACTION_RANK = Case(
 )
 
 
-def package_list_order(*, status: str = "") -> tuple:
-    """The order of a staff list: ``NEEDS_ACTION``'s by what is to be done (ready first), else newest first
-    (``PACKAGE_LIST_ORDER``). Total: it ends with the key, as the pager needs."""
-    if status == NEEDS_ACTION:
+def package_list_order(*, status: str = "", search: str = "") -> tuple:
+    """The order of a staff list: ``NEEDS_ACTION``'s, and a search's results in every status, by what is to be
+    done (ready, packed, waiting, then the rest), each newest first; else newest first (``PACKAGE_LIST_ORDER``).
+    Total: it ends with the key, as the pager needs."""
+    if status == NEEDS_ACTION or (search and not status):
         return (_NEEDS_ACTION_RANK.asc(), *PACKAGE_LIST_ORDER)
     return PACKAGE_LIST_ORDER
 
@@ -97,14 +98,21 @@ def package_counts_by_status(*, store: Store, search: str) -> dict[str, int]:
 
 
 def package_list_page(
-    *, packages: QuerySet[Package], page_number: Any, page_size: int, count: int | None, status: str = ""
+    *,
+    packages: QuerySet[Package],
+    page_number: Any,
+    page_size: int,
+    count: int | None,
+    status: str = "",
+    search: str = "",
 ) -> Page:
-    """One page of a staff list (``packages``), in the list's order (``package_list_order`` of its ``status``),
-    each row with its order's customer and its store; an unusable or too high ``page_number`` gives the last page.
+    """One page of a staff list (``packages``), in the list's order (``package_list_order`` of its ``status``
+    and ``search``), each row with its order's customer and its store; an unusable or too high ``page_number``
+    gives the last page.
 
     ``count``: the list's length when the caller knows it (``package_counts_by_status``), so that the search is
     not run once more to count it (docs/performance.md); None counts it."""
-    order = package_list_order(status=status)
+    order = package_list_order(status=status, search=search)
     rows = Package.objects.order_by(*order).select_related("order__customer", "store")
     paginator = DeferredJoinPaginator(packages.order_by(*order), page_size, rows=rows)
     if count is not None:
@@ -162,6 +170,11 @@ def order_packages_for_user(*, order: Order, user: AbstractBaseUser, is_integrat
 def package_messages_sent(*, package: Package) -> list[Message]:
     """The customer messages of the package (every channel and status), oldest first."""
     return list(Message.objects.filter(package=package).order_by("created_at", "pk"))
+
+
+def package_item_count(*, package: Package) -> int:
+    """How many things the customer is handed: the quantities of the package's items added up."""
+    return package.items.aggregate(total=Sum("quantity"))["total"] or 0
 
 
 def package_items_matching(*, term: str) -> QuerySet[PackageItem]:

@@ -20,6 +20,9 @@ from otp.models import PickupCode
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 S = PackageStatus
+# Milliseconds between the keys of a person typing a customer's code: staff.js takes a burst of keys a few ms
+# apart (``keyboard.type`` without a delay) for a barcode scanner's, and sends it to the search box.
+PERSON_DELAY = 120
 
 pytestmark = [
     pytest.mark.browser,
@@ -157,7 +160,7 @@ def test_wrong_code_then_right_code_through_the_dialog(page, employee, make_pack
 
     dialog.get_by_label("Verification code").fill(code)
     dialog.get_by_role("button", name="Verify").click()
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     assert not page.locator("dialog[open]").count()
     assert "Delivered" in row(page, package).locator(".badge").inner_text()
     assert not row(page, package).get_by_role("button", name="Delivered").count()
@@ -187,7 +190,7 @@ def test_resend_code_from_the_dialog(page, employee, make_package, issued_code, 
         assert package.status == S.READY_FOR_CUSTOMER_PICKUP
     dialog.get_by_label("Verification code").fill(new)
     dialog.get_by_role("button", name="Verify").click()
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 
@@ -267,9 +270,9 @@ def test_a_locked_code_makes_resend_the_focused_main_button(page, employee, make
     assert "btn-primary" in dialog.get_by_role("button", name="Verify").get_attribute("class")
     # The one wrong entry is the only attempt counted: Enter on the locked code sent no code.
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 1
-    page.keyboard.type(issued_code(package))
+    page.keyboard.type(issued_code(package), delay=PERSON_DELAY)
     page.keyboard.press("Enter")
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 
@@ -292,9 +295,9 @@ def test_a_scan_on_a_locked_code_lands_on_resend_then_delivers(page, employee, m
     # The dialog again, with a live code on the code field, and the page behind it as it is now.
     focused_is(page, "document.activeElement.id === 'id_otp'")
     assert "Valid until" in page.locator(".facts").first.inner_text()
-    page.keyboard.type(issued_code(package))
+    page.keyboard.type(issued_code(package), delay=PERSON_DELAY)
     page.keyboard.press("Enter")
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     assert AuditRecord.objects.filter(package=package, kind=AuditKind.VERIFICATION).count() == 2
@@ -308,7 +311,7 @@ def test_manual_confirmation(page, employee, make_package):
     dialog.get_by_label("Customer showed the code on their phone").check()
     assert dialog.get_by_label("Verification code").is_disabled()
     dialog.get_by_role("button", name="Verify").click()
-    page.get_by_role("status").filter(has_text="Package delivered after manual confirmation.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered after manual confirmation: hand over").wait_for()
     assert "Delivered" in row(page, package).inner_text()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
@@ -404,7 +407,7 @@ def test_the_turkish_page(page, employee, make_package, issued_code):
     assert PickupCode.objects.get(package=package, used_at=None).attempts == 1
     dialog.get_by_label("Doğrulama kodu").fill(code)
     dialog.get_by_role("button", name="Doğrula").click()
-    page.get_by_role("status").filter(has_text="Paket teslim edildi.").wait_for()
+    page.get_by_role("status").filter(has_text="Paket teslim edildi: ").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 
@@ -438,9 +441,9 @@ def test_keyboard_only_delivery(page, employee, make_package, issued_code):
     page.wait_for_url(re.compile(rf"/packages/{package.pk}/$"))
     page.get_by_role("dialog", name="Verify pickup code").wait_for()
     focused_is(page, "document.activeElement.id === 'id_otp'")
-    page.keyboard.type(code)
+    page.keyboard.type(code, delay=PERSON_DELAY)
     page.keyboard.press("Enter")
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     assert "Delivered" in page.get_by_role("heading", level=1).inner_text()
     focused_is(page, "document.activeElement.id === 'id_q'")
     package.refresh_from_db()
@@ -450,8 +453,8 @@ def test_keyboard_only_delivery(page, employee, make_package, issued_code):
 
 
 WORDS = {
-    "en": ("Delivered", "Verify pickup code", "Verification code", "Verify", "Package delivered."),
-    "tr": ("Teslim Edildi", "Teslim kodunu doğrula", "Doğrulama kodu", "Doğrula", "Paket teslim edildi."),
+    "en": ("Delivered", "Verify pickup code", "Verification code", "Verify", "Package delivered: hand over"),
+    "tr": ("Teslim Edildi", "Teslim kodunu doğrula", "Doğrulama kodu", "Doğrula", "Paket teslim edildi:"),
 }
 
 
@@ -598,7 +601,7 @@ def test_the_search_note_follows_a_delivery_without_reload(page, employee, make_
     dialog = page.get_by_role("dialog", name="Verify pickup code")
     dialog.get_by_label("Verification code").fill(code)
     dialog.get_by_role("button", name="Verify").click()
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     row(page, package).wait_for(state="detached")
     # The delivered package left the "Ready" list it was searched in: the note counts what is left, in the singular.
     assert note.inner_text() == "1 package matches “Kaya”."
@@ -885,7 +888,7 @@ def test_a_failed_request_in_the_deliver_dialog_is_tied_to_the_code_field(page, 
 
     # The answer that comes through replaces the dialog as usual.
     dialog.get_by_role("button", name="Verify").click()
-    page.get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 

@@ -1,5 +1,6 @@
 """The counter with a barcode scanner (SPEC 12) in a real Chromium: a queue of customers served with the keyboard
-alone, typed as a USB scanner types (``keyboard.type`` then Enter, no click between customers).
+alone, typed as a USB scanner types (``keyboard.type`` a few ms a key, then Enter, no click between customers)
+and as a person types the customer's code (well over 50 ms a key): staff.js tells them apart by that pace.
 
 Also what the pages look like there: screenshots for review under ``var/screenshots/`` (1024x768 and 390x844; the
 list, the wrong-code dialog and the package page; English and Turkish), and how long a scan takes to open its
@@ -22,6 +23,9 @@ from otp.models import PickupCode
 S = PackageStatus
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 TIMES: dict[str, list[float]] = {"scan-to-dialog": [], "verify-to-row-updated": []}
+# Milliseconds between keys: a USB scanner's few, a person's (at least 50-80 ms; staff.js SCANNER_KEY_GAP_MS).
+SCANNER_DELAY = 5
+PERSON_DELAY = 120
 
 
 @pytest.fixture
@@ -47,8 +51,8 @@ def focus_is_the_search_box_selected(page):
 
 
 def scan(page, text):
-    """A scanner: its keystrokes wherever the focus is, then Enter."""
-    page.keyboard.type(text)
+    """A scanner: its keystrokes wherever the focus is, a few ms apart, then Enter."""
+    page.keyboard.type(text, delay=SCANNER_DELAY)
     started = time.perf_counter()
     page.keyboard.press("Enter")
     return started
@@ -67,12 +71,17 @@ def open_dialog_of(page, order_number, started=None):
     return page.locator("#dialog")
 
 
+def type_as_a_person(page, text):
+    """What staff type by hand (the customer's code), a key every ``PERSON_DELAY`` ms."""
+    page.keyboard.type(text, delay=PERSON_DELAY)
+
+
 def hand_over(page, package, code, *, on_page=True):
-    """The customer's code typed (as staff type it, or the scanner reads it) and Enter: delivered."""
+    """The customer's code typed as staff type it and Enter: delivered."""
     assert page.evaluate("document.activeElement.id") == "id_otp"
-    page.keyboard.type(code)
+    type_as_a_person(page, code)
     page.keyboard.press("Enter")
-    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered: hand over").wait_for()
     focus_is_the_search_box_selected(page)
     if on_page:
         assert "Delivered" in page.locator("main h1 .badge").inner_text()
@@ -113,12 +122,12 @@ def test_a_queue_of_customers_served_by_scanner_alone(page, employee, make_packa
     started = scan(page, "CC-1002")
     open_dialog_of(page, "CC-1002", started)
     assert page.evaluate("document.querySelector('#id_q').value") == "CC-1002"  # not "CC-1002CC-99X9"
-    page.keyboard.type(wrong_code(issued_code(ready["CC-1002"])))
+    type_as_a_person(page, wrong_code(issued_code(ready["CC-1002"])))
     page.keyboard.press("Enter")
     page.locator("#dialog #dialog-error").filter(has_text="The pickup code is wrong. 4 attempts left.").wait_for()
-    page.keyboard.type(issued_code(ready["CC-1002"]))
+    type_as_a_person(page, issued_code(ready["CC-1002"]))
     page.keyboard.press("Enter")
-    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered.").wait_for()
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered: hand over CC-1002").wait_for()
     focus_is_the_search_box_selected(page)
     ready["CC-1002"].refresh_from_db()
     assert ready["CC-1002"].status == S.DELIVERED and verifications(ready["CC-1002"]) == 2
@@ -196,6 +205,93 @@ def test_a_queue_of_customers_served_by_scanner_alone(page, employee, make_packa
     assert [error for error in page.console_errors if "status of 400" not in error] == []
 
 
+def attempts(package):
+    return PickupCode.objects.get(package=package, used_at=None).attempts
+
+
+def test_a_digits_only_order_number_scanned_into_the_code_field_opens_its_package(
+    page, employee, make_package, issued_code
+):
+    """An order number of six digits (the order system's numbers may be digits only) looks like a pickup code:
+    scanned while the previous customer's Verify dialog has the focus in its code field, it is told from a
+    person's typing by its pace, and searched; a person's code in that field is still a code."""
+    previous = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-2001")
+    scanned = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="482913")
+    log_in(page, "ayse", every_status=False)
+
+    scan(page, "CC-2001")
+    open_dialog_of(page, "CC-2001")
+    assert page.evaluate("document.activeElement.id") == "id_otp"
+    started = scan(page, "482913")
+    open_dialog_of(page, "482913", started)
+    page.wait_for_url(re.compile(rf"/packages/{scanned.pk}/$"))
+    assert page.evaluate("document.querySelector('#id_q').value") == "482913"
+    assert page.evaluate("document.activeElement.id") == "id_otp"
+    assert (verifications(previous), attempts(previous)) == (0, 0)
+
+    # The next scan while this dialog has the focus in its code field, just after the search box was filled:
+    # the same, and the way back.
+    scan(page, "CC-2001")
+    open_dialog_of(page, "CC-2001")
+    assert (verifications(scanned), attempts(scanned)) == (0, 0)
+    scan(page, "482913")
+    open_dialog_of(page, "482913")
+
+    # A person typing a wrong code there: one attempt, said in the dialog; then the right one hands it over.
+    type_as_a_person(page, wrong_code(issued_code(scanned)))
+    page.keyboard.press("Enter")
+    page.locator("#dialog #dialog-error").filter(has_text="The pickup code is wrong. 4 attempts left.").wait_for()
+    assert (verifications(scanned), attempts(scanned)) == (1, 1)
+    hand_over(page, scanned, issued_code(scanned))
+    previous.refresh_from_db()
+    assert previous.status == S.READY_FOR_CUSTOMER_PICKUP
+    assert (verifications(previous), attempts(previous)) == (0, 0)
+
+
+def test_a_one_time_code_autofill_is_not_a_scan(page, employee, make_package, issued_code):
+    """A phone's one-time-code autofill fills the code field without a keystroke: it stays a code, and the
+    Enter after it verifies it."""
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="482914")
+    log_in(page, "ayse", every_status=False)
+    scan(page, "482914")
+    open_dialog_of(page, "482914")
+    page.locator("#id_otp").fill(issued_code(package))
+    page.keyboard.press("Enter")
+    page.locator("#flash").get_by_role("status").filter(has_text="Package delivered: hand over 482914").wait_for()
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+def test_a_scan_while_the_cancel_dialog_is_open_opens_the_scanned_package(page, manager, make_package):
+    """The Cancel dialog has the focus in its reason: a scan there is the next customer's order number, not a
+    reason; the package behind the dialog is not cancelled and the dialog closes, a person's reason stays."""
+    kept = make_package(S.PACKED_ALL_ITEMS, order__order_number="DEMO-IST01-002")
+    scanned = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="DEMO-IST01-001")
+    log_in(page, "zeynep", every_status=False)
+    page.locator(f"#row-{kept.pk}").get_by_role("button", name="Cancel").click()
+    page.get_by_role("dialog", name="Cancel package").wait_for()
+    wait_until(page, "document.activeElement.id === 'id_reason'")
+    type_as_a_person(page, "Box ")
+    page.keyboard.type("the", delay=SCANNER_DELAY)  # a fast typist's rolled keys: three, not yet a scan
+    assert page.locator("#id_reason").input_value() == "Box the"
+    assert page.evaluate("document.querySelector('#dialog').open && document.activeElement.id") == "id_reason"
+    page.wait_for_timeout(100)  # the next customer's scan, a moment later (a key 40 ms after one would join its burst)
+
+    started = scan(page, "DEMO-IST01-001")
+    open_dialog_of(page, "DEMO-IST01-001", started)
+    page.wait_for_url(re.compile(rf"/packages/{scanned.pk}/$"))
+    assert page.evaluate("document.querySelector('#id_q').value") == "DEMO-IST01-001"
+    kept.refresh_from_db()
+    assert kept.status == S.PACKED_ALL_ITEMS and not kept.cancellation_reason
+
+    # Even one character and its Enter, at a scanner's pace in the empty code field, is a search, never a code.
+    assert page.evaluate("document.activeElement.id") == "id_otp"
+    scan(page, "7")
+    page.wait_for_url(re.compile(r"/packages/\?.*q=7"))
+    focus_is_the_search_box_selected(page)
+    assert (verifications(scanned), attempts(scanned)) == (0, 0)
+
+
 def test_the_list_opens_on_what_needs_action_ready_first(page, employee, make_package):
     delivered = make_package(S.DELIVERED)
     ready = make_package(S.READY_FOR_CUSTOMER_PICKUP)
@@ -207,6 +303,21 @@ def test_the_list_opens_on_what_needs_action_ready_first(page, employee, make_pa
     rows = [row.get_attribute("id") for row in page.locator("tbody tr").all()]
     assert rows == [f"row-{ready.pk}", f"row-{packed.pk}", f"row-{waiting.pk}"]
     assert f"row-{delivered.pk}" not in rows and f"row-{cancelled.pk}" not in rows
+
+
+def test_a_scanned_name_lists_what_needs_action_first(page, employee, make_package):
+    """Several matches: the ready one first, then packed, waiting, and the delivered and cancelled ones last, as
+    the list opens; its first row's action is the one the counter needs."""
+    statuses = (S.READY_FOR_CUSTOMER_PICKUP, S.DELIVERED, S.WAITING, S.CANCELLED, S.PACKED_ALL_ITEMS)
+    made = {status: make_package(status, order__customer__name="Deniz Kaya") for status in statuses}
+    log_in(page, "ayse", every_status=False)
+    scan(page, "Kaya")
+    page.locator(".result-note").filter(has_text="5 packages match “Kaya”.").wait_for()
+    focus_is_the_search_box_selected(page)
+    order = (S.READY_FOR_CUSTOMER_PICKUP, S.PACKED_ALL_ITEMS, S.WAITING, S.CANCELLED, S.DELIVERED)
+    assert [row.get_attribute("id") for row in page.locator("tbody tr").all()] == [
+        f"row-{made[status].pk}" for status in order
+    ]
 
 
 def test_a_message_does_not_move_the_rows(page, employee, make_package):
@@ -245,7 +356,7 @@ def test_timing_of_scan_and_verify_on_the_list(page, employee, make_package, iss
     for package in packages:
         page.locator(f"#row-{package.pk}").get_by_role("button", name="Delivered").click()
         open_dialog_of(page, package.order.order_number)
-        page.keyboard.type(issued_code(package))
+        type_as_a_person(page, issued_code(package))
         started = time.perf_counter()
         page.keyboard.press("Enter")
         wait_until(page, f"document.querySelector('#row-{package.pk} .badge').textContent === 'Delivered'")
@@ -255,6 +366,8 @@ def test_timing_of_scan_and_verify_on_the_list(page, employee, make_package, iss
         started = scan(page, package.order.order_number)
         wait_until(page, "document.querySelector('#dialog').open || document.querySelector('#flash .flash-warning')")
         TIMES["scan-to-dialog"].append((time.perf_counter() - started) * 1000)
+        # Delivered: "nothing to do"; the next scan once the search box is ready for it (its text selected).
+        focus_is_the_search_box_selected(page)
     for name, values in TIMES.items():
         if values:
             print(
@@ -290,7 +403,7 @@ def test_screenshots_for_review(browser, live_server, manager, make_package, iss
         page.locator(f"#row-{package.pk}").get_by_role("button", name=words["deliver"]).click()
         dialog = page.get_by_role("dialog", name=words["title"])
         dialog.wait_for()
-        page.keyboard.type(wrong_code(issued_code(package)))
+        type_as_a_person(page, wrong_code(issued_code(package)))
         page.keyboard.press("Enter")
         dialog.get_by_role("alert").filter(has_text=words["wrong"]).wait_for()
         page.screenshot(path=str(SCREENSHOTS / f"{name}-dialog-wrong-code.png"))

@@ -167,7 +167,7 @@ def test_a_manager_does_every_staff_task_without_javascript(no_js, store, other_
     field.fill(issued_code(ready))
     field.press("Enter")
     page.wait_for_url(re.compile(rf"/packages/{ready.pk}/$"))  # back where the dialog was opened
-    flash(page).filter(has_text="Package delivered.").wait_for()
+    flash(page).filter(has_text="Package delivered: hand over").wait_for()
     ready.refresh_from_db()
     assert ready.status == S.DELIVERED
 
@@ -182,7 +182,7 @@ def test_a_manager_does_every_staff_task_without_javascript(no_js, store, other_
     page.locator("main").get_by_role("button", name="Delivered").click()
     page.get_by_label("Customer showed the code on their phone").check()
     page.get_by_role("button", name="Verify").click()
-    flash(page).filter(has_text="Package delivered after manual confirmation.").wait_for()
+    flash(page).filter(has_text="Package delivered after manual confirmation: hand over").wait_for()
     assert AuditRecord.objects.get(package=manual, kind=AuditKind.VERIFICATION, outcome="success").manual is True
 
     # Cancel with a reason: a blank one is refused and tied to the field; then cancelled, back on the list.
@@ -259,7 +259,7 @@ def test_an_employee_in_turkish_without_javascript(no_js, employee, store, make_
     page.get_by_label("Doğrulama kodu").fill(issued_code(package))
     page.get_by_role("button", name="Doğrula", exact=True).click()
     page.wait_for_url(re.compile(r"/packages/\?store=IST01&status=needs_action$"))
-    flash(page).filter(has_text="Paket teslim edildi.").wait_for()
+    flash(page).filter(has_text="Paket teslim edildi: ").wait_for()
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 

@@ -197,6 +197,30 @@ def test_search_by_customer_name_or_phone_digits(as_employee, make_package, term
     assert f'id="row-{other.pk}"' not in page
 
 
+def test_search_results_list_what_needs_action_first(as_employee, make_package):
+    """SPEC 12: ready, packed, waiting, then delivered and cancelled, each newest first, as the list opens; a
+    search with a status asked keeps that status's newest first."""
+    made = {
+        status: make_package(status, order__customer__name="Deniz Kaya")
+        for status in (S.READY_FOR_CUSTOMER_PICKUP, S.DELIVERED, S.WAITING, S.CANCELLED, S.PACKED_ALL_ITEMS)
+    }
+    newer_ready = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya")
+    make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Can Demir")
+    expected = [
+        newer_ready,
+        made[S.READY_FOR_CUSTOMER_PICKUP],
+        made[S.PACKED_ALL_ITEMS],
+        made[S.WAITING],
+        made[S.CANCELLED],  # newer than the delivered one
+        made[S.DELIVERED],
+    ]
+    rows = [f"row-{package.pk}" for package in expected]
+    for url in (list_url(q="Kaya"), list_url(q="Kaya", status="all")):
+        assert re.findall(r'<tr id="(row-[^"]+)"', text_of(as_employee.get(url))) == rows
+    response = as_employee.post(reverse("staff:scan"), {"q": "kaya", "store": "IST01"}, **HTMX)
+    assert re.findall(r'<tr id="(row-[^"]+)"', text(response)) == rows
+
+
 def test_scanned_order_number_opens_the_package(as_employee, make_package):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-100200")
     make_package(S.WAITING, order__order_number="CC-1002001")  # contains it, but is not an exact match
@@ -425,7 +449,7 @@ def test_right_code_delivers_and_returns_the_new_row(as_employee, make_package, 
     )
     html = text(response)
     assert closes_dialog(html)
-    assert flash_of(html) == ["Package delivered."]
+    assert flash_of(html) == [f"Package delivered: hand over {package.order.order_number}, 1 item."]
     assert "Delivered" in row_of(html, package) and 'hx-swap-oob="true"' in row_of(html, package)
     package.refresh_from_db()
     assert package.status == S.DELIVERED
@@ -443,8 +467,37 @@ def test_right_code_without_javascript_redirects_with_the_message(as_employee, m
         follow=True,
     )
     page = text_of(response)
-    assert "Package delivered." in page
+    assert f"Package delivered: hand over {package.order.order_number}, 1 item." in page
     assert re.search(rf'<tr id="row-{package.pk}".*?Delivered.*?</tr>', page, re.S)
+    package.refresh_from_db()
+    assert package.status == S.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "language,quantities,expected",
+    [
+        ("en", [1], "Package delivered: hand over DEMO-IST01-003, 1 item."),
+        ("en", [1, 1], "Package delivered: hand over DEMO-IST01-003, 2 items."),
+        ("en", [2, 3], "Package delivered: hand over DEMO-IST01-003, 5 items."),
+        ("tr", [1], "Paket teslim edildi: DEMO-IST01-003 siparişini verin, 1 ürün."),
+        ("tr", [1, 1], "Paket teslim edildi: DEMO-IST01-003 siparişini verin, 2 ürün."),
+    ],
+)
+def test_the_delivery_message_says_what_to_hand_over(
+    as_employee, make_package, issued_code, language, quantities, expected
+):
+    """SPEC 12: the counter is told the order number and how many things to hand over (the items' quantities)."""
+    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="DEMO-IST01-003")
+    package.items.update(quantity=quantities[0])
+    for quantity in quantities[1:]:
+        package.items.create(sku=f"SKU-{quantity}", name="Socks", quantity=quantity)
+    response = as_employee.post(
+        reverse("staff:package-deliver", args=[package.pk]),
+        {"otp": issued_code(package), "next": list_url(status="all")},
+        HTTP_ACCEPT_LANGUAGE=language,
+        **HTMX,
+    )
+    assert flash_of(text(response)) == [expected]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 
@@ -519,7 +572,9 @@ def test_manual_confirmation(as_employee, make_package):
     response = as_employee.post(
         reverse("staff:package-deliver", args=[package.pk]), {"manual": "on", "otp": ""}, **HTMX
     )
-    assert flash_of(text(response)) == ["Package delivered after manual confirmation."]
+    assert flash_of(text(response)) == [
+        f"Package delivered after manual confirmation: hand over {package.order.order_number}, 1 item."
+    ]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     assert AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION).manual is True
@@ -543,7 +598,7 @@ def test_a_code_typed_with_the_manual_box_ticked_is_checked(as_employee, make_pa
 
     response = as_employee.post(url, {"otp": code, "manual": "on", "mode": "code"}, **HTMX)
     assert closes_dialog(text(response))
-    assert flash_of(text(response)) == ["Package delivered."]
+    assert flash_of(text(response)) == [f"Package delivered: hand over {package.order.order_number}, 1 item."]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
     success = AuditRecord.objects.get(package=package, kind=AuditKind.VERIFICATION, outcome=AuditOutcome.SUCCESS)
@@ -598,7 +653,9 @@ def test_otp_disabled_asks_for_a_plain_confirmation(as_employee, make_package, s
     assert "Hand over the package?" in html and "Confirm handover" in html
     assert "Verification code" not in html
     response = as_employee.post(reverse("staff:package-deliver", args=[package.pk]), {}, **HTMX)
-    assert flash_of(text(response)) == ["Package delivered. No pickup code was required at this store."]
+    assert flash_of(text(response)) == [
+        f"Package delivered: hand over {package.order.order_number}, 1 item. No pickup code was required at this store."
+    ]
     package.refresh_from_db()
     assert package.status == S.DELIVERED
 

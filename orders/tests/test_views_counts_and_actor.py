@@ -104,7 +104,8 @@ def test_delivering_in_place_moves_one_from_ready_to_delivered(as_employee, make
         **HTMX,
     )
     html = text(response)
-    assert closes_dialog(html) and flash_of(html) == ["Package delivered."]
+    assert closes_dialog(html)
+    assert flash_of(html) == [f"Package delivered: hand over {package.order.order_number}, 1 item."]
     assert counts_of(html) == expected(ready_for_customer_pickup=1, delivered=1)
     package.refresh_from_db()
     assert package.status == S.DELIVERED

@@ -26,7 +26,7 @@ from orders import commands as cmd
 from orders import services
 from orders.forms import CancelForm, CommandForm, DeliverForm
 from orders.models import Channel, Package, PackageStatus
-from orders.selectors import package_get_for_user, staff_role_for_store
+from orders.selectors import package_get_for_user, package_item_count, staff_role_for_store
 from orders.views.common import (
     _get_package,
     _NotYours,
@@ -229,8 +229,18 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
         )
     except ApplicationError as exc:
         return _deliver_dialog_refused(request, package, exc, next_url)
-    message = cmd.delivery_message(code_required=outcome.code_required, manual=outcome.manual)
-    return _done(request, outcome.package, message, next_url)
+    return _done(request, outcome.package, delivered_message(outcome), next_url)
+
+
+def delivered_message(outcome: services.DeliveryOutcome) -> str:
+    """What the staff pages say after a delivery: how it went and what to hand over (``cmd.handover_message``)."""
+    package = outcome.package
+    return cmd.handover_message(
+        order_number=package.order.order_number,
+        item_count=package_item_count(package=package),
+        code_required=outcome.code_required,
+        manual=outcome.manual,
+    )
 
 
 def _queued_dialog_notice(request: HttpRequest) -> Any:

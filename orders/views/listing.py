@@ -68,7 +68,7 @@ def _status_asked(form: PackageFilterForm, query: QueryDict, search: str) -> str
     return "" if status == ALL_COUNT else status
 
 
-def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int], status: str) -> Page:
+def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int], status: str, search: str) -> Page:
     """One page of a list of ``PAGE_SIZE`` rows (``package_list_page``). ``counts``: the list's
     ``package_counts_by_status``, whose count for ``status`` is the list's length."""
     return package_list_page(
@@ -77,6 +77,7 @@ def _list_page(packages: QuerySet[Package], number: Any, counts: dict[str, int],
         page_size=PAGE_SIZE,
         count=counts.get(status or ALL_COUNT),
         status=status,
+        search=search,
     )
 
 
@@ -108,7 +109,7 @@ def list_context(request: HttpRequest, store: Store, role: str, query: QueryDict
     status = _status_asked(form, query, search)
     counts = package_counts_by_status(store=store, search=search)
     page = _list_page(
-        package_list_for_store(store=store, search=search, status=status), form.value("page"), counts, status
+        package_list_for_store(store=store, search=search, status=status), form.value("page"), counts, status, search
     )
     otp_enabled = StoreSettings(store.pk).IS_OTP_ENABLED
     rows = list(page.object_list)

@@ -103,28 +103,69 @@
     if (!event.target.checked) code.focus();
   });
 
-  // A scan types wherever the focus is. Outside a text field (a button, a link, the page) it goes to the search
-  // box. In the code field, where a customer's six digits go, a non-digit or a seventh digit is a scan too; what a
-  // scanner typed there just before (less than 100 ms ago) goes along with it, an employee's typing does not.
-  document.addEventListener("keydown", function (event) {
-    var box = searchBox();
-    var target = event.target;
-    var quick = event.timeStamp - lastKeyAt < 100;
-    lastKeyAt = event.timeStamp;
-    if (event.key === "Enter") typedAt = 0;
-    else if (event.key.length === 1) typedAt = event.timeStamp;
-    if (!box || target === box || event.key.length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
-    var carried = "";
-    if (target.id === "id_otp") {
-      var full = target.value.length >= 6 && target.selectionStart === target.selectionEnd;
-      if (/[0-9]/.test(event.key) && !full) return;
-      carried = quick ? target.value : "";
-    } else if (target.matches("textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden])")) {
-      return;
-    }
+  // A scan types wherever the focus is, and it is told from a person by its pace: a USB scanner types a whole
+  // order number a few ms a character (a Bluetooth one up to ~30 ms) and ends with Enter; a person, even a fast
+  // one, leaves at least 50-80 ms between keys. Keys closer together than this are one burst...
+  var SCANNER_KEY_GAP_MS = 40;
+  // ...and this many in a row are a scan: two or three can be a fast typist's rolled keys ("th", "ing") in a
+  // cancellation reason; an order number is longer. A phone's one-time-code autofill fills the code field
+  // without a keystroke, so it is never a burst.
+  var SCANNER_MIN_KEYS = 4;
+  var burst = "";  // the characters of the burst being typed, since the last pause
+
+  // A field of a dialog (the Verify dialog's code, the Cancel dialog's reason), in the page's <dialog> or on a
+  // dialog's page of its own: what a person types there stays; a scan there goes to the search box.
+  function dialogField(element) {
+    return element.matches("form[data-dialog-form] :is(textarea, input:not([type=checkbox]):not([type=radio]))");
+  }
+
+  // The scan goes on in the search box, with what it typed elsewhere before it was recognised; a dialog open
+  // for the previous customer closes, untouched: nothing typed there is sent.
+  function toSearch(box, carried) {
     if (dialog.open) dialog.close();
     box.value = carried;
     box.focus();
+  }
+
+  // Outside a text field (a button, a link, the page) every key goes to the search box. In a dialog's field a
+  // scan does (from its SCANNER_MIN_KEYS-th key on, the keys before it carried along), and so does, in the code
+  // field, where a customer's six digits go, a non-digit or a seventh digit.
+  document.addEventListener("keydown", function (event) {
+    var box = searchBox();
+    var target = event.target;
+    var quick = !event.repeat && event.timeStamp - lastKeyAt < SCANNER_KEY_GAP_MS;
+    lastKeyAt = event.timeStamp;
+    var typed = event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey;
+    if (event.key === "Enter") typedAt = 0;
+    else if (typed) typedAt = event.timeStamp;
+    if (!quick) burst = "";
+    var before = burst;  // what this burst typed before this key
+    if (typed) burst += event.key;
+    if (!box || target === box) {
+      burst = "";
+      return;
+    }
+    if (event.key === "Enter") {
+      burst = "";
+      // The Enter that ends a burst too short to be recognised, typed into an empty dialog field (a person's
+      // Enter, however quick after the last digit, ends more than the burst): a search, never that dialog's button.
+      if (quick && before && dialogField(target) && target.value === before) {
+        event.preventDefault();
+        toSearch(box, before);
+        box.form.requestSubmit();
+      }
+      return;
+    }
+    if (!typed) return;
+    if (dialogField(target)) {
+      var scanned = quick && burst.length >= SCANNER_MIN_KEYS;
+      if (!scanned && target.id !== "id_otp") return;
+      var full = target.value.length >= 6 && target.selectionStart === target.selectionEnd;
+      if (!scanned && /[0-9]/.test(event.key) && !full) return;
+    } else if (target.matches("textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden])")) {
+      return;
+    }
+    toSearch(box, quick ? before : "");
   }, true);
 
   // A page of its own for a dialog (opened in a new tab) keeps the focus in its field.
