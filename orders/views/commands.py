@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.appsettings import StoreSettings
@@ -51,6 +52,17 @@ CANCEL_TITLE = _("Cancel package")
 # The extra_tags of a notice queued for the dialog page a form redirects to without the script (a code was resent):
 # the dialog says it, tied to the field that gets the focus, as the script's dialog does; the flash leaves it out.
 DIALOG_NOTICE = "dialog-notice"
+
+
+def handover_message(package: Package) -> str:
+    """What the counter is told after a delivery: what to hand over (SPEC 12), "Package delivered: hand over
+    DEMO-IST01-003, 2 items" (the items' quantities added up). One query, the package's items."""
+    count = sum(item.quantity for item in package.items.all())
+    return ngettext(
+        "Package delivered: hand over %(order)s, %(count)s item",
+        "Package delivered: hand over %(order)s, %(count)s items",
+        count,
+    ) % {"order": package.order.order_number, "count": count}
 
 
 def _updates(request: HttpRequest, package: Package, next_url: str) -> str | None:
