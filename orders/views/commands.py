@@ -87,7 +87,9 @@ def _answer(request: HttpRequest, package: Package, next_url: str, *, status: in
     updates = _updates(request, package, next_url)
     if updates is None:
         return client_redirect(next_url, status=status)
-    response = render(request, "orders/_answer.html", {"updates": updates}, status=status)
+    # The page's store's overdue check-ins too (a customer just served leaves them).
+    context = {"updates": updates, "page_store": package.store}
+    response = render(request, "orders/_answer.html", context, status=status)
     response["HX-Reswap"] = "none"
     return response
 

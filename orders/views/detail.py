@@ -132,6 +132,7 @@ def detail_context(request: HttpRequest, package: Package) -> dict[str, Any]:
         # The page's forms and dialogs come back to the page itself.
         "next": reverse("staff:package-detail", args=[package.pk]),
         "scan_store": package.store.code,
+        "page_store": package.store,
     }
 
 

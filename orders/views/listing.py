@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -33,6 +34,7 @@ from orders.selectors import (
     package_list_for_store,
     package_list_page,
     staff_roles,
+    store_check_ins,
     stores_by_code,
 )
 from orders.views.rows import _actions, _for_counter, _with_actions
@@ -136,6 +138,9 @@ def list_context(request: HttpRequest, store: Store, role: str, query: QueryDict
         "clear_query": urlencode({"store": store.code, "status": status or ALL_COUNT}),
         "next": _list_url(store, search, status, page.number),
         "scan_store": store.code,
+        # The customers who checked in, on top of the list (SPEC 13); the overdue ones also in the page's alert.
+        "check_ins": store_check_ins(store=store, now=timezone.now()),
+        "page_store": store,
     }
 
 
