@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import PackageStatus
+from orders.models import CollectedBy, PackageStatus
 
 # The list's filters "Needs action" and "Expires today": not statuses, but chosen like one.
 from orders.selectors import ALL_COUNT, EXPIRES_TODAY, NEEDS_ACTION
@@ -70,6 +70,8 @@ class DeliverForm(forms.Form):
         ),
     )
     manual = forms.BooleanField(required=False, label=_("Customer showed the code on their phone"))
+    # Who collects (SPEC 13), asked when the order names a pickup person; the service checks it.
+    collected_by = forms.ChoiceField(required=False, choices=CollectedBy.choices)
 
 
 class CancelForm(forms.Form):

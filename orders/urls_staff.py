@@ -9,6 +9,7 @@ from orders import views
 staff_patterns = [
     path("packages/", views.package_list, name="package-list"),
     path("packages/scan/", views.scan, name="scan"),
+    path("packages/check-ins/", views.check_ins, name="check-ins"),
     path("packages/<uuid:package_id>/", views.package_detail, name="package-detail"),
     path("packages/<uuid:package_id>/command/", views.package_command, name="package-command"),
     path("packages/<uuid:package_id>/deliver/", views.package_deliver, name="package-deliver"),

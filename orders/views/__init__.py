@@ -12,13 +12,14 @@ out-of-band swaps for what else changed on the page (a row, the status counts, t
 (SPEC 12) and opening the ``<dialog>`` that htmx filled.
 
 Where they live: ``listing`` (the list, its search, counts and pager), ``scan`` (the search box of every page),
-``detail`` (the package page), ``commands`` (the row buttons and the dialogs), ``rows`` (what a package's row
+``detail`` (the package page), ``check_ins`` (the customers who checked in, refreshed), ``commands`` (the row buttons and the dialogs), ``rows`` (what a package's row
 shows), ``auth`` (login, lockout, "Page expired"), ``common`` (what the pages and their forms share). This module re-exports what
 ``orders/urls_staff.py`` and the settings (``CSRF_FAILURE_VIEW``, ``AXES_LOCKOUT_CALLABLE``) name; other names are
 imported from their module.
 """
 
 from orders.views.auth import LoginView, csrf_failure, login_locked_out
+from orders.views.check_ins import check_ins
 from orders.views.commands import package_cancel, package_command, package_deliver, package_resend
 from orders.views.detail import package_detail
 from orders.views.listing import home, package_list
@@ -26,6 +27,7 @@ from orders.views.scan import scan
 
 __all__ = [
     "LoginView",
+    "check_ins",
     "csrf_failure",
     "home",
     "login_locked_out",

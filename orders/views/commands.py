@@ -25,7 +25,7 @@ from core.errors import ApplicationError
 from orders import commands as cmd
 from orders import services
 from orders.forms import CancelForm, CommandForm, DeliverForm
-from orders.models import Channel, Package, PackageStatus
+from orders.models import Channel, CollectedBy, Package, PackageStatus
 from orders.selectors import package_get_for_user, package_item_count, staff_role_for_store
 from orders.views.common import (
     _get_package,
@@ -75,7 +75,9 @@ def _answer(request: HttpRequest, package: Package, next_url: str, *, status: in
     updates = _updates(request, package, next_url)
     if updates is None:
         return client_redirect(next_url, status=status)
-    response = render(request, "orders/_answer.html", {"updates": updates}, status=status)
+    # The page's store's overdue check-ins too (a customer just served leaves them).
+    context = {"updates": updates, "page_store": package.store}
+    response = render(request, "orders/_answer.html", context, status=status)
     response["HX-Reswap"] = "none"
     return response
 
@@ -169,9 +171,14 @@ def _deliver_context(
     refusal = otp_services.pickup_code_refusal(code=code, now=timezone.now()) if codes_used else None
     customer = package.order.customer
     trust = services.customers_trust_at_store(customers=[customer], store=package.store_id)[customer.pk]
+    posted_collector = form.data.get("collected_by") if form.is_bound else None
     return {
         "package": package,
         "form": form,
+        # Who may collect (SPEC 13): the customer, or the pickup person the order names; the staff say who did
+        # (the customer unless they choose otherwise), kept in the delivery's audit record.
+        "pickup_person": package.order.pickup_person_phone != "",
+        "collected_by": posted_collector if posted_collector in CollectedBy.values else CollectedBy.CUSTOMER,
         # At the counter: a customer on watch or restricted is worth a word (SPEC 6: staff see the tier).
         "trust": Trust(*trust),
         "title": DELIVER_TITLE if otp_enabled else DELIVER_TITLE_PLAIN,
@@ -226,9 +233,10 @@ def package_deliver(request: HttpRequest, package_id: Any) -> HttpResponse:
             channel=Channel.WEB,
             otp_value=entered,
             manual=manual,
+            collected_by=request.POST.get("collected_by") or None,
         )
     except ApplicationError as exc:
-        return _deliver_dialog_refused(request, package, exc, next_url)
+        return _deliver_dialog_refused(request, package, exc, next_url, form=form)
     return _done(request, outcome.package, delivered_message(outcome), next_url)
 
 
@@ -252,13 +260,15 @@ def _queued_dialog_notice(request: HttpRequest) -> Any:
 
 
 def _deliver_dialog_refused(
-    request: HttpRequest, package: Package, exc: ApplicationError, next_url: str
+    request: HttpRequest, package: Package, exc: ApplicationError, next_url: str, *, form: DeliverForm | None = None
 ) -> HttpResponse:
     """The "Verify pickup code" dialog again after a refused verification or resend: the error in it, the package
     as it is now, and (htmx) the page behind it as it is now."""
     _raise_if_out_of_reach(exc)
     package.refresh_from_db()
-    context = _deliver_context(request, package, DeliverForm(), error=exc, next_url=next_url)
+    # The posted form only for who collects, chosen still; the code field is always empty again.
+    collector = DeliverForm({"collected_by": form.data.get("collected_by", "")}) if form is not None else DeliverForm()
+    context = _deliver_context(request, package, collector, error=exc, next_url=next_url)
     return _dialog(request, "orders/_deliver_dialog.html", context, status=exc.http_status, package=package)
 
 

@@ -108,6 +108,12 @@ def detail_context(request: HttpRequest, package: Package) -> dict[str, Any]:
     timeline = package_audit_timeline(package=package)
     for record in timeline:
         _describe(record)
+    # Who collected a delivered package (SPEC 13): as the staff chose it in the dialog, from the delivery's audit
+    # record ("" where not said: a pickup person's order delivered without a choice, or by the API without one).
+    delivery = next(
+        (r for r in reversed(timeline) if r.kind == AuditKind.TRANSITION and r.to_status == PackageStatus.DELIVERED),
+        None,
+    )
     sent = package_messages_sent(package=package)
     for message in sent:
         message.recipient_masked = _recipient_masked(message)
@@ -126,12 +132,14 @@ def detail_context(request: HttpRequest, package: Package) -> dict[str, Any]:
         "cancellation_reason": cmd.reason_label(package.cancellation_reason),
         "sent_messages": sent,
         "strikes": _strikes_for(request.user, customer),
+        "collected_by": delivery.collected_by if delivery is not None else None,
         "codes_used": codes_used,
         "code": code,
         "code_refusal": code_refusal,
         # The page's forms and dialogs come back to the page itself.
         "next": reverse("staff:package-detail", args=[package.pk]),
         "scan_store": package.store.code,
+        "page_store": package.store,
     }
 
 

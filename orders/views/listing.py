@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -32,12 +34,21 @@ from orders.selectors import (
     package_list_for_store,
     package_list_page,
     staff_roles,
+    store_check_ins,
     stores_by_code,
 )
 from orders.views.rows import _actions, _for_counter, _with_actions
+from otp.passes import QR_PREFIX
 
 PAGE_SIZE = 50
 SESSION_STORE_KEY = "staff_store"
+PASS_BY_SCAN_ONLY = _("Scan the pickup pass into the search box.")
+
+
+def is_pass_text(text: str) -> bool:
+    """Whether a search is a pickup pass's QR text (SPEC 13), in any case: read only from a scan's POST
+    (``orders.views.scan``), never searched for, shown or put into an address."""
+    return text[: len(QR_PREFIX)].upper() == QR_PREFIX
 
 
 def _no_store(request: HttpRequest) -> HttpResponse:
@@ -128,6 +139,9 @@ def list_context(request: HttpRequest, store: Store, role: str, query: QueryDict
         "clear_query": urlencode({"store": store.code, "status": status or ALL_COUNT}),
         "next": _list_url(store, search, status, page.number),
         "scan_store": store.code,
+        # The customers who checked in, on top of the list (SPEC 13); the overdue ones also in the page's alert.
+        "check_ins": store_check_ins(store=store, now=timezone.now()),
+        "page_store": store,
     }
 
 
@@ -157,7 +171,14 @@ def package_list(request: HttpRequest) -> HttpResponse:
     roles = {str(store_id): role for store_id, role in staff_roles(user=request.user).items()}
     if not roles:
         return _no_store(request)
-    search = (PackageFilterForm(request.GET).value("q") or "").strip()
+    form = PackageFilterForm(request.GET)
+    search = (form.value("q") or "").strip()
+    if is_pass_text(search):
+        # A pass's text in an address (typed there, or a link someone made): not acted on, and not kept in the
+        # history either (the redirect's address replaces it).
+        messages.warning(request, PASS_BY_SCAN_ONLY)
+        store = {"store": form.value("store")} if form.value("store") else {}
+        return redirect(f"{reverse('staff:package-list')}?{urlencode(store)}" if store else "staff:package-list")
     # An order number in the address (a link, a bookmark) opens that package when it is the one match.
     if search:
         exact = package_ids_by_order_number(user=request.user, roles=roles, order_number=search, limit=2)

@@ -64,8 +64,10 @@
     if (target && !dialogBody.contains(document.activeElement)) target.focus();
   }
 
-  // After htmx's answer is in place (a page, a list, a row): the search box, unless a dialog is open.
-  function afterAnswer() {
+  // After htmx's answer is in place (a page, a list, a row): the search box, unless a dialog is open. A periodic
+  // refresh (data-poll: the customers who checked in) moves no focus and selects nothing mid-typing.
+  function afterAnswer(event) {
+    if (event.detail.elt && event.detail.elt.hasAttribute("data-poll")) return;
     setTimeout(focusSearch, 0);
   }
   document.addEventListener("htmx:afterOnLoad", afterAnswer);
