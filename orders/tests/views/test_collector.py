@@ -80,7 +80,7 @@ def test_an_order_without_a_pickup_person_is_not_asked(as_employee, make_package
     html = text(as_employee.get(reverse("staff:package-deliver", args=[package.pk]), **HTMX))
     assert checked(html) is None and 'id="pickup-person"' not in html
     refused = deliver(as_employee, package, issued_code(package), collected_by="pickup_person")
-    assert refused.status_code == 400 and "Say who collects" in text(refused)
+    assert refused.status_code == 409 and "This order names no pickup person." in text(refused)
     deliver(as_employee, package, issued_code(package))
     assert collected(package) == "customer"
     page = text(as_employee.get(reverse("staff:package-detail", args=[package.pk])))

@@ -58,7 +58,7 @@ def test_a_pass_with_the_right_code_delivers_in_one_scan(as_employee, ready, iss
     ready.refresh_from_db()
     assert ready.status == S.DELIVERED
     assert verifications(ready) == [AuditOutcome.SUCCESS]
-    assert flash_of(text(response)) == ["Package delivered: hand over DEMO-IST01-003, 2 items"]
+    assert flash_of(text(response)) == ["Package delivered: hand over DEMO-IST01-003, 2 items."]
     # The package's page, its address pushed; no dialog (nothing left to do), no "nothing to do" warning.
     assert response["HX-Push-Url"] == reverse("staff:package-detail", args=[ready.pk])
     assert '<div id="dialog-body" hx-swap-oob="innerHTML">' not in text(response)
@@ -68,10 +68,10 @@ def test_a_pass_with_the_right_code_delivers_in_one_scan(as_employee, ready, iss
 def test_the_hand_over_message_counts_items_in_turkish_and_singular(as_employee, make_package, issued_code):
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-7")
     response = scan(as_employee, qr(package, issued_code(package)), HTTP_ACCEPT_LANGUAGE="tr")
-    assert flash_of(text(response)) == ["Paket teslim edildi: CC-7 siparişini verin, 1 ürün"]
+    assert flash_of(text(response)) == ["Paket teslim edildi: CC-7 siparişini verin, 1 ürün."]
     package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="CC-8")
     response = scan(as_employee, qr(package, issued_code(package)), HTTP_ACCEPT_LANGUAGE="en")
-    assert flash_of(text(response)) == ["Package delivered: hand over CC-8, 1 item"]
+    assert flash_of(text(response)) == ["Package delivered: hand over CC-8, 1 item."]
 
 
 def test_a_pass_with_a_wrong_code_counts_an_attempt_and_opens_the_verify_dialog(as_employee, ready, issued_code):
