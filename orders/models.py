@@ -336,8 +336,11 @@ class Order(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PROCESSING)
     # Someone the customer named to collect the order (SPEC 13), from intake's optional pickupPerson: the ready
     # message goes to them too, with a pass of their own (the same code). Empty when the customer collects.
-    pickup_person_name = models.CharField(_("pickup person"), max_length=200, blank=True)
-    pickup_person_phone = models.CharField(_("pickup person's phone (E.164)"), max_length=20, blank=True)
+    # db_default: rows written by code that predates the column (a rolling deploy, raw inserts) are valid too.
+    pickup_person_name = models.CharField(_("pickup person"), max_length=200, blank=True, default="", db_default="")
+    pickup_person_phone = models.CharField(
+        _("pickup person's phone (E.164)"), max_length=20, blank=True, default="", db_default=""
+    )
     # Fingerprint of the intake body: the same orderNumber with another body is a conflict (SPEC 9.2).
     intake_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
