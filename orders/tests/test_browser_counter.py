@@ -347,6 +347,100 @@ def test_a_package_is_one_compact_card_on_a_phone(browser, live_server, employee
         context.close()
 
 
+FIT_WORDS = {
+    "en": {"deliver": "Delivered", "cancel": "Cancel", "pack": "Complete Packaging", "done": "Packaging completed."},
+    "tr": {
+        "deliver": "Teslim Edildi",
+        "cancel": "İptal Et",
+        "pack": "Paketlemeyi Tamamla",
+        "done": "Paketleme tamamlandı.",
+    },
+}
+
+
+def boxes_overlap(a, b):
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and (b["y"] < a["y"] + a["height"])
+    )
+
+
+@pytest.mark.parametrize("width,height", [(1024, 768), (390, 844)])
+@pytest.mark.parametrize("language", ["en", "tr"])
+def test_order_numbers_placeholder_cancel_and_messages_fit(
+    browser,  # noqa: F811
+    live_server,
+    manager,
+    make_package,
+    width,
+    height,
+    language,
+):
+    """What a store employee saw at the counter and on a phone: an order number broken at its hyphen, the search
+    box's hint cut off, a manager's red "Cancel" right under "Delivered", a message over the last row's buttons."""
+    words = FIT_WORDS[language]
+    ready = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__order_number="DEMO-IST01-003")
+    make_package(S.PACKED_ALL_ITEMS, order__order_number="DEMO-IST01-004")
+    waiting = [make_package(S.WAITING, order__order_number=f"DEMO-IST01-01{n}") for n in range(6)]
+    context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    try:
+        log_in(page, "zeynep", every_status=False)
+        # Each order number on one line.
+        assert (
+            page.evaluate("[...document.querySelectorAll('.order-no')].map(a => a.getClientRects().length)") == [1] * 8
+        )
+        # The search box's hint whole inside it.
+        text_width, room = page.evaluate(
+            """(() => {
+                const box = document.querySelector('#id_q'), style = getComputedStyle(box);
+                const context = document.createElement('canvas').getContext('2d');
+                context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+                const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                return [context.measureText(box.placeholder).width, room];
+            })()"""
+        )
+        assert text_width <= room, (text_width, room)
+        # "Cancel" apart from "Delivered": below it with a gap...
+        row = page.locator(f"#row-{ready.pk}")
+        deliver = row.get_by_role("button", name=words["deliver"]).bounding_box()
+        cancel = row.get_by_role("button", name=words["cancel"]).bounding_box()
+        assert cancel["y"] >= deliver["y"] + deliver["height"] + 8, (deliver, cancel)
+        # Not right under it: beside it (its column) or a row of buttons further down.
+        beside = cancel["x"] >= deliver["x"] + deliver["width"]
+        assert beside or cancel["y"] >= deliver["y"] + 2 * deliver["height"], (deliver, cancel)
+        # A message after a command on the last row, scrolled to the foot of the page: not over its buttons; it
+        # goes at a click, and a success by itself after 5 s.
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        last = page.locator(f"#row-{waiting[0].pk}")
+        last.get_by_role("button", name=words["pack"]).click()
+        message = page.locator("#flash").get_by_role("status").filter(has_text=words["done"])
+        message.wait_for()
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        toast = message.bounding_box()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{language}-{width}x{height}-message-at-the-foot.png"))
+        for button in page.locator(f"#row-{waiting[0].pk} .btn").all():
+            assert not boxes_overlap(button.bounding_box(), toast), (button.inner_text(), toast)
+        if width < 760:
+            message.wait_for(state="hidden", timeout=7_000)
+        else:
+            message.click()
+            message.wait_for(state="detached", timeout=2_000)  # at once, not by fading
+            focus_is_the_search_box_selected(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        wrap = page.evaluate(
+            "[document.querySelector('.table-wrap').scrollWidth, document.querySelector('.table-wrap').clientWidth]"
+        )
+        assert wrap[0] <= wrap[1], wrap  # the table too: a one-line order number leaves the buttons room
+    finally:
+        context.close()
+
+
 def test_timing_of_scan_and_verify_on_the_list(page, employee, make_package, issued_code):
     """Verify-to-row-updated on the list: the row (and counts) change in place, with no reload."""
     packages = [make_package(S.READY_FOR_CUSTOMER_PICKUP) for _ in range(5)]
@@ -387,11 +481,14 @@ SHOT_WORDS = {
 @pytest.mark.parametrize("language", ["en", "tr"])
 def test_screenshots_for_review(browser, live_server, manager, make_package, issued_code, width, height, language):  # noqa: F811
     words = SHOT_WORDS[language]
-    make_package(S.WAITING, order__customer__name="Can Demir")
-    make_package(S.PACKED_ALL_ITEMS, order__customer__name="Elif Şahin")
-    package = make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya")
-    make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Ayşe Yılmaz")
-    make_package(S.DELIVERED)
+    # Order numbers as the demo data's (and many order systems') have them, with hyphens.
+    make_package(S.WAITING, order__customer__name="Can Demir", order__order_number="DEMO-IST01-001")
+    make_package(S.PACKED_ALL_ITEMS, order__customer__name="Elif Şahin", order__order_number="DEMO-IST01-002")
+    package = make_package(
+        S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Deniz Kaya", order__order_number="DEMO-IST01-003"
+    )
+    make_package(S.READY_FOR_CUSTOMER_PICKUP, order__customer__name="Ayşe Yılmaz", order__order_number="482913")
+    make_package(S.DELIVERED, order__order_number="DEMO-IST01-005")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server.url)
     context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])

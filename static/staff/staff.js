@@ -89,6 +89,13 @@
       event.stopPropagation();
       return;
     }
+    // A message goes at a click: it is never in the way of the button under it for longer than wanted.
+    var note = event.target.closest("#flash .flash-msg");
+    if (note) {
+      note.remove();
+      focusSearch();
+      return;
+    }
     var closer = event.target.closest("[data-close]");
     if (closer && dialog.contains(closer)) {
       event.preventDefault();
